@@ -1,0 +1,194 @@
+"""The data model: one `Document` carries an article through every stage.
+
+Every annotation is a pair of character offsets into `Document.text` (end exclusive, Python string
+indices, i.e. Unicode code points). `Document.source_map` maps each character of `text` back to the
+input the user gave (`Document.source_text`), so spans can always be reported against the input.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class Span:
+    """A technique (or other labelled) fragment: `text[start:end]`."""
+
+    start: int
+    end: int
+    technique: str
+    score: float = 1.0
+    explanation: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"technique": self.technique, "start": self.start, "end": self.end, "score": self.score}
+        if self.explanation is not None:
+            out["explanation"] = self.explanation
+        return out
+
+
+@dataclass
+class Segment:
+    """A sentence or paragraph: `text[start:end]`, with an optional score from later stages."""
+
+    start: int
+    end: int
+    score: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"start": self.start, "end": self.end}
+        if self.score is not None:
+            out["score"] = self.score
+        return out
+
+
+@dataclass
+class Removal:
+    """A piece of the input that cleaning left out of `text`, in source offsets, with the reason."""
+
+    start: int
+    end: int
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class OffsetMap:
+    """Piecewise map from offsets in the analysed text to offsets in the source text.
+
+    Cleaning only ever *keeps slices* of the source, so the map is a list of runs
+    `(text_start, source_start, length)`: `text[t] == source[source_start + (t - text_start)]`.
+    """
+
+    def __init__(self, runs: list[tuple[int, int, int]] | None = None) -> None:
+        self.runs: list[tuple[int, int, int]] = [r for r in (runs or []) if r[2] > 0]
+        self._starts = [r[0] for r in self.runs]
+
+    @classmethod
+    def identity(cls, length: int) -> OffsetMap:
+        return cls([(0, 0, length)])
+
+    def to_source(self, offset: int) -> int:
+        """Source offset of text character `offset` (or, for an end offset, one past the last char)."""
+        if not self.runs:
+            return 0
+        i = bisect.bisect_right(self._starts, offset) - 1
+        if i < 0:
+            return self.runs[0][1]
+        t0, s0, n = self.runs[i]
+        if offset - t0 <= n:
+            return s0 + (offset - t0)
+        return s0 + n
+
+    def span_to_source(self, start: int, end: int) -> tuple[int, int]:
+        if end <= start:
+            s = self.to_source(start)
+            return s, s
+        return self.to_source(start), self.to_source(end - 1) + 1
+
+    def to_list(self) -> list[list[int]]:
+        return [list(r) for r in self.runs]
+
+
+@dataclass
+class Document:
+    """An article and everything learned about it."""
+
+    text: str
+    source: str = "<text>"
+    source_text: str | None = None
+    source_kind: str = "text"  # text | html
+    source_map: OffsetMap = field(default_factory=OffsetMap)
+    id: str | None = None
+    title: str | None = None
+    url: str | None = None
+    outlet: str | None = None
+    outlet_name: str | None = None
+    author: str | None = None
+    published: str | None = None
+    language: str | None = None
+    language_score: float | None = None
+    sentences: list[Segment] = field(default_factory=list)
+    paragraphs: list[Segment] = field(default_factory=list)
+    spans: list[Span] = field(default_factory=list)
+    claims: list[dict[str, Any]] = field(default_factory=list)
+    entities: list[dict[str, Any]] | None = None
+    narratives: list[dict[str, Any]] | None = None
+    removed: list[Removal] = field(default_factory=list)
+    scores: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def content_hash(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+    def to_dict(self, *, include_source: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
+            "id": self.id,
+            "source": self.source,
+            "source_kind": self.source_kind,
+            "title": self.title,
+            "url": self.url,
+            "outlet": self.outlet,
+            "outlet_name": self.outlet_name,
+            "author": self.author,
+            "published": self.published,
+            "language": self.language,
+            "language_score": self.language_score,
+            "text": self.text,
+            "content_hash": self.content_hash,
+            "sentences": [s.to_dict() for s in self.sentences],
+            "paragraphs": [p.to_dict() for p in self.paragraphs],
+            "spans": [s.to_dict() for s in self.spans],
+            "scores": self.scores,
+            "claims": self.claims,
+            "removed": [r.to_dict() for r in self.removed],
+            "source_map": self.source_map.to_list(),
+            "warnings": self.warnings,
+        }
+        if self.entities is not None:
+            out["entities"] = self.entities
+        if self.narratives is not None:
+            out["narratives"] = self.narratives
+        if self.meta:
+            out["meta"] = self.meta
+        if include_source:
+            out["source_text"] = self.source_text
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Document:
+        return cls(
+            text=data["text"],
+            source=data.get("source", "<text>"),
+            source_text=data.get("source_text"),
+            source_kind=data.get("source_kind", "text"),
+            source_map=OffsetMap([tuple(r) for r in data.get("source_map", [])]),
+            id=data.get("id"),
+            title=data.get("title"),
+            url=data.get("url"),
+            outlet=data.get("outlet"),
+            outlet_name=data.get("outlet_name"),
+            author=data.get("author"),
+            published=data.get("published"),
+            language=data.get("language"),
+            language_score=data.get("language_score"),
+            sentences=[Segment(**s) for s in data.get("sentences", [])],
+            paragraphs=[Segment(**p) for p in data.get("paragraphs", [])],
+            spans=[Span(**s) for s in data.get("spans", [])],
+            claims=list(data.get("claims", [])),
+            entities=data.get("entities"),
+            narratives=data.get("narratives"),
+            removed=[Removal(**r) for r in data.get("removed", [])],
+            scores=dict(data.get("scores", {})),
+            warnings=list(data.get("warnings", [])),
+            meta=dict(data.get("meta", {})),
+        )
