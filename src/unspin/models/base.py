@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 
@@ -57,7 +57,7 @@ def package_dir(enc: BaseEncoder) -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / enc.subdir
 
 
-@lru_cache(maxsize=None)
+@cache
 def verified_file(enc: BaseEncoder, filename: str) -> Path:
     """Path of `filename` from the encoder's package, after checking its sha256 (once per process)."""
     path = package_dir(enc) / filename

@@ -1,0 +1,1 @@
+"""Cleaning: debris out, metadata lines into metadata, with an exact map back to the input."""

@@ -1,0 +1,1 @@
+"""Metadata: outlet, author, publication date, language."""

@@ -1,0 +1,65 @@
+"""Outlets: domains from URLs, and readable names that map to a domain."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from importlib import resources
+from urllib.parse import urlsplit
+
+_URL = re.compile(r"^(?:https?://|www\.)\S+$", re.IGNORECASE)
+
+
+def domain_of(url: str | None) -> str | None:
+    """`https://www.example.co.uk/a/b` -> `example.co.uk` (a leading `www.`/`m.`/`amp.` is dropped)."""
+    if not url:
+        return None
+    url = url.strip()
+    if not re.match(r"^[a-z][a-z0-9+.-]*://", url, re.IGNORECASE):
+        url = "http://" + url
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return None
+    if not host or "." not in host:
+        return None
+    host = host.lower().rstrip(".")
+    for prefix in ("www.", "m.", "amp.", "mobile."):
+        if host.startswith(prefix) and host.count(".") >= 2:
+            host = host[len(prefix) :]
+            break
+    return host
+
+
+def is_url(line: str) -> bool:
+    return bool(_URL.match(line.strip()))
+
+
+@lru_cache(maxsize=1)
+def known_outlets() -> dict[str, str]:
+    """Lower-cased outlet name -> domain, from the list shipped with unspin (names as outlets sign)."""
+    data = json.loads(resources.files("unspin.meta").joinpath("outlets.json").read_text(encoding="utf-8"))
+    table: dict[str, str] = {}
+    for domain, names in data.items():
+        for name in names:
+            table[name.lower()] = domain
+    return table
+
+
+def outlet_domain_for_name(name: str | None) -> str | None:
+    if not name:
+        return None
+    return known_outlets().get(name.strip().lower())
+
+
+@lru_cache(maxsize=1)
+def _names_by_domain() -> dict[str, str]:
+    data = json.loads(resources.files("unspin.meta").joinpath("outlets.json").read_text(encoding="utf-8"))
+    return {domain: names[0] for domain, names in data.items() if names}
+
+
+def outlet_name_for_domain(domain: str | None) -> str | None:
+    if not domain:
+        return None
+    return _names_by_domain().get(domain.lower())

@@ -1,0 +1,107 @@
+"""The pipeline: named stages run in order over Documents, models loaded once per process."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable, Iterator
+
+from unspin.document import Document, Segment
+from unspin.errors import InputError
+from unspin.ingest.build import build_document
+from unspin.ingest.sources import RawInput, looks_like_html
+from unspin.meta.language import detect_language
+from unspin.segment.sentences import paragraph_spans, sentence_spans_in
+from unspin.settings import Settings
+
+Stage = Callable[[Document], Document]
+
+
+class LanguageStage:
+    """Sets `language` from the text and warns when the models do not cover it."""
+
+    name = "language"
+
+    def __call__(self, doc: Document) -> Document:
+        lang, prob = detect_language(doc.text)
+        doc.language, doc.language_score = lang, prob
+        if lang is not None and lang != "en":
+            doc.warnings.append(
+                f"text looks like language '{lang}' (p={prob:.2f}); the models are trained on English "
+                "news, so their output on this text is unreliable"
+            )
+        return doc
+
+
+class SegmentStage:
+    """Paragraphs and sentences as offsets into the text."""
+
+    name = "segment"
+
+    def __call__(self, doc: Document) -> Document:
+        doc.paragraphs = [Segment(s, e) for s, e in paragraph_spans(doc.text)]
+        doc.sentences = [
+            Segment(s, e) for p in doc.paragraphs for s, e in sentence_spans_in(doc.text, p.start, p.end)
+        ]
+        return doc
+
+
+# name -> "module:factory"; optional stages are imported only when asked for.
+STAGES: dict[str, str] = {
+    "language": "unspin.pipeline:LanguageStage",
+    "segment": "unspin.pipeline:SegmentStage",
+}
+DEFAULT_STAGES = ["language", "segment"]
+
+
+def available_stages() -> list[str]:
+    return list(STAGES)
+
+
+def load_stage(name: str) -> Stage:
+    try:
+        target = STAGES[name]
+    except KeyError:
+        raise ValueError(f"unknown stage {name!r}; known: {', '.join(STAGES)}") from None
+    module, _, attr = target.partition(":")
+    factory = getattr(importlib.import_module(module), attr)
+    return factory()
+
+
+class Pipeline:
+    """Runs the stages over documents. Build one per process and reuse it: stages keep their models."""
+
+    def __init__(self, stages: Iterable[str] | None = None, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.stage_names = list(stages) if stages is not None else list(DEFAULT_STAGES)
+        self.stages: list[Stage] = [load_stage(n) for n in self.stage_names]
+
+    def __call__(self, doc: Document) -> Document:
+        for stage in self.stages:
+            doc = stage(doc)
+        return doc
+
+    def from_raw(self, raw: RawInput) -> Document:
+        return self(build_document(raw, self.settings))
+
+    def pipe(self, items: Iterable[RawInput | InputError]) -> Iterator[Document | InputError]:
+        """Analyse a stream of inputs; a bad input yields its InputError and the stream goes on."""
+        for item in items:
+            if isinstance(item, InputError):
+                yield item
+                continue
+            try:
+                yield self.from_raw(item)
+            except InputError as err:
+                yield err
+
+    def analyze_text(self, text: str, *, source: str = "<text>", **hints: str) -> Document:
+        kind = "html" if looks_like_html(text) else "text"
+        return self.from_raw(RawInput(source=source, content=text, kind=kind, hints=dict(hints)))
+
+    def analyze_html(self, html: str, *, source: str = "<html>", **hints: str) -> Document:
+        return self.from_raw(RawInput(source=source, content=html, kind="html", hints=dict(hints)))
+
+
+def analyze(text: str, **hints: str) -> Document:
+    """One-call analysis of a text or HTML string with the default stages."""
+    return Pipeline().analyze_text(text, **hints)

@@ -1,0 +1,1 @@
+"""Segmentation: sentences and paragraphs with offsets into the document text."""

@@ -1,0 +1,29 @@
+"""Settings shared by the stages, passed around as one small object."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        return default
+
+
+@dataclass
+class Settings:
+    # Inputs larger than this are refused before they are read (raise with --max-bytes or
+    # UNSPIN_MAX_BYTES); the whole pipeline holds a document in memory a few times over.
+    max_bytes: int = _env_int("UNSPIN_MAX_BYTES", DEFAULT_MAX_BYTES)
+    # Remove debris (captions, UI strings, comment widgets) from the text.
+    clean: bool = True
+    # Treat the first line as the title when it looks like one (plain-text inputs).
+    detect_title: bool = True
