@@ -59,9 +59,7 @@ def segmenters() -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument(
-        "--data", default=str(Path(__file__).resolve().parents[1] / "../shared/data/ptc/train-articles")
-    )
+    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[1] / "../shared/data/ptc/train-articles"))
     ap.add_argument("--limit", type=int, default=0)
     args = ap.parse_args()
     files = sorted(Path(args.data).glob("article*.txt"))

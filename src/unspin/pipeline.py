@@ -39,9 +39,7 @@ class SegmentStage:
 
     def __call__(self, doc: Document) -> Document:
         doc.paragraphs = [Segment(s, e) for s, e in paragraph_spans(doc.text)]
-        doc.sentences = [
-            Segment(s, e) for p in doc.paragraphs for s, e in sentence_spans_in(doc.text, p.start, p.end)
-        ]
+        doc.sentences = [Segment(s, e) for p in doc.paragraphs for s, e in sentence_spans_in(doc.text, p.start, p.end)]
         return doc
 
 

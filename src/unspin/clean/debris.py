@@ -67,7 +67,7 @@ LINE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
 _POSTED_BY = re.compile(r"^posted by\s+(?P<author>.{2,60}?)(\s+(at|on)\s+(?P<when>.{1,60}))?$", re.I)
 _BY_LINE = re.compile(r"^by\s+(?P<author>[^\d|,;:]{2,60}?)(\s*[,|–—-]\s*(?P<rest>.*))?$", re.I)
 _PIPE_BYLINE = re.compile(r"^(?P<author>[^|\d]{2,60}?)\s*\|(?P<rest>.*)$")
-_CAPTION_SUFFIX = re.compile(r"\s[-–—|]\s(?P<name>[A-Z][\w&'. ]{1,40})\s*$")
+_CAPTION_SUFFIX = re.compile(r"\s[-–—]\s(?P<name>[A-Z][\w&'. ]{1,40})\s*$")
 _CREDIT_NAME = re.compile(r"^(?:©|\(c\))\s*(?P<name>[^/|\n]{2,40}?)\s*(?:/|\||$)", re.I)
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 _SMALL_WORDS = {
@@ -146,7 +146,7 @@ def _is_foreign_script_line(s: str, main_script: str | None) -> bool:
     if main_script is None:
         return False
     letters = [ch for ch in s if ch.isalpha()]
-    if len(letters) < 3 or len(s.split()) > 12:
+    if len(letters) < 3 or len(s.split()) > 8 or "@" in s:
         return False
     foreign = sum(1 for ch in letters if script_of(ch) != main_script)
     return foreign / len(letters) > 0.8
@@ -170,10 +170,7 @@ def _looks_like_name(s: str) -> bool:
     words = s.split()
     if not 1 <= len(words) <= 5 or any(ch.isdigit() for ch in s):
         return False
-    return all(
-        w[0].isupper() or w.lower() in {"de", "van", "von", "der", "al", "bin", "da", "le", "la"}
-        for w in words
-    )
+    return all(w[0].isupper() or w.lower() in {"de", "van", "von", "der", "al", "bin", "da", "le", "la"} for w in words)
 
 
 def normalise_author(name: str) -> str:
@@ -225,9 +222,13 @@ def clean_text(source: str, *, detect_title: bool = True, remove_debris: bool = 
     # that ends two or more lines.
     credit_names = [m["name"].strip() for ln in lines if (m := _CREDIT_NAME.match(ln.stripped))]
     suffixes = Counter(m["name"].strip() for ln in lines if (m := _CAPTION_SUFFIX.search(ln.stripped)))
-    caption_names = {name for name, c in suffixes.items() if c >= 2}
-    caption_names |= {
-        name for name in suffixes if any(name.lower().startswith(c.lower()) for c in credit_names)
+    # A repeated " - Name" suffix is a caption signature only when the name is an outlet's: the one
+    # in a © credit, or one on the list of known outlets (lists such as "Stage 1 - Interlagos" repeat too).
+    caption_names = {
+        name
+        for name, count in suffixes.items()
+        if any(name.lower().startswith(c.lower()) for c in credit_names)
+        or (count >= 2 and outlet_domain_for_name(name) is not None)
     }
 
     result = CleanResult(text="", source_map=OffsetMap())
@@ -266,10 +267,15 @@ def clean_text(source: str, *, detect_title: bool = True, remove_debris: bool = 
                 if by:
                     result.author = result.author or by[0]
                     result.published = result.published or by[1]
-            if reason is None and is_url(s.rstrip(" |")):
+            if reason is None and i in tail and is_url(s.rstrip(" |")):
+                # a bare URL at the end is the source the text was taken from; inside the body it is
+                # a reference and stays
                 reason = "source link"
-                if i in tail and result.url is None:
+                if result.url is None:
                     result.url = s.rstrip(" |").strip()
+            if reason is None and _is_foreign_script_line(s, main_script) and (prev_reason or i in tail):
+                # UI strings in another script sit among other debris or at the very end
+                reason = "other script"
             if reason is None and prev_reason in ("caption", "photo credit") and _headline_like(s):
                 reason = "related link"
             if reason is None and re.fullmatch(r"\d{1,6}", s) and prev_reason is not None:
@@ -396,6 +402,4 @@ def _line_reason(s: str, main_script: str | None, caption_names: set[str]) -> st
             return reason
     if caption_names and (m := _CAPTION_SUFFIX.search(s)) and m["name"].strip() in caption_names:
         return "caption"
-    if _is_foreign_script_line(s, main_script):
-        return "other script"
     return None

@@ -41,11 +41,7 @@ def build_document(raw: RawInput, settings: Settings | None = None) -> Document:
         source_text = raw.content
         cleaned = clean_text(source_text, detect_title=settings.detect_title, remove_debris=settings.clean)
     if not cleaned.text.strip():
-        reason = (
-            "no article text found in the HTML"
-            if raw.kind == "html"
-            else "no article text left after cleaning"
-        )
+        reason = "no article text found in the HTML" if raw.kind == "html" else "no article text left after cleaning"
         raise InputError(raw.source, reason)
 
     doc = Document(
@@ -81,6 +77,9 @@ def build_document(raw: RawInput, settings: Settings | None = None) -> Document:
         or cleaned.outlet_name
         or outlet_name_for_domain(doc.outlet)
     )
+    if doc.outlet is None and doc.outlet_name:
+        # no domain known: the name the page signs with still groups the outlet's articles
+        doc.outlet = doc.outlet_name
     if cleaned.title_span:
         doc.meta["title_span"] = list(cleaned.title_span)
     if extracted is not None:

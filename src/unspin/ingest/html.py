@@ -131,7 +131,7 @@ def extract_article(html: str, url: str | None = None) -> ExtractedArticle:
     doc = trafilatura.bare_extraction(
         copy.deepcopy(tree),
         url=url,
-        no_fallback=True,
+        fast=True,
         include_comments=False,
         include_tables=True,
         with_metadata=True,

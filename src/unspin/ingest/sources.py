@@ -83,8 +83,7 @@ def decode_bytes(data: bytes, source: str) -> tuple[str, list[str]]:
         if best is None or best.chaos > 0.3:
             raise InputError(
                 source,
-                f"not valid UTF-8 (byte 0x{data[err.start]:02x} at offset {err.start}) "
-                "and no other text encoding fits",
+                f"not valid UTF-8 (byte 0x{data[err.start]:02x} at offset {err.start}) and no other text encoding fits",
             ) from None
         text = str(best)
         warnings.append(
@@ -108,10 +107,7 @@ def _read_limited(fh: BinaryIO, source: str, settings: Settings) -> bytes:
 
 def _too_large(settings: Settings) -> str:
     mb = settings.max_bytes / (1024 * 1024)
-    return (
-        f"input larger than the limit of {mb:g} MB; raise it with --max-bytes or UNSPIN_MAX_BYTES "
-        "if you mean it"
-    )
+    return f"input larger than the limit of {mb:g} MB; raise it with --max-bytes or UNSPIN_MAX_BYTES if you mean it"
 
 
 def _file_bytes(path: Path, settings: Settings) -> bytes:
@@ -157,9 +153,7 @@ def read_file(path: Path, settings: Settings | None = None) -> Iterator[RawInput
     yield RawInput(source=str(path), content=text, kind=kind, warnings=warnings)
 
 
-def read_stdin(
-    settings: Settings | None = None, stream: BinaryIO | None = None
-) -> Iterator[RawInput | InputError]:
+def read_stdin(settings: Settings | None = None, stream: BinaryIO | None = None) -> Iterator[RawInput | InputError]:
     settings = settings or Settings()
     fh = stream if stream is not None else sys.stdin.buffer
     try:
@@ -230,9 +224,7 @@ def iter_folder(folder: Path) -> Iterator[Path]:
             yield path
 
 
-def read_paths(
-    paths: Iterable[str | Path], settings: Settings | None = None
-) -> Iterator[RawInput | InputError]:
+def read_paths(paths: Iterable[str | Path], settings: Settings | None = None) -> Iterator[RawInput | InputError]:
     """Read every input named: files, folders (recursively) and '-' for stdin."""
     settings = settings or Settings()
     for item in paths:

@@ -26,22 +26,16 @@ _PATTERNS = [
     (re.compile(r"\b(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4})\b"), "dmy"),
     # November 14, 2015 / Nov. 14 2015
     (
-        re.compile(
-            rf"\b(?P<mon>{_MONTH_RE})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y>\d{{4}})\b", re.I
-        ),
+        re.compile(rf"\b(?P<mon>{_MONTH_RE})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y>\d{{4}})\b", re.I),
         "mdy",
     ),
     # 14 November 2015
     (
-        re.compile(
-            rf"\b(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<mon>{_MONTH_RE})\.?,?\s+(?P<y>\d{{4}})\b", re.I
-        ),
+        re.compile(rf"\b(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<mon>{_MONTH_RE})\.?,?\s+(?P<y>\d{{4}})\b", re.I),
         "dmy",
     ),
 ]
-_TIME = re.compile(
-    r"\b(?P<h>[01]?\d|2[0-3]):(?P<mi>[0-5]\d)(?::(?P<s>[0-5]\d))?\s*(?P<ampm>[ap]\.?m\.?)?", re.I
-)
+_TIME = re.compile(r"\b(?P<h>[01]?\d|2[0-3]):(?P<mi>[0-5]\d)(?::(?P<s>[0-5]\d))?\s*(?P<ampm>[ap]\.?m\.?)?", re.I)
 
 
 def find_date(text: str) -> tuple[str, int, int] | None:
@@ -68,9 +62,7 @@ def find_date(text: str) -> tuple[str, int, int] | None:
         if t["ampm"]:
             pm = t["ampm"].lower().startswith("p")
             hour = hour % 12 + (12 if pm else 0)
-        iso = datetime(d.year, d.month, d.day, hour, int(t["mi"]), int(t["s"] or 0)).isoformat(
-            timespec="minutes"
-        )
+        iso = datetime(d.year, d.month, d.day, hour, int(t["mi"]), int(t["s"] or 0)).isoformat(timespec="minutes")
         end = t.end()
     return iso, m.start(), end
 

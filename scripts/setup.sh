@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Create .venv/ in the checkout and install unspin into it (no network beyond the package index).
+#   bash scripts/setup.sh          # what users need to analyse articles
+#   bash scripts/setup.sh --test   # plus the test and benchmark tools
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+# The pip that ships with some Pythons cannot resolve trafilatura's lxml extras.
+.venv/bin/python -m pip install -q -U pip
+extras=""
+if [ "${1:-}" = "--test" ]; then
+  extras="[test,bench]"
+fi
+.venv/bin/python -m pip install -q -e ".${extras}"
+echo "unspin installed: $(.venv/bin/unspin version)  (.venv/bin/unspin)"

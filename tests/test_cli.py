@@ -1,0 +1,78 @@
+"""The CLI as users run it: contracts of `extract` and `analyze`, batches with bad files."""
+
+import json
+import subprocess
+import sys
+
+from conftest import EXAMPLES, need
+from typer.testing import CliRunner
+
+from unspin.cli.main import app
+
+runner = CliRunner()
+
+
+def test_extract_json_contract(fixtures):
+    res = runner.invoke(app, ["extract", str(fixtures / "hostile.html"), "--format", "json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    for key in ("title", "text", "author", "published", "outlet"):
+        assert key in doc
+    assert doc["title"] == "Council Approves the New Budget"
+
+
+def test_analyze_json_one_object_for_one_document_array_for_several(fixtures):
+    one = runner.invoke(app, ["analyze", str(fixtures / "blog-republished.txt")])
+    assert one.exit_code == 0
+    assert isinstance(json.loads(one.stdout), dict)
+    two = runner.invoke(app, ["analyze", str(fixtures / "blog-republished.txt"), str(fixtures / "french.txt")])
+    docs = json.loads(two.stdout)
+    assert isinstance(docs, list) and len(docs) == 2
+    for d in docs:
+        for key in ("title", "text", "spans", "outlet", "author", "published", "language", "claims"):
+            assert key in d
+        for s in d["sentences"]:
+            assert 0 <= s["start"] < s["end"] <= len(d["text"])
+
+
+def test_folder_with_good_and_bad_files(tmp_path, fixtures):
+    (tmp_path / "good1.txt").write_text((fixtures / "blog-republished.txt").read_text())
+    (tmp_path / "good2.html").write_text((fixtures / "hostile.html").read_text())
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "scan.txt").write_bytes(b"%PDF-1.4 binary")
+    (tmp_path / "broken.jsonl").write_text('{"text": "A fine record body."}\n{oops\n')
+    proc = subprocess.run(
+        [sys.executable, "-m", "unspin.cli.main", "analyze", str(tmp_path), "--format", "jsonl"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 1
+    docs = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert sorted(d["source"].split("/")[-1] for d in docs) == ["broken.jsonl:1", "good1.txt", "good2.html"]
+    assert f"{tmp_path / 'empty.txt'}: empty input" in proc.stderr
+    assert f"{tmp_path / 'scan.txt'}: binary file" in proc.stderr
+    assert f"{tmp_path / 'broken.jsonl'}:2: malformed JSON" in proc.stderr
+    assert "3 input(s) failed" in proc.stderr
+
+
+def test_stdin_dash(fixtures):
+    res = runner.invoke(app, ["analyze", "-"], input=(fixtures / "blog-republished.txt").read_text())
+    assert res.exit_code == 0
+    assert json.loads(res.stdout)["source"] == "<stdin>"
+
+
+def test_terminal_view_renders(fixtures):
+    res = runner.invoke(app, ["analyze", str(fixtures / "state-outlet-debris.txt"), "--format", "text"])
+    assert res.exit_code == 0
+    assert "Why Neighbouring Powers" in res.stdout and "smuggling networks" in res.stdout
+
+
+def test_examples_contract():
+    need(EXAMPLES)
+    res = runner.invoke(app, ["analyze", str(EXAMPLES), "--format", "json"])
+    assert res.exit_code == 0
+    docs = json.loads(res.stdout)
+    assert len(docs) == 2
+    by_name = {d["source"].split("/")[-1]: d for d in docs}
+    assert by_name["blog-2015-paris-bombing.txt"]["author"] == "Andrei Akulov"
+    assert by_name["sputnik-2016-nice-attack.txt"]["outlet"] == "sputniknews.com"
