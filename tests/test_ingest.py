@@ -130,3 +130,19 @@ def test_gzipped_html_and_missing_path(tmp_path):
     items = list(read_paths([f, tmp_path / "nope.txt"]))
     assert isinstance(items[0], RawInput) and items[0].kind == "html"
     assert isinstance(items[1], InputError) and "no such file" in items[1].reason
+
+
+def test_html_text_maps_back_to_the_page(fixtures):
+    page = (fixtures / "hostile.html").read_text(encoding="utf-8")
+    doc = only(Pipeline().pipe(read_paths([fixtures / "hostile.html"])))
+    assert doc.html_map is not None
+    checked = 0
+    for i, ch in enumerate(doc.text):
+        o = doc.html_map.lookup(i)
+        if o is not None:
+            assert page[o] == ch
+            checked += 1
+    assert checked >= 0.9 * sum(1 for ch in doc.text if not ch.isspace())
+    start = doc.text.index("twelve percent")
+    o = doc.html_map.lookup(start)
+    assert page[o : o + len("twelve percent")] == "twelve percent"

@@ -86,6 +86,32 @@ class OffsetMap:
             return s0 + (offset - t0)
         return s0 + n
 
+    def lookup(self, offset: int) -> int | None:
+        """Source offset of character `offset` if a run covers it, else None (for partial maps)."""
+        i = bisect.bisect_right(self._starts, offset) - 1
+        if i < 0:
+            return None
+        t0, s0, n = self.runs[i]
+        return s0 + (offset - t0) if offset - t0 < n else None
+
+    def compose(self, other: OffsetMap) -> OffsetMap:
+        """The map text -> other's source, through this map (characters either map leaves out drop)."""
+        runs: list[tuple[int, int, int]] = []
+        j = 0
+        other_runs = other.runs
+        for t0, m0, n in self.runs:
+            # other's runs overlapping [m0, m0 + n) in the middle coordinates
+            while j < len(other_runs) and other_runs[j][0] + other_runs[j][2] <= m0:
+                j += 1
+            k = j
+            while k < len(other_runs) and other_runs[k][0] < m0 + n:
+                o_m, o_s, o_n = other_runs[k]
+                lo, hi = max(m0, o_m), min(m0 + n, o_m + o_n)
+                if hi > lo:
+                    runs.append((t0 + (lo - m0), o_s + (lo - o_m), hi - lo))
+                k += 1
+        return OffsetMap(runs)
+
     def span_to_source(self, start: int, end: int) -> tuple[int, int]:
         if end <= start:
             s = self.to_source(start)
@@ -105,6 +131,8 @@ class Document:
     source_text: str | None = None
     source_kind: str = "text"  # text | html
     source_map: OffsetMap = field(default_factory=OffsetMap)
+    # HTML input only: text offsets -> offsets in the raw HTML, for the characters found there
+    html_map: OffsetMap | None = None
     id: str | None = None
     title: str | None = None
     url: str | None = None
@@ -154,6 +182,8 @@ class Document:
             "source_map": self.source_map.to_list(),
             "warnings": self.warnings,
         }
+        if self.html_map is not None:
+            out["html_map"] = self.html_map.to_list()
         if self.entities is not None:
             out["entities"] = self.entities
         if self.narratives is not None:
@@ -172,6 +202,7 @@ class Document:
             source_text=data.get("source_text"),
             source_kind=data.get("source_kind", "text"),
             source_map=OffsetMap([tuple(r) for r in data.get("source_map", [])]),
+            html_map=OffsetMap([tuple(r) for r in data["html_map"]]) if data.get("html_map") is not None else None,
             id=data.get("id"),
             title=data.get("title"),
             url=data.get("url"),

@@ -8,6 +8,7 @@ from unspin.clean.debris import clean_text
 from unspin.document import Document
 from unspin.errors import InputError
 from unspin.ingest.html import extract_article
+from unspin.ingest.htmlmap import html_offset_map
 from unspin.ingest.sources import RawInput
 from unspin.meta.dates import normalise_date
 from unspin.meta.outlets import domain_of, outlet_domain_for_name, outlet_name_for_domain
@@ -53,6 +54,8 @@ def build_document(raw: RawInput, settings: Settings | None = None) -> Document:
         removed=cleaned.removed,
         warnings=warnings,
     )
+    if raw.kind == "html":
+        doc.html_map = cleaned.source_map.compose(html_offset_map(source_text, raw.content))
     doc.id = _default_id(raw)
     # Precedence: what the user's record says, then the page's metadata, then what the text says.
     doc.title = hints.get("title") or (extracted.title if extracted else None) or cleaned.title
