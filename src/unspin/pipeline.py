@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterable, Iterator
 
 from unspin.document import Document, Segment
@@ -43,10 +42,18 @@ class SegmentStage:
         return doc
 
 
-# name -> "module:factory"; optional stages are imported only when asked for.
-STAGES: dict[str, str] = {
-    "language": "unspin.pipeline:LanguageStage",
-    "segment": "unspin.pipeline:SegmentStage",
+def _language(settings: Settings) -> Stage:
+    return LanguageStage()
+
+
+def _segment(settings: Settings) -> Stage:
+    return SegmentStage()
+
+
+# name -> factory(settings); model-backed stages import their modules only when asked for.
+STAGES: dict[str, Callable[[Settings], Stage]] = {
+    "language": _language,
+    "segment": _segment,
 }
 DEFAULT_STAGES = ["language", "segment"]
 
@@ -55,14 +62,12 @@ def available_stages() -> list[str]:
     return list(STAGES)
 
 
-def load_stage(name: str) -> Stage:
+def load_stage(name: str, settings: Settings) -> Stage:
     try:
-        target = STAGES[name]
+        factory = STAGES[name]
     except KeyError:
         raise ValueError(f"unknown stage {name!r}; known: {', '.join(STAGES)}") from None
-    module, _, attr = target.partition(":")
-    factory = getattr(importlib.import_module(module), attr)
-    return factory()
+    return factory(settings)
 
 
 class Pipeline:
@@ -71,7 +76,7 @@ class Pipeline:
     def __init__(self, stages: Iterable[str] | None = None, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
         self.stage_names = list(stages) if stages is not None else list(DEFAULT_STAGES)
-        self.stages: list[Stage] = [load_stage(n) for n in self.stage_names]
+        self.stages: list[Stage] = [load_stage(n, self.settings) for n in self.stage_names]
 
     def __call__(self, doc: Document) -> Document:
         for stage in self.stages:

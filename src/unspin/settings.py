@@ -27,3 +27,5 @@ class Settings:
     clean: bool = True
     # Treat the first line as the title when it looks like one (plain-text inputs).
     detect_title: bool = True
+    # Which shipped technique model to use: "fast" or "accurate".
+    model: str = "fast"

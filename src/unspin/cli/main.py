@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from enum import Enum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -124,6 +125,149 @@ def analyze(
     settings = _settings(max_bytes, no_clean)
     pipeline = Pipeline(settings=settings)
     _finish(_emit(pipeline.pipe(read_paths(paths, settings)), fmt, lambda d: d.to_dict()))
+
+
+class Task(str, Enum):
+    si = "si"
+    flc = "flc"
+    tc = "tc"
+
+
+class ModelName(str, Enum):
+    fast = "fast"
+    accurate = "accurate"
+
+
+ModelOpt = Annotated[ModelName, typer.Option("--model", "-m", help="fast (default) or accurate.")]
+
+semeval_app = typer.Typer(help="Write SemEval-2020 Task 11 label files for a folder of article<ID>.txt files.")
+app.add_typer(semeval_app, name="semeval")
+
+
+def _tagger(model: ModelName):
+    from unspin.analyse.techniques import TechniqueTagger
+
+    try:
+        return TechniqueTagger.load(model.value)
+    except Exception as err:  # a missing model or base package: say which and how to fix it
+        err_console.print(f"[red]error:[/] cannot load the {model.value!r} technique model: {err}")
+        raise typer.Exit(2) from None
+
+
+def _semeval_write(kind: str, articles_dir: Path, out: Path, model: ModelName) -> None:
+    from unspin import semeval
+
+    tagger = _tagger(model)
+    try:
+        writer = semeval.write_si if kind == "si" else semeval.write_flc
+        n = writer(articles_dir, out, tagger)
+    except (semeval.SemEvalFormatError, OSError) as err:
+        err_console.print(f"[red]error:[/] {err}")
+        raise typer.Exit(1) from None
+    err_console.print(f"wrote {n} {kind.upper()} lines to {out}")
+
+
+ArticlesArg = Annotated[Path, typer.Argument(help="Folder of article<ID>.txt files.", exists=True, file_okay=False)]
+OutOpt = Annotated[Path, typer.Option("--output", "-o", help="Label file to write.")]
+
+
+@semeval_app.command("si")
+def semeval_si(articles_dir: ArticlesArg, out: OutOpt, model: ModelOpt = ModelName.fast) -> None:
+    """Span identification: ID<TAB>start<TAB>end for every propaganda span."""
+    _semeval_write("si", articles_dir, out, model)
+
+
+@semeval_app.command("flc")
+def semeval_flc(articles_dir: ArticlesArg, out: OutOpt, model: ModelOpt = ModelName.fast) -> None:
+    """Fragment-level classification: ID<TAB>Technique<TAB>start<TAB>end."""
+    _semeval_write("flc", articles_dir, out, model)
+
+
+@semeval_app.command("tc")
+def semeval_tc(
+    articles_dir: ArticlesArg,
+    spans: Annotated[Path, typer.Option("--spans", help="Template: ID<TAB>?<TAB>start<TAB>end.", exists=True)],
+    out: OutOpt,
+    model: ModelOpt = ModelName.fast,
+) -> None:
+    """Technique classification: fill the technique column of a span template."""
+    from unspin import semeval
+
+    tagger = _tagger(model)
+    try:
+        n = semeval.fill_tc(articles_dir, spans, out, tagger)
+    except (semeval.SemEvalFormatError, OSError) as err:
+        err_console.print(f"[red]error:[/] {err}")
+        raise typer.Exit(1) from None
+    err_console.print(f"wrote {n} TC lines to {out}")
+
+
+@app.command("eval")
+def evaluate(
+    task: Annotated[Task, typer.Argument(help="si, flc or tc.")],
+    gold: Annotated[Path, typer.Argument(help="Gold label file.", exists=True, dir_okay=False)],
+    pred: Annotated[Path, typer.Argument(help="Predicted label file.", exists=True, dir_okay=False)],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
+) -> None:
+    """Score predictions with the official SemEval-2020 Task 11 span metric: P, R, F1."""
+    import json
+
+    from rich.table import Table
+
+    from unspin.eval.spans import score_files
+    from unspin.semeval import SemEvalFormatError
+
+    try:
+        scores = score_files(task.value, gold, pred)
+    except (SemEvalFormatError, OSError) as err:
+        err_console.print(f"[red]error:[/] {err}")
+        raise typer.Exit(1) from None
+    if as_json:
+        typer.echo(json.dumps(scores.to_dict(), indent=2))
+        return
+    typer.echo(f"{task.value.upper()}\tP={scores.precision:.4f}\tR={scores.recall:.4f}\tF1={scores.f1:.4f}")
+    if scores.per_technique:
+        table = Table(title="per technique")
+        for col in ("technique", "P", "R", "F1", "pred", "gold"):
+            table.add_column(col, justify="left" if col == "technique" else "right")
+        for name, t in sorted(scores.per_technique.items()):
+            table.add_row(name, f"{t.precision:.3f}", f"{t.recall:.3f}", f"{t.f1:.3f}", str(t.n_pred), str(t.n_gold))
+        Console().print(table)
+
+
+@app.command()
+def claims(
+    path: Annotated[str, typer.Argument(help="A text/HTML file, or - for standard input.")],
+    per_line: Annotated[
+        bool, typer.Option("--per-line", help="Every line is one sentence: line<TAB>score<TAB>Yes|No.")
+    ] = False,
+    fmt: FormatOpt = OutputFormat.json,
+    max_bytes: MaxBytesOpt = Settings().max_bytes,
+) -> None:
+    """Check-worthy factual claims: sentences a fact-checker should verify."""
+    from unspin.analyse.claims import score_lines
+
+    settings = _settings(max_bytes, False)
+    if per_line:
+        item = next(iter(read_paths([path], settings)))
+        if isinstance(item, InputError):
+            _report(item)
+            raise typer.Exit(1)
+        content = item.content
+        lines = content.split("\n")
+        if content.endswith("\n"):
+            lines.pop()
+        for number, (score, yes) in enumerate(score_lines([ln.rstrip("\r") for ln in lines]), start=1):
+            typer.echo(f"{number}\t{score:.4f}\t{'Yes' if yes else 'No'}")
+        return
+    from unspin.pipeline import Pipeline
+
+    pipeline = Pipeline(stages=["language", "segment", "claims"], settings=settings)
+
+    def to_dict(doc: Document) -> dict:
+        return {"source": doc.source, "title": doc.title, "claims": doc.claims, "warnings": doc.warnings}
+
+    _finish(_emit(pipeline.pipe(read_paths([path], settings)), fmt, to_dict))
 
 
 @app.command()

@@ -12,7 +12,7 @@ def _identifier():
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
-def detect_language(text: str, max_chars: int = 5000) -> tuple[str | None, float | None]:
+def detect_language(text: str, max_chars: int = 2000) -> tuple[str | None, float | None]:
     """ISO 639-1 code and probability, or (None, None) when there is too little text to say."""
     sample = text[:max_chars]
     if sum(ch.isalpha() for ch in sample) < 3:
