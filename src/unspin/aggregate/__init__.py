@@ -1,0 +1,1 @@
+"""Corpus-level views: republished copies, stories, aggregates by outlet and time."""
