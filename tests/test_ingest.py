@@ -146,3 +146,37 @@ def test_html_text_maps_back_to_the_page(fixtures):
     start = doc.text.index("twelve percent")
     o = doc.html_map.lookup(start)
     assert page[o : o + len("twelve percent")] == "twelve percent"
+
+
+def test_warc_html_records_read_other_records_reported(tmp_path):
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    path = tmp_path / "crawl.warc.gz"
+    with path.open("wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+
+        def response(uri, ctype, body, status="200 OK"):
+            headers = StatusAndHeaders(status, [("Content-Type", ctype)], protocol="HTTP/1.1")
+            rec = writer.create_warc_record(uri, "response", payload=io.BytesIO(body), http_headers=headers)
+            writer.write_record(rec)
+
+        page = b"<html><body><article><p>The harbour reopened on Monday after the storm.</p></article></body></html>"
+        response("https://news.example.org/harbour", "text/html; charset=utf-8", page)
+        response("https://news.example.org/logo.png", "image/png", b"\x89PNG\r\n\x1a\n")
+        response("https://news.example.org/gone", "text/html", b"<html>gone</html>", status="404 Not Found")
+    items = list(read_paths([path]))
+    raws = [i for i in items if isinstance(i, RawInput)]
+    errors = [i for i in items if isinstance(i, InputError)]
+    assert len(raws) == 1 and raws[0].hints["url"] == "https://news.example.org/harbour"
+    assert build_document(raws[0]).outlet == "news.example.org"
+    assert any("image/png, not HTML" in e.reason and "logo.png" in e.source for e in errors)
+    assert any("404" in e.reason for e in errors)
+
+
+def test_broken_warc_is_reported(tmp_path):
+    path = tmp_path / "broken.warc"
+    path.write_bytes(b"this is not a web archive at all\n" * 10)
+    items = list(read_paths([path]))
+    assert items and all(isinstance(i, InputError) for i in items)
+    assert "WARC" in items[0].reason

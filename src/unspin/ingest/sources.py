@@ -22,7 +22,8 @@ from unspin.settings import Settings
 TEXT_SUFFIXES = {".txt", ".text", ".md"}
 HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 RECORD_SUFFIXES = {".jsonl", ".ndjson", ".csv"}
-KNOWN_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | RECORD_SUFFIXES
+WARC_SUFFIXES = {".warc", ".arc"}
+KNOWN_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | RECORD_SUFFIXES | WARC_SUFFIXES
 RECORD_FIELDS = ("id", "url", "outlet", "published", "title", "author")
 
 # Magic numbers of common binary formats, to say what a file is rather than "not text".
@@ -67,7 +68,7 @@ def decode_bytes(data: bytes, source: str) -> tuple[str, list[str]]:
     """Decode input bytes to text, refusing binary formats with a reason."""
     if not data.strip():
         raise InputError(source, "empty input (no text)")
-    for magic, what in _MAGIC:
+    for magic, what in _MAGIC:  # (WARC files are read by their suffix, .warc / .warc.gz)
         if data.startswith(magic):
             raise InputError(source, f"binary file: looks like {what}, not text or HTML")
     sample = data[:8192]
@@ -140,6 +141,11 @@ def read_file(path: Path, settings: Settings | None = None) -> Iterator[RawInput
     """Yield the article(s) in one file: one for text/HTML, one per record for JSONL/CSV."""
     settings = settings or Settings()
     suffix = _logical_suffix(path)
+    if suffix in WARC_SUFFIXES:
+        from unspin.ingest.warc import read_warc
+
+        yield from read_warc(path, settings)
+        return
     try:
         data = _file_bytes(path, settings)
         text, warnings = decode_bytes(data, str(path))
@@ -238,7 +244,7 @@ def read_paths(paths: Iterable[str | Path], settings: Settings | None = None) ->
                 found = True
                 yield from read_file(file, settings)
             if not found:
-                yield InputError(str(path), "folder holds no .txt, .html, .jsonl or .csv files")
+                yield InputError(str(path), "folder holds no .txt, .html, .jsonl, .csv or .warc files")
         elif path.exists():
             yield from read_file(path, settings)
         else:
