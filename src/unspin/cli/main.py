@@ -140,6 +140,10 @@ class ModelName(str, Enum):
 
 ModelOpt = Annotated[ModelName, typer.Option("--model", "-m", help="fast (default) or accurate.")]
 
+from unspin.cli.corpus import corpus_app  # noqa: E402
+
+app.add_typer(corpus_app, name="corpus")
+
 semeval_app = typer.Typer(help="Write SemEval-2020 Task 11 label files for a folder of article<ID>.txt files.")
 app.add_typer(semeval_app, name="semeval")
 

@@ -1,0 +1,229 @@
+"""`unspin corpus ...`: store analyses of many articles, aggregate them, find republished copies."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from unspin.settings import Settings
+
+corpus_app = typer.Typer(help="Analyse and store many articles; aggregate them; trace republished copies.")
+err_console = Console(stderr=True)
+
+DbOpt = Annotated[
+    str | None,
+    typer.Option("--db", help="Database URL (postgresql://..., sqlite:///file.db) or a file path. Default: unspin.db"),
+]
+
+
+def _store(db: str | None):
+    from unspin.corpus.store import CorpusStore, StoreError
+
+    try:
+        return CorpusStore(db)
+    except StoreError as err:
+        err_console.print(f"[red]error:[/] {err}")
+        raise typer.Exit(2) from None
+
+
+@corpus_app.command("add")
+def add(
+    paths: Annotated[list[str], typer.Argument(help="Files, folders, .jsonl/.csv records, .warc archives, or -.")],
+    db: DbOpt = None,
+    workers: Annotated[int, typer.Option("--workers", help="Analyse on a local Dask cluster of N workers.")] = 0,
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", help="Use an existing Dask cluster: tcp://HOST:PORT.")
+    ] = None,
+    model: Annotated[str, typer.Option("--model", "-m", help="fast or accurate.")] = "fast",
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Documents per database transaction.")] = 16,
+    max_bytes: Annotated[
+        int, typer.Option("--max-bytes", help="Refuse inputs larger than this.")
+    ] = Settings().max_bytes,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+) -> None:
+    """Analyse every input and store it; adding the same content again stores nothing new."""
+    from unspin.corpus.runner import add_paths, estimate_inputs
+    from unspin.corpus.store import StoreError
+
+    store = _store(db)
+    settings = Settings(max_bytes=max_bytes, model=model)
+    total = estimate_inputs(paths)
+    bar = Progress(
+        TextColumn("[bold]corpus add"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]:>7.1f} docs/s"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=not progress,
+        transient=False,
+    )
+    with bar:
+        task = bar.add_task("add", total=total, rate=0.0)
+
+        def tick(n: int) -> None:
+            bar.advance(task, n)
+            t = bar.tasks[0]
+            if t.elapsed:
+                bar.update(task, rate=t.completed / t.elapsed)
+
+        try:
+            report = add_paths(paths, store, settings, workers=workers, scheduler=scheduler, batch_size=batch_size,
+                               tick=tick)  # fmt: skip
+        except StoreError as err:
+            err_console.print(f"[red]error:[/] {err}")
+            raise typer.Exit(2) from None
+    for e in report.errors:
+        err_console.print(f"[red]error:[/] {e.source}: {e.reason}", highlight=False, soft_wrap=True)
+    err_console.print(
+        f"run {report.run_id}: {report.added} added, {report.skipped} already stored, {len(report.errors)} errors "
+        f"({store.count()} documents in {store.url})"
+    )
+    if report.errors:
+        raise typer.Exit(1)
+
+
+class ExportFormat(str, Enum):
+    jsonl = "jsonl"
+    csv = "csv"
+    parquet = "parquet"
+    semeval = "semeval"
+
+
+@corpus_app.command("export")
+def export(
+    fmt: Annotated[ExportFormat, typer.Option("--format", "-f")] = ExportFormat.jsonl,
+    out: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default: standard output).")
+    ] = None,
+    db: DbOpt = None,
+) -> None:
+    """Write every stored document: JSON lines, CSV, Parquet or SemEval FLC label lines."""
+    from unspin.corpus import export as ex
+
+    store = _store(db)
+    docs = store.iter_documents()
+    if fmt is ExportFormat.parquet:
+        if out is None:
+            err_console.print("[red]error:[/] Parquet needs a file: -o corpus.parquet")
+            raise typer.Exit(2)
+        n = ex.write_parquet(docs, str(out))
+    else:
+        writer = {
+            ExportFormat.jsonl: ex.write_jsonl,
+            ExportFormat.csv: ex.write_csv,
+            ExportFormat.semeval: ex.write_semeval,
+        }[fmt]
+        if out is None:
+            n = writer(docs, sys.stdout)
+        else:
+            with out.open("w", encoding="utf-8", newline="") as fh:
+                n = writer(docs, fh)
+    err_console.print(f"exported {n} documents")
+
+
+class StatsBy(str, Enum):
+    outlet = "outlet"
+    month = "month"
+    technique = "technique"
+
+
+class TableFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+@corpus_app.command("stats")
+def stats(
+    by: Annotated[StatsBy, typer.Option("--by", help="outlet, month or technique.")] = StatsBy.outlet,
+    fmt: Annotated[TableFormat, typer.Option("--format", "-f")] = TableFormat.table,
+    db: DbOpt = None,
+) -> None:
+    """Aggregates: articles, mean article score, technique mix and top spans per outlet or month, or per technique."""
+    rows = _store(db).stats(by.value)
+    if fmt is TableFormat.json:
+        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    flat = [
+        {k: (json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v) for k, v in r.items()}
+        for r in rows
+    ]
+    if fmt is TableFormat.csv:
+        if flat:
+            w = csv.DictWriter(sys.stdout, fieldnames=list(flat[0]))
+            w.writeheader()
+            w.writerows(flat)
+        return
+    table = Table(title=f"corpus by {by.value}")
+    if not rows:
+        Console().print("no documents stored yet")
+        return
+    for col in rows[0]:
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        cells = []
+        for v in r.values():
+            if isinstance(v, dict):
+                v = ", ".join(f"{k} {x:.0%}" for k, x in list(v.items())[:4])
+            elif isinstance(v, list):
+                v = "; ".join(str(x) for x in v[:3])
+            cells.append("" if v is None else str(v))
+        table.add_row(*cells)
+    Console().print(table)
+
+
+@corpus_app.command("copies")
+def copies(
+    fmt: Annotated[TableFormat, typer.Option("--format", "-f", help="table or json.")] = TableFormat.table,
+    db: DbOpt = None,
+) -> None:
+    """Groups of republished copies: every member by source, outlet, date and similarity, the first first."""
+    groups = _store(db).copy_groups()
+    if fmt is TableFormat.json:
+        typer.echo(json.dumps(groups, indent=2, ensure_ascii=False))
+        return
+    if not groups:
+        typer.echo("no republished copies found")
+        return
+    for i, g in enumerate(groups, start=1):
+        first = g["first"]
+        typer.echo(
+            f"group {i}: {len(g['members'])} documents; first: {first['outlet'] or '?'} {first['published'] or ''}"
+        )
+        for m in g["members"]:
+            role = "first" if m["corpus_id"] == first["corpus_id"] else "copy"
+            name = m["source"]
+            if m["record_id"] and ":" in m["source"].rsplit("/", 1)[-1]:
+                name += f" (id {m['record_id']})"  # a record of a JSONL/CSV/WARC file
+            typer.echo(
+                f"  {role:5}  {name}\toutlet={m['outlet'] or '?'}\tpublished={m['published'] or '?'}"
+                f"\tsimilarity={m['similarity']:.2f}"
+            )
+
+
+@corpus_app.command("errors")
+def errors(db: DbOpt = None) -> None:
+    """Inputs that could not be stored, with the reason."""
+    for e in _store(db).errors():
+        typer.echo(f"run {e['run']}\t{e['source']}\t{e['reason']}")
+
+
+@corpus_app.command("runs")
+def runs(db: DbOpt = None) -> None:
+    """Every `corpus add` run: when, what, how many added, skipped and failed."""
+    for r in _store(db).runs():
+        typer.echo(
+            f"run {r['id']}\t{r['status']}\t{r['started_at']}\tadded={r['added']}\tskipped={r['skipped']}"
+            f"\terrors={r['errors']}"
+        )

@@ -1,0 +1,1 @@
+"""Corpus analysis: store every analysis, resumably; aggregate; find republished copies."""

@@ -1,0 +1,397 @@
+"""`CorpusStore`: analysed documents in SQLite (default) or PostgreSQL, each distinct text stored once."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import create_engine, event, func, select
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from unspin.aggregate.copies import CopyIndex, signature, signature_bytes, signature_from_bytes
+from unspin.corpus.schema import (
+    CopyLink,
+    CorpusBase,
+    CorpusClaim,
+    CorpusDocument,
+    CorpusError,
+    CorpusSentence,
+    CorpusSpan,
+    Outlet,
+    Run,
+    Signature,
+)
+from unspin.document import Document
+from unspin.errors import InputError, UnspinError
+
+DEFAULT_DB = "sqlite:///unspin.db"
+
+
+class StoreError(UnspinError):
+    """The database cannot be used (unreachable, locked, not a database); names the URL and the reason."""
+
+
+def database_url(url: str | None) -> str:
+    """A SQLAlchemy URL from what the user typed: a URL, or a file path for SQLite. PostgreSQL URLs
+    without a driver use psycopg (version 3), which unspin installs."""
+    if not url:
+        return DEFAULT_DB
+    if "://" not in url:
+        return f"sqlite:///{url}"
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _safe_url(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def _engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        if parsed.database not in (None, "", ":memory:"):
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    return engine
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _article_score(doc: Document) -> float | None:
+    article = doc.scores.get("article") if isinstance(doc.scores, dict) else None
+    if isinstance(article, dict):
+        for key in ("share", "score"):
+            if isinstance(article.get(key), (int, float)):
+                return float(article[key])
+    return None
+
+
+class CorpusStore:
+    """Every write is one transaction; a document's content hash is unique, so adding twice stores once."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = database_url(url)
+        try:
+            self.engine = _engine(self.url)
+            CorpusBase.metadata.create_all(self.engine)
+        except (ArgumentError, ValueError) as err:
+            raise StoreError(f"{self.url}: not a database URL ({err})") from None
+        except (OperationalError, SQLAlchemyError) as err:
+            reason = str(getattr(err, "orig", err)).strip().splitlines()[0]
+            raise StoreError(f"{_safe_url(self.url)}: cannot open the database: {reason}") from None
+        except ImportError as err:
+            raise StoreError(f"{_safe_url(self.url)}: the database driver is not installed ({err.name})") from None
+        self._session = sessionmaker(self.engine, expire_on_commit=False)
+        self._copies: CopyIndex | None = None
+
+    # -- runs and errors -------------------------------------------------------------------------
+
+    def start_run(self, inputs: list[str], model: str) -> int:
+        run = Run(started_at=_now(), inputs=list(inputs), model=model, status="running")
+        with self._session.begin() as s:
+            s.add(run)
+        return run.id
+
+    def finish_run(self, run_id: int, status: str, added: int, skipped: int, errors: int) -> None:
+        with self._session.begin() as s:
+            run = s.get(Run, run_id)
+            run.finished_at, run.status = _now(), status
+            run.added, run.skipped, run.errors = added, skipped, errors
+
+    def add_errors(self, errors: Iterable[InputError], run_id: int | None) -> int:
+        rows = [CorpusError(run_id=run_id, source=e.source, reason=e.reason, at=_now()) for e in errors]
+        if rows:
+            with self._session.begin() as s:
+                s.add_all(rows)
+        return len(rows)
+
+    # -- documents -------------------------------------------------------------------------------
+
+    def known_hashes(self, hashes: Iterable[str]) -> set[str]:
+        hashes = list(set(hashes))
+        found: set[str] = set()
+        with Session(self.engine) as s:
+            for i in range(0, len(hashes), 500):
+                chunk = hashes[i : i + 500]
+                found.update(
+                    s.scalars(select(CorpusDocument.content_hash).where(CorpusDocument.content_hash.in_(chunk)))
+                )
+        return found
+
+    def known_inputs(self, hashes: Iterable[str]) -> set[str]:
+        hashes = list(set(hashes))
+        found: set[str] = set()
+        with Session(self.engine) as s:
+            for i in range(0, len(hashes), 500):
+                chunk = hashes[i : i + 500]
+                found.update(s.scalars(select(CorpusDocument.input_hash).where(CorpusDocument.input_hash.in_(chunk))))
+        return found
+
+    def _copy_index(self, session: Session) -> CopyIndex:
+        if self._copies is None:
+            index = CopyIndex()
+            rows = session.execute(
+                select(Signature.document_id, Signature.minhash, Signature.shingles, CorpusDocument.outlet,
+                       CorpusDocument.published, CorpusDocument.source)
+                .join(CorpusDocument, CorpusDocument.id == Signature.document_id)
+                .order_by(Signature.document_id)
+            )  # fmt: skip
+            for doc_id, mh, n, outlet, published, source in rows:
+                index.add(str(doc_id), minhash=signature_from_bytes(mh), size=n, outlet=outlet,
+                          published=published, source=source)  # fmt: skip
+            index.matches.clear()
+            self._copies = index
+        return self._copies
+
+    def add_documents(self, docs: list[Document], run_id: int | None = None) -> tuple[list[int], list[InputError]]:
+        """Store analysed documents in one transaction. Returns the new ids, and an error for each
+        document whose record id is already stored with different content (that one is still stored,
+        under its own content hash)."""
+        if not docs:
+            return [], []
+        warnings: list[InputError] = []
+        new_ids: list[int] = []
+        with self._session.begin() as s:
+            known = set(
+                s.scalars(
+                    select(CorpusDocument.content_hash).where(
+                        CorpusDocument.content_hash.in_([d.content_hash for d in docs])
+                    )
+                )
+            )
+            record_ids = [d.id for d in docs if d.id]
+            taken = {}
+            if record_ids:
+                for rid, h in s.execute(
+                    select(CorpusDocument.record_id, CorpusDocument.content_hash).where(
+                        CorpusDocument.record_id.in_(record_ids)
+                    )
+                ):
+                    taken[rid] = h
+            index = self._copy_index(s)
+            for doc in docs:
+                h = doc.content_hash
+                if h in known:
+                    continue
+                known.add(h)
+                if doc.id and doc.id in taken and taken[doc.id] != h:
+                    warnings.append(
+                        InputError(doc.source, f"record id {doc.id!r} is already stored with different content")
+                    )
+                if doc.id:
+                    taken.setdefault(doc.id, h)
+                row = CorpusDocument(
+                    content_hash=h,
+                    input_hash=doc.meta.get("input_hash"),
+                    record_id=doc.id,
+                    source=doc.source,
+                    url=doc.url,
+                    outlet=doc.outlet,
+                    title=doc.title,
+                    author=doc.author,
+                    published=doc.published,
+                    language=doc.language,
+                    article_score=_article_score(doc),
+                    n_spans=len(doc.spans),
+                    n_words=len(doc.text.split()),
+                    run_id=run_id,
+                    added_at=_now(),
+                    document=doc.to_dict(),
+                )
+                s.add(row)
+                s.flush()
+                new_ids.append(row.id)
+                s.add_all(
+                    CorpusSpan(document_id=row.id, technique=sp.technique, start=sp.start, end=sp.end,
+                               score=float(sp.score), text=doc.text[sp.start : sp.end])
+                    for sp in doc.spans
+                )  # fmt: skip
+                s.add_all(
+                    CorpusSentence(document_id=row.id, start=se.start, end=se.end, score=se.score)
+                    for se in doc.sentences
+                )
+                s.add_all(
+                    CorpusClaim(document_id=row.id, start=c["start"], end=c["end"], score=float(c["score"]),
+                                text=c.get("text") or doc.text[c["start"] : c["end"]])
+                    for c in doc.claims
+                )  # fmt: skip
+                if doc.outlet:
+                    outlet = s.get(Outlet, doc.outlet)
+                    if outlet is None:
+                        s.add(Outlet(outlet=doc.outlet, name=doc.outlet_name, first_published=doc.published))
+                    elif doc.published and (outlet.first_published is None or doc.published < outlet.first_published):
+                        outlet.first_published = doc.published
+                    s.flush()
+                mh, n = signature(doc.text)
+                s.add(Signature(document_id=row.id, minhash=signature_bytes(mh), shingles=n))
+                for match in index.add(str(row.id), minhash=mh, size=n, outlet=doc.outlet,
+                                       published=doc.published, source=doc.source):  # fmt: skip
+                    s.add(CopyLink(a_id=int(match.a), b_id=int(match.b), containment=match.containment))
+        return new_ids, warnings
+
+    def count(self) -> int:
+        with Session(self.engine) as s:
+            return s.scalar(select(func.count()).select_from(CorpusDocument)) or 0
+
+    def iter_documents(self, batch: int = 200) -> Iterator[dict[str, Any]]:
+        """Stored documents in the order they were added, each the Document JSON plus `corpus_id`."""
+        last = 0
+        while True:
+            with Session(self.engine) as s:
+                rows = s.execute(
+                    select(CorpusDocument.id, CorpusDocument.document, CorpusDocument.added_at)
+                    .where(CorpusDocument.id > last)
+                    .order_by(CorpusDocument.id)
+                    .limit(batch)
+                ).all()
+            if not rows:
+                return
+            for doc_id, data, added in rows:
+                yield {"corpus_id": doc_id, "added_at": added.isoformat() if added else None, **data}
+            last = rows[-1][0]
+
+    def errors(self) -> list[dict[str, Any]]:
+        with Session(self.engine) as s:
+            rows = s.execute(select(CorpusError).order_by(CorpusError.id)).scalars().all()
+            return [{"run": e.run_id, "source": e.source, "reason": e.reason, "at": e.at.isoformat()} for e in rows]
+
+    def runs(self) -> list[dict[str, Any]]:
+        with Session(self.engine) as s:
+            rows = s.execute(select(Run).order_by(Run.id)).scalars().all()
+            return [
+                {"id": r.id, "status": r.status, "started_at": r.started_at.isoformat(), "model": r.model,
+                 "added": r.added, "skipped": r.skipped, "errors": r.errors, "inputs": r.inputs}
+                for r in rows
+            ]  # fmt: skip
+
+    # -- aggregates --------------------------------------------------------------------------------
+
+    def stats(self, by: str) -> list[dict[str, Any]]:
+        """Rows of aggregates `by` outlet, month (of publication) or technique."""
+        with Session(self.engine) as s:
+            docs = s.execute(
+                select(CorpusDocument.id, CorpusDocument.outlet, CorpusDocument.published,
+                       CorpusDocument.article_score)
+            ).all()  # fmt: skip
+            spans = s.execute(select(CorpusSpan.document_id, CorpusSpan.technique, CorpusSpan.text)).all()
+        if by == "technique":
+            count: Counter = Counter()
+            docs_with: dict[str, set[int]] = defaultdict(set)
+            phrases: dict[str, Counter] = defaultdict(Counter)
+            for doc_id, technique, text in spans:
+                count[technique] += 1
+                docs_with[technique].add(doc_id)
+                phrases[technique][" ".join(text.lower().split())] += 1
+            total = sum(count.values()) or 1
+            return [
+                {"technique": t, "spans": n, "share_of_spans": round(n / total, 4), "articles": len(docs_with[t]),
+                 "top_spans": [p for p, _ in phrases[t].most_common(5)]}
+                for t, n in count.most_common()
+            ]  # fmt: skip
+        if by not in ("outlet", "month"):
+            raise ValueError(f"unknown grouping {by!r}: use outlet, month or technique")
+        key_of: dict[int, str] = {}
+        groups: dict[str, list] = defaultdict(list)
+        for doc_id, outlet, published, score in docs:
+            key = (outlet or "(unknown)") if by == "outlet" else ((published or "")[:7] or "(undated)")
+            key_of[doc_id] = key
+            groups[key].append(score)
+        mix: dict[str, Counter] = defaultdict(Counter)
+        top: dict[str, Counter] = defaultdict(Counter)
+        for doc_id, technique, text in spans:
+            mix[key_of[doc_id]][technique] += 1
+            top[key_of[doc_id]][" ".join(text.lower().split())] += 1
+        out = []
+        for key in sorted(groups, key=lambda k: (-len(groups[k]), k) if by == "outlet" else (k,)):
+            scores = [x for x in groups[key] if x is not None]
+            n_spans = sum(mix[key].values()) or 1
+            out.append(
+                {
+                    by: key,
+                    "articles": len(groups[key]),
+                    "mean_article_score": round(sum(scores) / len(scores), 4) if scores else None,
+                    "spans": sum(mix[key].values()),
+                    "technique_mix": {t: round(c / n_spans, 4) for t, c in mix[key].most_common()},
+                    "top_spans": [p for p, _ in top[key].most_common(5)],
+                }
+            )
+        return out
+
+    def copy_groups(self) -> list[dict[str, Any]]:
+        """Groups of republished copies, each member named by source, outlet and date, the first first."""
+        with Session(self.engine) as s:
+            links = s.execute(select(CopyLink.a_id, CopyLink.b_id)).all()
+            if not links:
+                return []
+            parent: dict[int, int] = {}
+
+            def find(x: int) -> int:
+                parent.setdefault(x, x)
+                while parent[x] != x:
+                    parent[x] = parent[parent[x]]
+                    x = parent[x]
+                return x
+
+            for a, b in links:
+                parent[find(a)] = find(b)
+            members: dict[int, list[int]] = defaultdict(list)
+            for x in list(parent):
+                members[find(x)].append(x)
+            ids = [x for group in members.values() for x in group]
+            rows = {
+                r.id: r
+                for r in s.execute(
+                    select(
+                        CorpusDocument.id,
+                        CorpusDocument.source,
+                        CorpusDocument.record_id,
+                        CorpusDocument.outlet,
+                        CorpusDocument.published,
+                        CorpusDocument.title,
+                        Signature.minhash,
+                        Signature.shingles,
+                    )
+                    .join(Signature, Signature.document_id == CorpusDocument.id)
+                    .where(CorpusDocument.id.in_(ids))
+                )  # fmt: skip
+            }
+        from unspin.aggregate.copies import containment_from
+
+        groups = []
+        for group in members.values():
+            docs = sorted((rows[i] for i in group), key=lambda r: (r.published is None, r.published or "", r.id))
+            first = docs[0]
+            first_mh = signature_from_bytes(first.minhash)
+            out_members = []
+            for r in docs:
+                sim = 1.0
+                if r.id != first.id:
+                    j = float(first_mh.jaccard(signature_from_bytes(r.minhash)))
+                    sim = round(containment_from(j, first.shingles, r.shingles), 4)
+                out_members.append(
+                    {"corpus_id": r.id, "source": r.source, "record_id": r.record_id, "outlet": r.outlet,
+                     "published": r.published, "title": r.title, "similarity": sim}
+                )  # fmt: skip
+            groups.append({"first": out_members[0], "members": out_members})
+        groups.sort(key=lambda g: (-len(g["members"]), g["first"]["corpus_id"]))
+        return groups
