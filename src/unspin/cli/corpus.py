@@ -212,6 +212,29 @@ def copies(
             )
 
 
+@corpus_app.command("stories")
+def stories(
+    window: Annotated[int, typer.Option("--window", help="Days within which articles of one story appear.")] = 4,
+    fmt: Annotated[TableFormat, typer.Option("--format", "-f", help="table or json.")] = TableFormat.table,
+    db: DbOpt = None,
+) -> None:
+    """Groups of articles about the same event (embeddings of title and opening, plus a time window)."""
+    groups = _store(db).stories(window_days=window)
+    if fmt is TableFormat.json:
+        typer.echo(json.dumps(groups, indent=2, ensure_ascii=False))
+        return
+    if not groups:
+        typer.echo("no stories with two or more articles found")
+        return
+    for i, g in enumerate(groups, start=1):
+        span = " to ".join(sorted({g["first_published"] or "?", g["last_published"] or "?"}))
+        typer.echo(
+            f"story {i}: {g['size']} articles, {len(g['outlets'])} outlets, {span}, cohesion {g['cohesion']:.2f}"
+        )
+        for m in g["members"]:
+            typer.echo(f"  {m['published'] or '?':<16} {m['outlet'] or '?':<28} {m['title'] or m['source']}")
+
+
 @corpus_app.command("errors")
 def errors(db: DbOpt = None) -> None:
     """Inputs that could not be stored, with the reason."""

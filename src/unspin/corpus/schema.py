@@ -117,3 +117,10 @@ class CopyLink(CorpusBase):
     a_id: Mapped[int] = mapped_column(ForeignKey("corpus_documents.id", ondelete="CASCADE"), index=True)
     b_id: Mapped[int] = mapped_column(ForeignKey("corpus_documents.id", ondelete="CASCADE"), index=True)
     containment: Mapped[float] = mapped_column(Float)
+
+
+class Embedding(CorpusBase):
+    __tablename__ = "corpus_embeddings"
+
+    document_id: Mapped[int] = mapped_column(ForeignKey("corpus_documents.id", ondelete="CASCADE"), primary_key=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)  # float16, unit length

@@ -21,6 +21,7 @@ from unspin.corpus.schema import (
     CorpusError,
     CorpusSentence,
     CorpusSpan,
+    Embedding,
     Outlet,
     Run,
     Signature,
@@ -395,3 +396,61 @@ class CorpusStore:
             groups.append({"first": out_members[0], "members": out_members})
         groups.sort(key=lambda g: (-len(g["members"]), g["first"]["corpus_id"]))
         return groups
+
+    def stories(self, *, window_days: int | None = None, similarity: float | None = None) -> list[dict[str, Any]]:
+        """Groups of articles about the same event. Embeddings are computed on first use and stored."""
+        import numpy as np
+
+        from unspin.aggregate import stories as st
+        from unspin.models.sentence_encoder import SentenceEncoder
+
+        with self._session.begin() as s:
+            have = set(s.scalars(select(Embedding.document_id)))
+            todo = s.execute(
+                select(CorpusDocument.id, CorpusDocument.title, CorpusDocument.document).where(
+                    CorpusDocument.id.notin_(have) if have else CorpusDocument.id.isnot(None)
+                )
+            ).all()
+            if todo:
+                encoder = SentenceEncoder.load(max_length=96)
+                for i in range(0, len(todo), 64):
+                    chunk = todo[i : i + 64]
+                    vecs = encoder.encode([st.lead_text(t, d.get("text", "")) for _, t, d in chunk])
+                    s.add_all(
+                        Embedding(document_id=doc_id, vector=vec.astype(np.float16).tobytes())
+                        for (doc_id, _, _), vec in zip(chunk, vecs, strict=True)
+                    )
+        with Session(self.engine) as s:
+            rows = s.execute(
+                select(CorpusDocument.id, CorpusDocument.title, CorpusDocument.outlet, CorpusDocument.published,
+                       CorpusDocument.source, Embedding.vector)
+                .join(Embedding, Embedding.document_id == CorpusDocument.id)
+                .order_by(CorpusDocument.id)
+            ).all()  # fmt: skip
+        if len(rows) < 2:
+            return []
+        vectors = np.stack([np.frombuffer(r.vector, dtype=np.float16).astype(np.float32) for r in rows])
+        kwargs = {}
+        if window_days is not None:
+            kwargs["window_days"] = window_days
+        if similarity is not None:
+            kwargs["similarity"] = similarity
+        out = []
+        for story in st.group_stories(vectors, [r.published for r in rows], **kwargs):
+            members = [rows[i] for i in story.members]
+            dated = [m.published for m in members if m.published]
+            out.append(
+                {
+                    "size": len(members),
+                    "cohesion": story.cohesion,
+                    "first_published": min(dated) if dated else None,
+                    "last_published": max(dated) if dated else None,
+                    "outlets": sorted({m.outlet for m in members if m.outlet}),
+                    "members": [
+                        {"corpus_id": m.id, "title": m.title, "outlet": m.outlet, "published": m.published,
+                         "source": m.source}
+                        for m in members
+                    ],
+                }
+            )  # fmt: skip
+        return out

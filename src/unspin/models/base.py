@@ -17,7 +17,7 @@ class ModelFilesError(RuntimeError):
     """A base-model package is missing or one of its files does not match the expected hash."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: one object per encoder
 class BaseEncoder:
     name: str
     package: str  # import name of the package that carries the files
