@@ -8,15 +8,19 @@ from __future__ import annotations
 import json
 import shutil
 import socket
+import sys
 import tempfile
 import threading
 import time
+import types
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from webdocs import ARTICLE, HOSTILE, with_known_spans
+
+from unspin.web import taxonomy
 
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -147,7 +151,7 @@ def test_paste_an_article_and_see_highlights(server: str, browser) -> None:
     _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#mix-chart .main-svg"))  # Plotly drew the chart
     name_calling.click()
     details = browser.find_element(By.ID, "details").text
-    assert "Name Calling / Labeling" in details and "confidence 92%" in details
+    assert "Name Calling / Labeling" in details and "92% confident" in details
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert not errors, errors  # nothing blocked by the CSP, nothing fetched from outside
 
@@ -227,12 +231,42 @@ def test_narrow_screen_stacks_the_panel_under_the_text(server: str, browser) -> 
         browser.set_window_size(1360, 1000)
 
 
-def test_screenshot_of_the_article_page(server: str, browser) -> None:
-    browser.set_window_size(1360, 1080)
-    _open(browser, f"{server}/a/{_post(server, ARTICLE)}")
-    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#mix-chart .main-svg"))
-    _piece(browser, "corrupt elites").click()
-    time.sleep(0.3)
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    assert browser.save_screenshot(str(SCREENSHOT))
-    assert SCREENSHOT.stat().st_size > 10_000
+def test_explanations_from_the_taxonomy_and_a_screenshot(
+    server: str, browser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a taxonomy module present, a click shows its explanation; the page is saved for the README."""
+    monkeypatch.setitem(sys.modules, taxonomy.TAXONOMY_MODULE, _sample_taxonomy())
+    taxonomy._cached.cache_clear()
+    try:
+        browser.set_window_size(1360, 1250)
+        _open(browser, f"{server}/a/{_post(server, ARTICLE)}")
+        _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#mix-chart .main-svg"))
+        _piece(browser, "corrupt elites").click()
+        details = browser.find_element(By.ID, "details").text
+        assert "A label that makes a group an object of contempt" in details
+        assert "Why it persuades:" in details
+        time.sleep(0.3)
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        assert browser.save_screenshot(str(SCREENSHOT))
+        assert SCREENSHOT.stat().st_size > 10_000
+    finally:
+        taxonomy._cached.cache_clear()
+        browser.set_window_size(1360, 1000)
+
+
+def _sample_taxonomy() -> types.ModuleType:
+    module = types.ModuleType(taxonomy.TAXONOMY_MODULE)
+    module.TECHNIQUES = [  # type: ignore[attr-defined]
+        {
+            "label": "Name_Calling,Labeling",
+            "definition": "A label that makes a group an object of contempt, fear or love, in place of an argument.",
+            "why": "The reader judges the label instead of checking what the group did.",
+            "example": "the corrupt elites",
+        },
+        {
+            "label": "Flag-Waving",
+            "definition": "Playing on national or group pride to justify a position.",
+            "why": "Disagreeing starts to feel like disloyalty.",
+        },
+    ]
+    return module

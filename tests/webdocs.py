@@ -13,6 +13,12 @@ ARTICLE = (
     "Everyone knows the truth: they are puppets of foreign masters. "
     "Can we really trust a government that lies every single day? "
     "Our glorious nation will never bow to these traitors.\n\n"
+    "If this deal goes through, our children will grow up in a country they no longer recognise. "
+    "Prices rose the very week the agreement was announced, so the agreement is to blame for every empty shelf. "
+    "Either you stand with the people or you stand with the elites; there is no third way. "
+    "A retired general told our reporters that the deal is the greatest betrayal in our history.\n\n"
+    "And what about their own record? They never apologised for the scandals of the last decade. "
+    "Enough is enough. Take back our country!\n\n"
     "The ministry said the deal was signed on Tuesday."
 )
 
@@ -48,6 +54,18 @@ KNOWN = [
     ("Can we really trust a government that lies every single day?", "Doubt", 0.58),
     ("Our glorious nation will never bow", "Flag-Waving", 0.83),
     ("glorious", "Loaded_Language", 0.77),
+    ("our children will grow up in a country they no longer recognise", "Appeal_to_fear-prejudice", 0.74),
+    ("so the agreement is to blame for every empty shelf", "Causal_Oversimplification", 0.62),
+    (
+        "Either you stand with the people or you stand with the elites; there is no third way",
+        "Black-and-White_Fallacy",
+        0.81,
+    ),
+    ("A retired general told our reporters", "Appeal_to_Authority", 0.55),
+    ("the greatest betrayal in our history", "Exaggeration,Minimisation", 0.88),
+    ("And what about their own record?", "Whataboutism,Straw_Men,Red_Herring", 0.69),
+    ("Enough is enough.", "Thought-terminating_Cliches", 0.64),
+    ("Take back our country!", "Slogans", 0.93),
     ("Before <script>window.__pwned = 1;</script> the tag", "Loaded_Language", 0.9),
     ("<img src=x onerror=\"window.__pwned = 2\">", "Doubt", 0.8),
     ("</textarea><b>bold?</b>", "Slogans", 0.7),

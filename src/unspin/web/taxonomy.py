@@ -126,7 +126,9 @@ def _cached() -> tuple[dict[str, Any], ...]:
     entries = _entries(module) or []
     fallback = {t["label"]: t for t in builtin}
     found = [t for t in (_normalise(e, fallback) for e in entries) if t is not None]
-    return tuple(found) if found else tuple(builtin)
+    # A label the module does not (yet) describe keeps its built-in name and colour.
+    labels = {t["label"] for t in found}
+    return tuple(found + [t for t in builtin if t["label"] not in labels])
 
 
 def techniques() -> list[dict[str, Any]]:

@@ -94,8 +94,8 @@
       marker: { color: rows.map(function (r) { return r.colour; }) },
       hovertemplate: "%{y}: %{x}<extra></extra>"
     }], {
-      height: 46 + 30 * rows.length,
-      margin: { l: 8, r: 12, t: 4, b: 30 },
+      height: 40 + 26 * rows.length,
+      margin: { l: 8, r: 16, t: 4, b: 28 },
       bargap: 0.3,
       paper_bgcolor: "rgba(0,0,0,0)",
       plot_bgcolor: "rgba(0,0,0,0)",
@@ -181,7 +181,7 @@
       swatch.style.setProperty("--c", s.colour);
       head.appendChild(swatch);
       head.appendChild(el("span", "name", s.name));
-      head.appendChild(el("span", "conf", "confidence " + percent(s.score)));
+      head.appendChild(el("span", "conf", percent(s.score) + " confident"));
       item.appendChild(head);
       var quote = el("p");
       quote.appendChild(el("q", null, s.text));
