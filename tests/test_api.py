@@ -27,7 +27,7 @@ def client() -> Iterator[TestClient]:
 
 def _analyze(client: TestClient, text: str = ARTICLE) -> dict:
     response = client.post("/api/analyze", json={"text": text})
-    assert response.status_code == 201, response.text
+    assert response.status_code == 200, response.text
     return response.json()
 
 
@@ -69,20 +69,20 @@ def test_analysis_is_stored_under_its_id(client: TestClient) -> None:
 def test_default_pipeline_serves_the_contract() -> None:
     with TestClient(create_app("sqlite://")) as c:
         response = c.post("/api/analyze", json={"text": ARTICLE})
-        assert response.status_code == 201
+        assert response.status_code == 200
         body = response.json()
         for key in ("title", "text", "spans", "outlet", "author", "published", "language", "claims", "id", "url"):
             assert key in body
         html = c.post("/api/analyze", json={"html": "<html><head><title>T</title></head><body><p>" + ARTICLE + "</p>"})
-        assert html.status_code == 201 and html.json()["source_kind"] == "html"
+        assert html.status_code == 200 and html.json()["source_kind"] == "html"
 
 
 def test_upload_text_and_html_files(client: TestClient) -> None:
     txt = client.post("/api/analyze", files={"file": ("piece.txt", ARTICLE.encode(), "text/plain")})
-    assert txt.status_code == 201 and txt.json()["source"] == "piece.txt"
+    assert txt.status_code == 200 and txt.json()["source"] == "piece.txt"
     page = "<html><body><article><h1>Title here</h1><p>" + ARTICLE.replace("\n\n", "</p><p>") + "</p></article>"
     html = client.post("/api/analyze", files={"file": ("page.html", page.encode(), "text/html")})
-    assert html.status_code == 201 and html.json()["source_kind"] == "html"
+    assert html.status_code == 200 and html.json()["source_kind"] == "html"
 
 
 def test_unknown_analysis_is_404_json(client: TestClient) -> None:
@@ -146,7 +146,7 @@ def test_body_over_the_limit_is_413() -> None:
 
         streamed = c.post("/api/analyze", content=chunks(), headers={"content-type": "application/json"})
         _is_error(streamed, 413, "payload_too_large")
-        assert c.post("/api/analyze", json={"text": ARTICLE[:500]}).status_code == 201
+        assert c.post("/api/analyze", json={"text": ARTICLE[:500]}).status_code == 200
 
 
 def test_analysis_over_the_time_limit_is_504() -> None:
@@ -163,7 +163,7 @@ def test_api_key_required_when_configured() -> None:
         _is_error(c.post("/api/analyze", json={"text": ARTICLE}), 401, "unauthorized")
         _is_error(c.get("/api/techniques", headers={"X-API-Key": "wrong"}), 401, "unauthorized")
         ok = c.post("/api/analyze", json={"text": ARTICLE}, headers={"X-API-Key": "s3cret"})
-        assert ok.status_code == 201
+        assert ok.status_code == 200
         page = c.get(f"/a/{ok.json()['id']}", follow_redirects=False)
         assert page.status_code == 303 and page.headers["location"].startswith("/login")
         c.post("/login", data={"key": "s3cret", "next": "/"}, follow_redirects=False)
@@ -313,3 +313,23 @@ def test_store_keeps_span_rows_for_injected_spans() -> None:
     with TestClient(app) as c:
         body = c.post("/api/analyze", json={"text": "Hi there"}).json()
         assert body["spans"] == [{"technique": "Slogans", "start": 0, "end": 2, "score": 0.5}]
+
+
+def test_entities_and_narratives_appear_when_present() -> None:
+    def analyzer(content: str, kind: str, source: str) -> Document:
+        return Document(
+            text=content,
+            title="Roles",
+            entities=[{"text": "the <elites>", "role": "Antagonist", "start": 0, "end": 3, "score": 0.875}],
+            narratives=[{"narrative": "Discrediting the government", "score": 0.5}],
+        )
+
+    with TestClient(create_app("sqlite://", analyzer=analyzer)) as c:
+        body = c.post("/api/analyze", json={"text": "The elites lie."}).json()
+        assert body["entities"][0]["role"] == "Antagonist"
+        page = c.get(f"/a/{body['id']}").text
+        assert "Entities and their roles" in page and "Antagonist" in page and "the &lt;elites&gt;" in page
+        assert "0.88" in page  # floats are rounded for reading
+        assert "Narratives" in page and "Discrediting the government" in page
+        report = c.get(f"/a/{body['id']}/report.html").text
+        assert "Antagonist" in report and "Discrediting the government" in report

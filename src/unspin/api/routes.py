@@ -122,10 +122,9 @@ async def _read_input(request: Request) -> tuple[str, str, str]:
 
 @keyed.post(
     "/analyze",
-    status_code=201,
     openapi_extra={"requestBody": ANALYZE_BODY},
     responses={
-        201: {"description": "The Document JSON (title, text, spans, claims, ...) plus id, url, api_url, created_at"},
+        200: {"description": "The Document JSON (title, text, spans, claims, ...) plus id, url, api_url, created_at"},
         400: _error("Empty or unreadable input"),
         413: _error("Body over the size limit"),
         415: _error("Binary upload or unsupported Content-Type"),
@@ -139,7 +138,7 @@ async def analyze(request: Request, ctx: WebContext = Depends(context)) -> JSONR
     content, kind, source = await _read_input(request)
     record = await analyse_and_save(ctx, content, kind, source)
     # Plain JSON already: skip FastAPI's per-value encoder, which dominates the cost of large documents.
-    return JSONResponse(analysis_payload(request, record), status_code=201)
+    return JSONResponse(analysis_payload(request, record))
 
 
 @keyed.get(

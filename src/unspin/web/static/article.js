@@ -86,22 +86,27 @@
       .sort(function (a, b) { return b.count - a.count || (a.name < b.name ? -1 : 1); });
     chartEl.hidden = rows.length === 0;
     if (!rows.length) { window.Plotly.purge(chartEl); return; }
+    var total = rows.reduce(function (n, r) { return n + r.count; }, 0);
+    // A donut: the filter list below it is its legend (same colours, same counts).
     window.Plotly.react(chartEl, [{
-      type: "bar",
-      orientation: "h",
-      x: rows.map(function (r) { return r.count; }),
-      y: rows.map(function (r) { return r.name; }),
-      marker: { color: rows.map(function (r) { return r.colour; }) },
-      hovertemplate: "%{y}: %{x}<extra></extra>"
+      type: "pie",
+      hole: 0.58,
+      sort: false,
+      direction: "clockwise",
+      values: rows.map(function (r) { return r.count; }),
+      labels: rows.map(function (r) { return r.name; }),
+      marker: { colors: rows.map(function (r) { return r.colour; }), line: { color: "#ffffff", width: 2 } },
+      textinfo: "none",
+      hovertemplate: "%{label}: %{value} (%{percent})<extra></extra>"
     }], {
-      height: 40 + 26 * rows.length,
-      margin: { l: 8, r: 16, t: 4, b: 28 },
-      bargap: 0.3,
+      height: 220,
+      margin: { l: 8, r: 8, t: 8, b: 8 },
+      showlegend: false,
       paper_bgcolor: "rgba(0,0,0,0)",
-      plot_bgcolor: "rgba(0,0,0,0)",
-      font: { family: "system-ui, -apple-system, Segoe UI, Roboto, Arial, sans-serif", size: 12, color: "#1d2329" },
-      xaxis: { dtick: 1, gridcolor: "#e3e6ea", zeroline: false, fixedrange: true },
-      yaxis: { autorange: "reversed", automargin: true, fixedrange: true }
+      font: { family: "system-ui, -apple-system, Segoe UI, Roboto, Arial, sans-serif", size: 13, color: "#1d2329" },
+      annotations: [{
+        text: total + (total === 1 ? " span" : " spans"), showarrow: false, font: { size: 16 }, x: 0.5, y: 0.5
+      }]
     }, { displayModeBar: false, responsive: true });
   }
 
