@@ -333,3 +333,11 @@ def test_entities_and_narratives_appear_when_present() -> None:
         assert "Narratives" in page and "Discrediting the government" in page
         report = c.get(f"/a/{body['id']}/report.html").text
         assert "Antagonist" in report and "Discrediting the government" in report
+
+
+def test_too_large_form_post_gets_a_page() -> None:
+    with TestClient(create_app("sqlite://", analyzer=with_known_spans, max_body=1000)) as c:
+        response = c.post("/analyze", data={"text": "x" * 5000}, headers={"Accept": "text/html"})
+        assert response.status_code == 413
+        assert response.headers["content-type"].startswith("text/html")
+        assert "limit of" in response.text and "<script" not in response.text

@@ -211,6 +211,19 @@ def test_hostile_document_runs_no_script(server: str, browser) -> None:
     assert browser.execute_script("return window.__pwned === undefined")
 
 
+def test_form_refuses_a_file_over_the_limit_before_upload(server: str, browser, tmp_path: Path) -> None:
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"word " * (1_200_000))  # 6 MB, over the default 5 MB
+    _open(browser, server + "/")
+    browser.find_element(By.ID, "file").send_keys(str(big))
+    error = browser.find_element(By.ID, "form-error")
+    _wait(browser, lambda d: error.is_displayed())
+    assert "big.txt is 5.7 MB; the limit is 5.0 MB." == error.text
+    browser.find_element(By.ID, "analyze-button").click()
+    time.sleep(0.3)
+    assert browser.current_url.rstrip("/") == server
+
+
 def test_page_without_techniques_says_so(server: str, browser) -> None:
     analysis_id = _post(server, "Plain words\n\nThe council met on Monday and approved the budget.")
     _open(browser, f"{server}/a/{analysis_id}")

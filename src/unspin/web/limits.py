@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from typing import Any
 
@@ -53,6 +54,32 @@ async def send_json(send: Any, status: int, payload: dict[str, Any]) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def _wants_html(scope: Scope) -> bool:
+    """A browser form post (not the API): answer with a page the reader can go back from."""
+    if scope.get("path", "").startswith("/api"):
+        return False
+    accept = dict(scope.get("headers", [])).get(b"accept", b"")
+    return b"text/html" in accept
+
+
+async def send_html(send: Any, status: int, reason: str) -> None:
+    page = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Too large — unspin</title>'
+        '<link rel="stylesheet" href="/static/unspin.css"></head><body><main class="narrow">'
+        f'<h1>{status}</h1><p class="error" role="alert">{html.escape(reason)}</p>'
+        '<p><a href="/">Back to a new analysis</a></p></main></body></html>'
+    )
+    body = page.encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
 class SecurityHeaders:
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -93,7 +120,10 @@ class BodyLimit:
                     await send_json(send, 400, {"error": "bad_request", "reason": "invalid Content-Length"})
                     return
                 if declared > self.limit:
-                    await send_json(send, 413, {"error": error.code, "reason": error.reason})
+                    if _wants_html(scope):
+                        await send_html(send, 413, error.reason)
+                    else:
+                        await send_json(send, 413, {"error": error.code, "reason": error.reason})
                     return
         received = 0
 

@@ -37,7 +37,8 @@ async def _index(request: Request, error: str | None = None, text: str = "", sta
     ctx = context(request)
     recent = await run_in_threadpool(ctx.store.recent, 8)
     max_mb = f"{ctx.max_body / (1024 * 1024):g}"
-    return _page(request, "index.html", {"recent": recent, "error": error, "text": text, "max_mb": max_mb}, status)
+    values = {"recent": recent, "error": error, "text": text, "max_mb": max_mb, "max_bytes": ctx.max_body}
+    return _page(request, "index.html", values, status)
 
 
 @router.get("/")
