@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import sys
 import types
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -341,3 +344,51 @@ def test_too_large_form_post_gets_a_page() -> None:
         assert response.status_code == 413
         assert response.headers["content-type"].startswith("text/html")
         assert "limit of" in response.text and "<script" not in response.text
+
+
+def test_claims_without_scores_are_listed_last() -> None:
+    def analyzer(content: str, kind: str, source: str) -> Document:
+        return Document(
+            text=content,
+            claims=[{"start": 0, "end": 4, "score": None}, {"start": 5, "end": 9, "text": "was", "score": 0.9}],
+        )
+
+    with TestClient(create_app("sqlite://", analyzer=analyzer)) as c:
+        page = c.get(f"/a/{c.post('/api/analyze', json={'text': 'This was it.'}).json()['id']}").text
+        assert page.index("<q>was</q>") < page.index("<q>This</q>")
+
+
+def test_serve_command_runs_the_app(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import time
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "UNSPIN_API_KEY"}
+    cmd = [sys.executable, "-m", "unspin.cli.main", "serve", "--port", str(port)]
+    server = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/api/health", timeout=2) as r:
+                    assert json.load(r)["status"] == "ok"
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "unspin serve did not answer"
+                time.sleep(0.2)
+        payload = json.dumps({"text": ARTICLE}).encode()
+        request = urllib.request.Request(
+            base + "/api/analyze", data=payload, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as r:
+            body = json.load(r)
+        assert body["title"].startswith("Traitors") and body["url"] == f"{base}/a/{body['id']}"
+        assert (tmp_path / "unspin.db").exists()  # the default database, in the current folder
+    finally:
+        server.terminate()
+        server.wait(timeout=15)

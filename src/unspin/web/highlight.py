@@ -177,4 +177,6 @@ def _claims(text: str, claims: list[Any]) -> list[dict[str, Any]]:
             quoted = text[claim["start"] : claim["end"]]
         score = claim.get("score")
         out.append({"text": quoted or "", "score": float(score) if isinstance(score, (int, float)) else None})
+    # Most check-worthy first; claims without a score last, in text order.
+    out.sort(key=lambda c: (c["score"] is None, -(c["score"] or 0.0)))
     return out

@@ -49,6 +49,11 @@
 
   function percent(x) { return Math.round(100 * x) + "%"; }
 
+  function noteText(label, cls) {
+    var source = notes[label] ? notes[label].querySelector("." + cls) : null;
+    return source ? source.textContent : "";
+  }
+
   function visibleAt(piece) {
     return piece.spans.filter(function (i) { return visible[i]; }).map(function (i) { return spans[i]; });
   }
@@ -73,7 +78,10 @@
       return "inset 0 -" + (3 * (k + 1)) + "px 0 " + s.colour;
     }).join(", ");
     el.style.paddingBottom = (3 * Math.min(covering.length, 4)) + "px";
-    el.title = covering.map(function (s) { return s.name + " (" + percent(s.score) + ")"; }).join("\n");
+    el.title = covering.map(function (s) {
+      var definition = noteText(s.technique, "definition");
+      return s.name + " (" + percent(s.score) + ")" + (definition ? ": " + definition : "");
+    }).join("\n") + "\nClick for details.";
     el.tabIndex = 0;
     el.setAttribute("role", "button");
     return true;
