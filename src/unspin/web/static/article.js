@@ -206,6 +206,10 @@
       parts.forEach(function (p) { item.appendChild(p); });
       details.appendChild(item);
     });
+    // On a narrow screen the panel sits under the text: bring the explanation into view.
+    if (window.matchMedia && window.matchMedia("(max-width: 60rem)").matches) {
+      details.scrollIntoView({ behavior: "smooth", block: "nearest" });
+    }
   }
 
   function pieceFor(target) {
