@@ -392,3 +392,12 @@ def test_serve_command_runs_the_app(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=15)
+
+
+def test_a_failing_analyser_gives_a_json_500() -> None:
+    def broken(content: str, kind: str, source: str) -> Document:
+        raise RuntimeError("model file missing")
+
+    with TestClient(create_app("sqlite://", analyzer=broken), raise_server_exceptions=False) as c:
+        body = _is_error(c.post("/api/analyze", json={"text": "x"}), 500, "internal_error")
+        assert "model file missing" in body["reason"]

@@ -121,6 +121,11 @@ def create_app(
         reasons = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
         return error_response(request, 422, "invalid_request", reasons)
 
+    @app.exception_handler(Exception)
+    async def _failed(request: Request, exc: Exception) -> Response:
+        # The traceback goes to the server log; the client gets JSON that says what failed.
+        return error_response(request, 500, "internal_error", f"the server failed: {type(exc).__name__}: {exc}")
+
     @app.get("/static/vendor/plotly.min.js", include_in_schema=False)
     def plotly_js() -> FileResponse:
         return FileResponse(plotly_js_path(), media_type="text/javascript", headers={"Cache-Control": "max-age=86400"})
