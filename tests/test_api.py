@@ -401,3 +401,9 @@ def test_a_failing_analyser_gives_a_json_500() -> None:
     with TestClient(create_app("sqlite://", analyzer=broken), raise_server_exceptions=False) as c:
         body = _is_error(c.post("/api/analyze", json={"text": "x"}), 500, "internal_error")
         assert "model file missing" in body["reason"]
+
+
+def test_unknown_page_is_an_html_404_for_browsers(client: TestClient) -> None:
+    response = client.get("/a/nope", headers={"Accept": "text/html"})
+    assert response.status_code == 404 and response.headers["content-type"].startswith("text/html")
+    assert "no analysis with id" in response.text and "unspin 0." in response.text

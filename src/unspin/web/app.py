@@ -64,7 +64,10 @@ def error_response(request: Request, status: int, code: str, reason: str) -> Res
         return JSONResponse({"error": code, "reason": reason}, status_code=status)
     templates: Jinja2Templates = request.app.state.web.templates
     return templates.TemplateResponse(
-        request, "error.html", {"status": status, "code": code, "reason": reason}, status_code=status
+        request,
+        "error.html",
+        {"status": status, "code": code, "reason": reason, "version": __version__},
+        status_code=status,
     )
 
 
