@@ -1,0 +1,1 @@
+"""The REST API (JSON), mounted under /api by the web app."""

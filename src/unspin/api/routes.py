@@ -1,0 +1,159 @@
+"""REST endpoints: analyse, fetch a stored analysis, the technique taxonomy, health."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from unspin import __version__
+from unspin.errors import InputError
+from unspin.web.analysis import WebError, input_error, upload_content
+from unspin.web.app import KEY_HEADER, WebContext, context
+from unspin.web.service import analyse_and_save, analysis_payload
+from unspin.web.taxonomy import techniques
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {"error": {"type": "string"}, "reason": {"type": "string"}},
+    "required": ["error", "reason"],
+}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": ERROR_SCHEMA}}}
+
+
+def require_key(request: Request) -> None:
+    if not context(request).key_ok(request):
+        raise WebError(401, "unauthorized", f"missing or wrong API key: send it in the {KEY_HEADER} header")
+
+
+router = APIRouter(prefix="/api", tags=["api"])
+keyed = APIRouter(
+    prefix="/api",
+    tags=["api"],
+    dependencies=[Depends(require_key)],
+    responses={401: _error("API key missing or wrong (when the server has one)")},
+)
+
+ANALYZE_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "text": {"type": "string", "description": "The article as plain text (HTML is detected)."},
+                    "html": {"type": "string", "description": "The article page as HTML."},
+                    "source": {"type": "string", "description": "A name for the input, echoed in `source`."},
+                },
+            },
+            "example": {"text": "Our glorious nation will never bow to these traitors."},
+        },
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "file": {"type": "string", "format": "binary", "description": "A .txt or .html file."},
+                    "text": {"type": "string"},
+                },
+            }
+        },
+    },
+}
+
+
+@router.get("/health")
+def health() -> dict[str, str]:
+    """Liveness: answers without an API key."""
+    return {"status": "ok", "version": __version__}
+
+
+@keyed.get("/techniques")
+def list_techniques() -> dict[str, Any]:
+    """The 14 techniques: label (PTC spelling), name, colour, definition, why it persuades, example."""
+    return {"techniques": techniques()}
+
+
+async def _read_input(request: Request) -> tuple[str, str, str]:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype == "application/json":
+        try:
+            data = json.loads(await request.body())
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise WebError(400, "invalid_json", f"the body is not valid JSON: {err}") from None
+        if not isinstance(data, dict):
+            raise WebError(422, "invalid_request", 'send a JSON object: {"text": ...} or {"html": ...}')
+        source = data.get("source") if isinstance(data.get("source"), str) else None
+        for kind in ("html", "text"):
+            value = data.get(kind)
+            if value is None:
+                continue
+            if not isinstance(value, str):
+                raise WebError(422, "invalid_request", f"'{kind}' must be a string")
+            if not value.strip():
+                raise WebError(400, "bad_input", f"'{kind}' is empty")
+            return value, kind, source or f"<{kind}>"
+        raise WebError(422, "invalid_request", 'the JSON object needs a "text" or an "html" field')
+    if ctype == "multipart/form-data":
+        form = await request.form(max_files=1, max_fields=5)
+        upload = form.get("file")
+        if isinstance(upload, UploadFile):
+            data = await upload.read()
+            try:
+                return upload_content(upload.filename, data)
+            except InputError as err:
+                raise input_error(err) from None
+        text = form.get("text")
+        if isinstance(text, str) and text.strip():
+            return text, "text", "<text>"
+        raise WebError(422, "invalid_request", "the form needs a 'file' upload or a 'text' field")
+    raise WebError(
+        415,
+        "unsupported_media_type",
+        f"Content-Type {ctype or '(none)'} is not accepted: send application/json or multipart/form-data",
+    )
+
+
+@keyed.post(
+    "/analyze",
+    openapi_extra={"requestBody": ANALYZE_BODY},
+    responses={
+        200: {"description": "The Document JSON (title, text, spans, claims, ...) plus id, url, api_url, created_at"},
+        400: _error("Empty or unreadable input"),
+        413: _error("Body over the size limit"),
+        415: _error("Binary upload or unsupported Content-Type"),
+        422: _error("Neither text nor html given"),
+        504: _error("Analysis over the time limit"),
+    },
+)
+async def analyze(request: Request, ctx: WebContext = Depends(context)) -> JSONResponse:
+    """Analyse an article (JSON `text` or `html`, or a file upload) and store it; returns the Document JSON
+    with the analysis `id` and the `url` of its page."""
+    content, kind, source = await _read_input(request)
+    record = await analyse_and_save(ctx, content, kind, source)
+    # Plain JSON already: skip FastAPI's per-value encoder, which dominates the cost of large documents.
+    return JSONResponse(analysis_payload(request, record))
+
+
+@keyed.get(
+    "/analyses/{analysis_id}",
+    responses={
+        200: {"description": "The stored Document JSON plus id and url"},
+        404: _error("No analysis with this id"),
+    },
+)
+async def get_analysis(analysis_id: str, request: Request, ctx: WebContext = Depends(context)) -> JSONResponse:
+    """A stored analysis: the Document JSON with its `id` and `url`."""
+    record = await run_in_threadpool(ctx.store.get, analysis_id)
+    if record is None:
+        raise WebError(404, "not_found", f"no analysis with id {analysis_id!r}")
+    return JSONResponse(analysis_payload(request, record))
+
+
+routers = [router, keyed]

@@ -1,0 +1,55 @@
+"""The web app and REST API (FastAPI). The library never imports this package."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from typing import Any
+
+from unspin.errors import UnspinError
+from unspin.store import DEFAULT_DB_URL
+
+LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
+
+
+def create_app(*args: Any, **kwargs: Any) -> Any:
+    from unspin.web.app import create_app as factory
+
+    return factory(*args, **kwargs)
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, api_key: str | None) -> None:
+    """Refuse to listen beyond this machine without an API key."""
+    if not is_loopback(host) and not api_key:
+        raise UnspinError(
+            f"refusing to listen on {host} without an API key: anyone who can reach this machine could use it. "
+            "Pass --api-key or set UNSPIN_API_KEY, or keep the default host 127.0.0.1."
+        )
+
+
+def run(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    db: str = DEFAULT_DB_URL,
+    api_key: str | None = None,
+    **options: Any,
+) -> None:
+    """Serve the web app and the API with uvicorn until interrupted."""
+    import uvicorn
+
+    api_key = api_key or os.environ.get("UNSPIN_API_KEY") or None
+    check_bind(host, api_key)
+    app = create_app(db_url=db, api_key=api_key, **options)
+    uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)
+
+
+__all__ = ["check_bind", "create_app", "is_loopback", "run"]

@@ -1,0 +1,182 @@
+"""What the article page and the report show: the text cut at every span boundary, the technique mix.
+
+Overlapping spans stay visible because the text is split at every start and end: each piece knows
+all the spans that cover it, and the page (or the report) styles it from that list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from unspin.web.taxonomy import describe
+
+
+@dataclass
+class Piece:
+    start: int
+    end: int
+    text: str
+    spans: list[int] = field(default_factory=list)  # indices into the view's span list
+
+    @property
+    def span_attr(self) -> str:
+        return " ".join(str(i) for i in self.spans)
+
+
+def clean_spans(text: str, spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Spans clamped to the text, empty ones dropped, each with its technique's name and colour."""
+    out = []
+    n = len(text)
+    for span in spans:
+        try:
+            start, end = max(0, int(span["start"])), min(n, int(span["end"]))
+            score = float(span.get("score", 1.0))
+        except (KeyError, TypeError, ValueError):
+            continue
+        if end <= start:
+            continue
+        info = describe(str(span.get("technique", "")))
+        out.append(
+            {
+                "technique": info["label"],
+                "name": info["name"],
+                "colour": info["colour"],
+                "start": start,
+                "end": end,
+                "score": score,
+                "text": text[start:end],
+                "explanation": span.get("explanation"),
+            }
+        )
+    out.sort(key=lambda s: (s["start"], -s["end"]))
+    for i, span in enumerate(out):
+        span["i"] = i
+    return out
+
+
+def split_pieces(text: str, spans: list[dict[str, Any]]) -> list[Piece]:
+    """Cut `text` at every span boundary; each piece lists the spans covering all of it."""
+    bounds = sorted({0, len(text), *(s["start"] for s in spans), *(s["end"] for s in spans)})
+    starts: dict[int, list[int]] = {}
+    ends: dict[int, list[int]] = {}
+    for i, s in enumerate(spans):
+        starts.setdefault(s["start"], []).append(i)
+        ends.setdefault(s["end"], []).append(i)
+    active: set[int] = set()
+    pieces = []
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        active.difference_update(ends.get(a, ()))
+        active.update(starts.get(a, ()))
+        if b > a:
+            pieces.append(Piece(a, b, text[a:b], sorted(active)))
+    return pieces
+
+
+def technique_mix(spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Techniques present, most frequent first: label, name, colour, count, explanations."""
+    counts: dict[str, int] = {}
+    for s in spans:
+        counts[s["technique"]] = counts.get(s["technique"], 0) + 1
+    mix = [{**describe(label), "count": n} for label, n in counts.items()]
+    mix.sort(key=lambda t: (-t["count"], t["name"]))
+    return mix
+
+
+def coverage(text: str, spans: list[dict[str, Any]]) -> float:
+    """Share of the text's characters under at least one span."""
+    if not text:
+        return 0.0
+    covered = 0
+    last = 0
+    for s in sorted(spans, key=lambda s: s["start"]):
+        start = max(s["start"], last)
+        if s["end"] > start:
+            covered += s["end"] - start
+            last = s["end"]
+    return covered / len(text)
+
+
+def numeric_scores(scores: dict[str, Any]) -> list[tuple[str, float]]:
+    """Top-level numeric scores of the document, with readable names."""
+    out = []
+    for key, value in scores.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            out.append((key.replace("_", " "), float(value)))
+    return out
+
+
+def rgba(colour: str, alpha: float) -> str:
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r}, {g}, {b}, {alpha:.2f})"
+
+
+def piece_style(covering: list[dict[str, Any]]) -> str:
+    """Inline style for a piece in the static report: a tint of the strongest span, one underline per span."""
+    if not covering:
+        return ""
+    strongest = max(covering, key=lambda s: s["score"])
+    lines = ", ".join(f"inset 0 -{3 * (k + 1)}px 0 {s['colour']}" for k, s in enumerate(covering[:4]))
+    pad = 3 * min(4, len(covering))
+    return f"background: {rgba(strongest['colour'], 0.22)}; box-shadow: {lines}; padding-bottom: {pad}px"
+
+
+def article_view(record: dict[str, Any]) -> dict[str, Any]:
+    """Everything the article page renders, from a stored analysis."""
+    doc = record["document"]
+    text = doc.get("text") or ""
+    spans = clean_spans(text, doc.get("spans") or [])
+    return {
+        "id": record["id"],
+        "created_at": record.get("created_at"),
+        "doc": doc,
+        "text": text,
+        "spans": spans,
+        "pieces": split_pieces(text, spans),
+        "mix": technique_mix(spans),
+        "coverage": coverage(text, spans),
+        "scores": numeric_scores(doc.get("scores") or {}),
+        "claims": _claims(text, doc.get("claims") or []),
+        "entities": doc.get("entities"),
+        "narratives": doc.get("narratives"),
+    }
+
+
+def report_view(record: dict[str, Any], min_score: float = 0.0, techniques: set[str] | None = None) -> dict[str, Any]:
+    """The article view restricted to what the reader chose to see, with styles computed for a static file."""
+    view = article_view(record)
+    kept = [
+        s for s in view["spans"] if s["score"] >= min_score and (techniques is None or s["technique"] in techniques)
+    ]
+    for i, span in enumerate(kept):
+        span["i"] = i
+    pieces = split_pieces(view["text"], kept)
+    view.update(
+        spans=kept,
+        pieces=pieces,
+        styles=[piece_style([kept[i] for i in p.spans]) for p in pieces],
+        titles=["; ".join(f"{kept[i]['name']} ({100 * kept[i]['score']:.0f}%)" for i in p.spans) for p in pieces],
+        mix=technique_mix(kept),
+        coverage=coverage(view["text"], kept),
+        min_score=min_score,
+        filtered=techniques is not None,
+    )
+    top = max((t["count"] for t in view["mix"]), default=1)
+    for t in view["mix"]:
+        t["width"] = round(100 * t["count"] / top)
+    return view
+
+
+def _claims(text: str, claims: list[Any]) -> list[dict[str, Any]]:
+    out = []
+    for claim in claims:
+        if not isinstance(claim, dict):
+            continue
+        quoted = claim.get("text")
+        if not quoted and isinstance(claim.get("start"), int) and isinstance(claim.get("end"), int):
+            quoted = text[claim["start"] : claim["end"]]
+        score = claim.get("score")
+        out.append({"text": quoted or "", "score": float(score) if isinstance(score, (int, float)) else None})
+    # Most check-worthy first; claims without a score last, in text order.
+    out.sort(key=lambda c: (c["score"] is None, -(c["score"] or 0.0)))
+    return out

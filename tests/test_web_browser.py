@@ -1,0 +1,285 @@
+"""The web app in a real browser: Debian's headless Chromium driven by Selenium, the server on loopback.
+
+Skipped when chromium or chromedriver is not installed (`apt-get install chromium chromium-driver`).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import sys
+import tempfile
+import threading
+import time
+import types
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from webdocs import ARTICLE, HOSTILE, with_known_spans
+
+from unspin.web import taxonomy
+
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "screenshot-article.png"
+
+webdriver = pytest.importorskip("selenium.webdriver")
+if not CHROMEDRIVER.exists() or not Path(CHROMIUM).exists():
+    pytest.skip("chromium and chromedriver are not installed", allow_module_level=True)
+
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    import uvicorn
+
+    from unspin.web import create_app
+
+    port = _free_port()
+    app = create_app("sqlite://", analyzer=with_known_spans)
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    profile = tempfile.mkdtemp(prefix="unspin-chromium-")
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        "--window-size=1360,1000",
+        "--force-device-scale-factor=1",
+    ):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _wait(driver, condition, timeout: float = 20):
+    return WebDriverWait(driver, timeout).until(condition)
+
+
+def _post(server: str, text: str) -> str:
+    request = urllib.request.Request(
+        f"{server}/api/analyze", data=json.dumps({"text": text}).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)["id"]
+
+
+def _open(driver, url: str) -> None:
+    driver.get(url)
+    _wait(driver, lambda d: d.execute_script("return document.readyState") == "complete")
+
+
+def _piece(driver, phrase: str):
+    """The highlighted piece whose text starts with `phrase`."""
+    for el in driver.find_elements(By.CSS_SELECTOR, "#article-text .piece"):
+        if el.text.startswith(phrase):
+            return el
+    raise AssertionError(f"no piece starts with {phrase!r}")
+
+
+def _lit(el) -> bool:
+    return "hl" in (el.get_attribute("class") or "").split()
+
+
+def _span_item(driver, technique: str, phrase: str):
+    for li in driver.find_elements(By.CSS_SELECTOR, f'#span-list li[data-technique="{technique}"]'):
+        if phrase in li.get_attribute("textContent"):
+            return li
+    raise AssertionError(f"no {technique} span with {phrase!r}")
+
+
+def _set_slider(driver, value: float) -> None:
+    slider = driver.find_element(By.ID, "min-score")
+    slider.click()
+    slider.send_keys(Keys.HOME)
+    for _ in range(round(value / 0.05)):
+        slider.send_keys(Keys.ARROW_RIGHT)
+    assert abs(float(slider.get_attribute("value")) - value) < 1e-6
+
+
+def test_paste_an_article_and_see_highlights(server: str, browser) -> None:
+    _open(browser, server + "/")
+    browser.find_element(By.ID, "text").send_keys(ARTICLE)
+    browser.find_element(By.ID, "analyze-button").click()
+    _wait(browser, lambda d: "/a/" in d.current_url)
+    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#article-text .piece.hl"))
+    assert browser.find_element(By.ID, "article-title").text.startswith("Traitors in the capital")
+    name_calling = _piece(browser, "corrupt elites")
+    assert _lit(name_calling)
+    assert "225, 87, 89" in name_calling.value_of_css_property("box-shadow")  # #e15759, Name Calling's colour
+    assert not browser.find_element(By.ID, "no-techniques").is_displayed()
+    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#mix-chart .main-svg"))  # Plotly drew the chart
+    name_calling.click()
+    details = browser.find_element(By.ID, "details").text
+    assert "Name Calling / Labeling" in details and "92% confident" in details
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors  # nothing blocked by the CSP, nothing fetched from outside
+
+
+def test_confidence_slider_hides_low_confidence_spans(server: str, browser) -> None:
+    _open(browser, f"{server}/a/{_post(server, ARTICLE)}")
+    doubt = _piece(browser, "Can we really trust")
+    weak = _span_item(browser, "Loaded_Language", "betrayed")  # score 0.35
+    assert _lit(doubt) and not weak.is_displayed()  # default threshold 0.50
+    _set_slider(browser, 0.0)
+    assert weak.is_displayed() and _lit(_piece(browser, "The "))
+    _set_slider(browser, 0.6)
+    assert not _lit(doubt)  # 0.58
+    assert _lit(_piece(browser, "Our "))  # Flag-Waving, 0.83
+    assert browser.find_element(By.ID, "min-score-value").text == "0.60"
+    assert "min_score=0.60" in browser.find_element(By.ID, "export-report").get_attribute("href")
+
+
+def test_technique_filter_hides_a_technique(server: str, browser) -> None:
+    _open(browser, f"{server}/a/{_post(server, ARTICLE)}")
+    never_bow = _piece(browser, " nation will never bow")
+    assert _lit(never_bow)
+    box = browser.find_element(By.CSS_SELECTOR, '#technique-filters input[value="Flag-Waving"]')
+    box.click()
+    assert not box.is_selected()
+    assert not _lit(never_bow)
+    assert _lit(_piece(browser, "glorious"))  # Loaded Language stays
+    assert not _span_item(browser, "Flag-Waving", "never bow").is_displayed()
+    count = browser.find_element(By.CSS_SELECTOR, '#technique-filters .count[data-label="Flag-Waving"]')
+    assert count.text == "0"
+    for other in browser.find_elements(By.CSS_SELECTOR, "#technique-filters input"):
+        if other.is_selected():
+            other.click()
+    assert browser.find_element(By.ID, "no-techniques").is_displayed()
+    assert not browser.find_elements(By.CSS_SELECTOR, "#article-text .piece.hl")
+
+
+def test_hostile_document_runs_no_script(server: str, browser) -> None:
+    _open(browser, f"{server}/a/{_post(server, HOSTILE)}")
+    text = browser.find_element(By.ID, "article-text")
+    assert "<script>window.__pwned = 1;</script>" in text.text
+    assert '<img src=x onerror="window.__pwned = 2">' in text.text
+    assert "</textarea><b>bold?</b>" in text.text
+    assert not text.find_elements(By.CSS_SELECTOR, "script, img, a, b, textarea")
+    _piece(browser, "Before <script>").click()
+    assert "<script>window.__pwned" in browser.find_element(By.ID, "details").text
+    time.sleep(0.3)
+    assert browser.execute_script("return window.__pwned === undefined")
+    # The same text back in the form after an error stays text too.
+    _open(browser, server + "/")
+    area = browser.find_element(By.ID, "text")
+    browser.execute_script("arguments[0].value = arguments[1]", area, HOSTILE)
+    browser.find_element(By.ID, "file").send_keys(str(Path(__file__).resolve().parent / "fixtures" / "empty.pdf"))
+    browser.find_element(By.ID, "analyze-button").click()
+    _wait(browser, lambda d: d.find_elements(By.ID, "form-error"))
+    assert browser.find_element(By.ID, "text").get_attribute("value") == HOSTILE
+    assert browser.execute_script("return window.__pwned === undefined")
+
+
+def test_form_refuses_a_file_over_the_limit_before_upload(server: str, browser, tmp_path: Path) -> None:
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"word " * (1_200_000))  # 6 MB, over the default 5 MB
+    _open(browser, server + "/")
+    browser.find_element(By.ID, "file").send_keys(str(big))
+    error = browser.find_element(By.ID, "form-error")
+    _wait(browser, lambda d: error.is_displayed())
+    assert "big.txt is 5.7 MB; the limit is 5.0 MB." == error.text
+    browser.find_element(By.ID, "analyze-button").click()
+    time.sleep(0.3)
+    assert browser.current_url.rstrip("/") == server
+
+
+def test_page_without_techniques_says_so(server: str, browser) -> None:
+    analysis_id = _post(server, "Plain words\n\nThe council met on Monday and approved the budget.")
+    _open(browser, f"{server}/a/{analysis_id}")
+    assert browser.find_element(By.ID, "no-techniques").text == "No techniques found."
+    assert "0%" in browser.find_element(By.ID, "coverage").text
+
+
+def test_narrow_screen_stacks_the_panel_under_the_text(server: str, browser) -> None:
+    _open(browser, f"{server}/a/{_post(server, ARTICLE)}")
+    browser.set_window_size(400, 900)
+    try:
+        text = browser.find_element(By.ID, "article-text")
+        panel = browser.find_element(By.CSS_SELECTOR, "aside.panel")
+        _wait(browser, lambda d: panel.location["y"] > text.location["y"] + text.size["height"] - 5)
+        width = browser.execute_script("return document.documentElement.scrollWidth")
+        assert width <= 400 + 1  # no sideways scrolling
+    finally:
+        browser.set_window_size(1360, 1000)
+
+
+def test_explanations_from_the_taxonomy_and_a_screenshot(
+    server: str, browser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a taxonomy module present, a click shows its explanation; the page is saved for the README."""
+    monkeypatch.setitem(sys.modules, taxonomy.TAXONOMY_MODULE, _sample_taxonomy())
+    taxonomy._cached.cache_clear()
+    try:
+        browser.set_window_size(1360, 1250)
+        _open(browser, f"{server}/a/{_post(server, ARTICLE)}")
+        _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#mix-chart .main-svg"))
+        _piece(browser, "corrupt elites").click()
+        details = browser.find_element(By.ID, "details").text
+        assert "A label that makes a group an object of contempt" in details
+        assert "Why it persuades:" in details
+        time.sleep(0.3)
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        assert browser.save_screenshot(str(SCREENSHOT))
+        assert SCREENSHOT.stat().st_size > 10_000
+    finally:
+        taxonomy._cached.cache_clear()
+        browser.set_window_size(1360, 1000)
+
+
+def _sample_taxonomy() -> types.ModuleType:
+    module = types.ModuleType(taxonomy.TAXONOMY_MODULE)
+    module.TECHNIQUES = [  # type: ignore[attr-defined]
+        {
+            "label": "Name_Calling,Labeling",
+            "definition": "A label that makes a group an object of contempt, fear or love, in place of an argument.",
+            "why": "The reader judges the label instead of checking what the group did.",
+            "example": "the corrupt elites",
+        },
+        {
+            "label": "Flag-Waving",
+            "definition": "Playing on national or group pride to justify a position.",
+            "why": "Disagreeing starts to feel like disloyalty.",
+        },
+    ]
+    return module
