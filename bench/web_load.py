@@ -240,8 +240,10 @@ def main() -> None:
     console.print(table)
     console.print(f"errors: {errors}" + (f"  {dict(results.errors)}" if errors else ""))
     if rss_before is not None:
-        console.print(f"server RSS: {rss_before:.0f} MB after start-up and seeding, peak {rss_peak:.0f} MB, "
-                      f"{rss_after or 0:.0f} MB at the end")
+        console.print(
+            f"server RSS: {rss_before:.0f} MB after start-up and seeding, peak {rss_peak:.0f} MB, "
+            f"{rss_after or 0:.0f} MB at the end"
+        )
     else:
         console.print("server RSS: not measured (server not started by this script)")
 

@@ -244,9 +244,7 @@ def test_narrow_screen_stacks_the_panel_under_the_text(server: str, browser) -> 
         browser.set_window_size(1360, 1000)
 
 
-def test_explanations_from_the_taxonomy_and_a_screenshot(
-    server: str, browser, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_explanations_from_the_taxonomy_and_a_screenshot(server: str, browser, monkeypatch: pytest.MonkeyPatch) -> None:
     """With a taxonomy module present, a click shows its explanation; the page is saved for the README."""
     monkeypatch.setitem(sys.modules, taxonomy.TAXONOMY_MODULE, _sample_taxonomy())
     taxonomy._cached.cache_clear()

@@ -27,7 +27,7 @@ HOSTILE = (
     "Before <script>window.__pwned = 1;</script> the tag. "
     'An image <img src=x onerror="window.__pwned = 2"> here. '
     'A link <a href="javascript:window.__pwned=3">click me</a> and </textarea><b>bold?</b> end. '
-    "Also \"quotes\" & ampersands."
+    'Also "quotes" & ampersands.'
 )
 
 _pipeline: Pipeline | None = None
@@ -67,7 +67,7 @@ KNOWN = [
     ("Enough is enough.", "Thought-terminating_Cliches", 0.64),
     ("Take back our country!", "Slogans", 0.93),
     ("Before <script>window.__pwned = 1;</script> the tag", "Loaded_Language", 0.9),
-    ("<img src=x onerror=\"window.__pwned = 2\">", "Doubt", 0.8),
+    ('<img src=x onerror="window.__pwned = 2">', "Doubt", 0.8),
     ("</textarea><b>bold?</b>", "Slogans", 0.7),
 ]
 

@@ -271,6 +271,29 @@ class CorpusStore:
                 yield {"corpus_id": doc_id, "added_at": added.isoformat() if added else None, **data}
             last = rows[-1][0]
 
+    def get(self, corpus_id: int) -> dict[str, Any] | None:
+        with Session(self.engine) as s:
+            row = s.get(CorpusDocument, corpus_id)
+            if row is None:
+                return None
+            return {"corpus_id": row.id, "added_at": row.added_at.isoformat(), "document": row.document}
+
+    def outlet_documents(self, outlet: str, limit: int = 500) -> list[dict[str, Any]]:
+        """An outlet's articles, newest first: id, title, date, score, number of spans."""
+        with Session(self.engine) as s:
+            rows = s.execute(
+                select(CorpusDocument.id, CorpusDocument.title, CorpusDocument.published, CorpusDocument.article_score,
+                       CorpusDocument.n_spans, CorpusDocument.source)
+                .where(CorpusDocument.outlet == outlet)
+                .order_by(CorpusDocument.published.desc(), CorpusDocument.id.desc())
+                .limit(limit)
+            ).all()  # fmt: skip
+        return [
+            {"corpus_id": r.id, "title": r.title, "published": r.published, "article_score": r.article_score,
+             "spans": r.n_spans, "source": r.source}
+            for r in rows
+        ]  # fmt: skip
+
     def errors(self) -> list[dict[str, Any]]:
         with Session(self.engine) as s:
             rows = s.execute(select(CorpusError).order_by(CorpusError.id)).scalars().all()
@@ -397,8 +420,11 @@ class CorpusStore:
         groups.sort(key=lambda g: (-len(g["members"]), g["first"]["corpus_id"]))
         return groups
 
-    def stories(self, *, window_days: int | None = None, similarity: float | None = None) -> list[dict[str, Any]]:
-        """Groups of articles about the same event. Embeddings are computed on first use and stored."""
+    def stories(
+        self, *, window_days: int | None = None, similarity: float | None = None, compute: bool = True
+    ) -> list[dict[str, Any]]:
+        """Groups of articles about the same event. Embeddings are computed on first use and stored
+        (with `compute=False`, only documents embedded already take part)."""
         import numpy as np
 
         from unspin.aggregate import stories as st
@@ -411,7 +437,7 @@ class CorpusStore:
                     CorpusDocument.id.notin_(have) if have else CorpusDocument.id.isnot(None)
                 )
             ).all()
-            if todo:
+            if todo and compute:
                 encoder = SentenceEncoder.load(max_length=96)
                 for i in range(0, len(todo), 64):
                     chunk = todo[i : i + 64]

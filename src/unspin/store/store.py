@@ -75,9 +75,7 @@ class Store:
             created_at=datetime.now(timezone.utc),
             document=data,
         )
-        row.spans = [
-            SpanRow(technique=s.technique, start=s.start, end=s.end, score=float(s.score)) for s in doc.spans
-        ]
+        row.spans = [SpanRow(technique=s.technique, start=s.start, end=s.end, score=float(s.score)) for s in doc.spans]
         with self._session.begin() as session:
             session.add(row)
         return row.id

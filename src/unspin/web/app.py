@@ -39,6 +39,16 @@ class WebContext:
     api_key: str | None
     max_body: int
     templates: Jinja2Templates
+    db_url: str = DEFAULT_DB_URL
+    _corpus: Any = None
+
+    def corpus(self) -> Any:
+        """The corpus store in the same database (what `unspin corpus add` wrote), opened on first use."""
+        if self._corpus is None:
+            from unspin.corpus.store import CorpusStore
+
+            self._corpus = CorpusStore(self.db_url)
+        return self._corpus
 
     def key_ok(self, request: Request) -> bool:
         if not self.api_key:
@@ -81,6 +91,7 @@ def create_app(
 ) -> FastAPI:
     """Build the app. `analyzer` is a callable `(content, kind, source) -> Document`, a Pipeline, or None."""
     from unspin.api.routes import routers as api_routers
+    from unspin.web.dashboard import router as dashboard_router
     from unspin.web.views import router as page_router
 
     api_key = api_key or os.environ.get("UNSPIN_API_KEY") or None
@@ -108,6 +119,7 @@ def create_app(
         api_key=api_key,
         max_body=max_body,
         templates=templates,
+        db_url=db_url,
     )
 
     @app.exception_handler(WebError)
@@ -137,6 +149,7 @@ def create_app(
     for api_router in api_routers:
         app.include_router(api_router)
     app.include_router(page_router)
+    app.include_router(dashboard_router)
     app.add_middleware(BodyLimit, limit=max_body)
     app.add_middleware(SecurityHeaders)
 

@@ -74,7 +74,11 @@ async def analyze_form(request: Request, ctx: WebContext = Depends(context)) -> 
 
 
 async def _record(ctx: WebContext, analysis_id: str) -> dict[str, Any]:
+    from unspin.web.dashboard import corpus_record
+
     record = await run_in_threadpool(ctx.store.get, analysis_id)
+    if record is None:
+        record = await run_in_threadpool(corpus_record, ctx, analysis_id)
     if record is None:
         raise WebError(404, "not_found", f"no analysis with id {analysis_id!r}")
     return record
