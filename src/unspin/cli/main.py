@@ -298,6 +298,39 @@ def serve(
         raise typer.Exit(2) from None
 
 
+TRAIN_CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
+train_app = typer.Typer(
+    help="Reproduce the shipped models from data (needs the training extras: pip install -e '.[train]')."
+)
+app.add_typer(train_app, name="train")
+
+
+def _train(module: str, args: list[str]) -> None:
+    import importlib
+
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        err_console.print(
+            "[red]error:[/] training needs torch and the other training extras: "
+            "`.venv/bin/pip install -e '.\\[train]'` (a CPU build of torch is enough)"
+        )
+        raise typer.Exit(2) from None
+    raise typer.Exit(importlib.import_module(module).main(args) or 0)
+
+
+@train_app.command("techniques", context_settings=TRAIN_CONTEXT)
+def train_techniques(ctx: typer.Context) -> None:
+    """Train the technique tagger: --config configs/techniques-fast.toml --data-dir PTC_DIR --out MODEL_DIR."""
+    _train("unspin.train.techniques", list(ctx.args))
+
+
+@train_app.command("claims", context_settings=TRAIN_CONTEXT)
+def train_claims(ctx: typer.Context) -> None:
+    """Train the check-worthiness classifier: --config configs/claims.toml --data-dir CHECKTHAT_DIR --out DIR."""
+    _train("unspin.train.claims", list(ctx.args))
+
+
 @app.command()
 def version() -> None:
     """Print the version."""
