@@ -16,15 +16,23 @@ from unspin.settings import Settings
 
 
 def _default_id(raw: RawInput) -> str | None:
+    """The record's own id; else the file name without its suffixes (`article123`), with the line
+    number for a record of a JSONL/CSV file (`feed:3`); None for standard input and pasted text."""
     if raw.hints.get("id"):
         return str(raw.hints["id"])
     if raw.source.startswith("<"):
         return None
-    name = Path(raw.source.split(":")[0] if ":" in Path(raw.source).name else raw.source).name
-    for suffix in (".gz", ".html", ".htm", ".txt", ".text", ".md"):
+    path, _, where = raw.source.partition("#")  # WARC records: path#uri
+    name = Path(path).name
+    line = ""
+    if ":" in name and name.rsplit(":", 1)[1].isdigit():
+        name, line = name.rsplit(":", 1)
+    for suffix in (".gz", ".html", ".htm", ".txt", ".text", ".md", ".jsonl", ".ndjson", ".csv", ".warc"):
         if name.lower().endswith(suffix):
             name = name[: -len(suffix)]
-    return name or None
+    if where:
+        return where
+    return f"{name}:{line}" if line else (name or None)
 
 
 def build_document(raw: RawInput, settings: Settings | None = None) -> Document:
