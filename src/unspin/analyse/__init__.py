@@ -1,0 +1,1 @@
+"""Analysis stages: techniques, claims, roles and narratives."""

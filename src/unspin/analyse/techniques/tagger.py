@@ -1,0 +1,552 @@
+"""Torch-free propaganda-technique tagger: ONNX Runtime + tokenizers + numpy.
+
+The model is a token tagger with one sigmoid output per technique (and one for "any technique").
+A text of any length is tokenized once (the tokenizer's offset mapping gives each token's character
+range in the *input string*), cut into overlapping windows of at most `window` tokens, and the windows
+of all texts of a call are run in batches. Probabilities of tokens seen by several windows are
+averaged. For each technique, runs of tokens above that technique's threshold become spans, which are
+snapped to word boundaries and merged when only a short gap of non-word characters separates them.
+Repetition uses the article as a whole: tokens of content words that recur in the text get their
+Repetition probability raised, others lowered (factors tuned on the dev split).
+
+`TechniqueTagger.load("fast")` loads a model folder once per process; `predict(texts)` returns
+`Span`s with exact offsets into each input string; calling the tagger on a `Document` fills
+`doc.spans`, the article scores in `doc.scores["techniques"]` and a score on every sentence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import threading
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from unspin.analyse.techniques.taxonomy import BY_LABEL
+from unspin.document import Document, Span
+
+MODELS_DIR = Path(__file__).resolve().parents[2] / "models" / "techniques"
+WORD_RE = re.compile(r"\w+", re.UNICODE)
+
+# Short function words that never make a phrase "recur" on their own.
+STOPWORDS = frozenset(
+    """a an and are as at be been but by can could did do does for from had has have he her his i if in into
+    is it its may me might must my no nor not of on or our she should so than that the their them then there
+    these they this those to too us was we were what when where which who whom why will with would you your
+    said says also just about after all any been being more most other over such only own same some
+    very""".split()
+)
+
+
+class ModelLoadError(RuntimeError):
+    """The model folder is missing, incomplete, or a file does not match its recorded sha256."""
+
+
+def window_starts(n_tokens: int, size: int, stride: int) -> list[int]:
+    """Start of each window of `size` tokens, `stride` apart, the last one ending at `n_tokens`."""
+    if n_tokens <= size:
+        return [0]
+    starts = list(range(0, n_tokens - size, stride))
+    starts.append(n_tokens - size)
+    return starts
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _logit(p: np.ndarray | float) -> np.ndarray | float:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def _sigmoid(x: np.ndarray | float) -> np.ndarray | float:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+# --------------------------------------------------------------------------------------------- decoding
+
+
+@dataclass
+class DecodeParams:
+    """Everything that turns token probabilities into spans (stored in the model's config.json)."""
+
+    labels: list[str]
+    thresholds: dict[str, float]
+    si_threshold: float = 0.5
+    si_source: str = "any"  # "any": the any-technique output; "union": merged technique spans
+    merge_gap: int = 3  # merge same-technique fragments separated by at most this many non-word chars
+    repetition_boost: float = 1.0  # multiply P(Repetition) on tokens of recurring content words
+    repetition_damp: float = 1.0  # ... and on all other tokens
+    # Repetition spans: "model" (the Repetition output), "copy"/"copy_all" (recurring phrases among the
+    # other techniques' spans, see `repetition_copies`), or "model+copy"/"model+copy_all" (both)
+    repetition_mode: str = "model"
+    tc_mode: str = "ratio"  # "raw": argmax mean prob; "ratio": argmax mean prob / threshold
+    tc_repetition: float = 1.0  # TC: multiply Repetition's score when the span's text recurs
+    calibration: tuple[float, float] = (1.0, 0.0)  # confidence = sigmoid(a * (logit(p) - logit(th)) + b)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, cfg: dict[str, Any]) -> DecodeParams:
+        d = cfg["decode"]
+        return cls(
+            labels=list(cfg["labels"]),
+            thresholds={k: float(v) for k, v in d["thresholds"].items()},
+            si_threshold=float(d.get("si_threshold", 0.5)),
+            si_source=d.get("si_source", "any"),
+            merge_gap=int(d.get("merge_gap", 3)),
+            repetition_boost=float(d.get("repetition_boost", 1.0)),
+            repetition_damp=float(d.get("repetition_damp", 1.0)),
+            repetition_mode=d.get("repetition_mode", "model"),
+            tc_mode=d.get("tc_mode", "ratio"),
+            tc_repetition=float(d.get("tc_repetition", 1.0)),
+            calibration=tuple(d.get("calibration", (1.0, 0.0))),  # type: ignore[arg-type]
+            extra={"tc_model": d["tc_model"]} if d.get("tc_model") else {},
+        )
+
+    def to_config(self) -> dict[str, Any]:
+        return {
+            "thresholds": self.thresholds,
+            "si_threshold": self.si_threshold,
+            "si_source": self.si_source,
+            "merge_gap": self.merge_gap,
+            "repetition_boost": self.repetition_boost,
+            "repetition_damp": self.repetition_damp,
+            "repetition_mode": self.repetition_mode,
+            "tc_mode": self.tc_mode,
+            "tc_repetition": self.tc_repetition,
+            "calibration": list(self.calibration),
+            **({"tc_model": self.extra["tc_model"]} if self.extra.get("tc_model") else {}),
+        }
+
+
+@dataclass
+class TokenProbs:
+    """Per-token probabilities of one text: `offsets[i] = (start, end)` in the text, `probs[i, k]`."""
+
+    offsets: np.ndarray  # [n, 2] int
+    probs: np.ndarray  # [n, n_outputs] float32
+    recurring: np.ndarray  # [n] bool: token lies in a content word that occurs again in the text
+
+
+def recurring_words(text: str) -> list[tuple[int, int]]:
+    """Character ranges of content words that occur at least twice in the text (case-insensitive)."""
+    words = [(m.start(), m.end(), m.group().lower()) for m in WORD_RE.finditer(text)]
+    counts = Counter(w for _, _, w in words if len(w) >= 3 and w not in STOPWORDS and not w.isdigit())
+    return [(a, b) for a, b, w in words if counts.get(w, 0) >= 2]
+
+
+def _mark_recurring(text: str, offsets: np.ndarray) -> np.ndarray:
+    flags = np.zeros(len(offsets), dtype=bool)
+    ranges = recurring_words(text)
+    if not ranges or not len(offsets):
+        return flags
+    starts = np.array([a for a, _ in ranges])
+    ends = np.array([b for _, b in ranges])
+    # token i is inside the word whose start is the last start <= token start
+    idx = np.searchsorted(starts, offsets[:, 0], side="right") - 1
+    ok = idx >= 0
+    flags[ok] = offsets[ok, 0] < ends[idx[ok]]
+    return flags
+
+
+def _is_word(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+def snap_to_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """Widen [start, end) to whole words and trim surrounding whitespace."""
+    n = len(text)
+    start, end = max(0, start), min(n, end)
+    while start > 0 and start < n and _is_word(text[start]) and _is_word(text[start - 1]):
+        start -= 1
+    while end < n and end > 0 and _is_word(text[end]) and _is_word(text[end - 1]):
+        end += 1
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _runs(on: np.ndarray) -> Iterator[tuple[int, int]]:
+    """[first, last] index pairs of consecutive True values."""
+    if not on.any():
+        return
+    d = np.diff(np.concatenate([[0], on.astype(np.int8), [0]]))
+    for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True):
+        yield int(a), int(b) - 1
+
+
+def _gap_mergeable(text: str, a: int, b: int, max_gap: int) -> bool:
+    if b - a > max_gap:
+        return False
+    gap = text[a:b]
+    return not any(_is_word(c) for c in gap) and "\n" not in gap
+
+
+def decode_spans(
+    text: str,
+    tp: TokenProbs,
+    column: np.ndarray,
+    threshold: float,
+    merge_gap: int,
+) -> list[tuple[int, int, float]]:
+    """Spans (start, end, mean token probability) where `column` (a [n] probability vector) ≥ threshold."""
+    out: list[list[float]] = []
+    for a, b in _runs(column >= threshold):
+        s, e = snap_to_words(text, int(tp.offsets[a, 0]), int(tp.offsets[b, 1]))
+        if e <= s:
+            continue
+        score = float(column[a : b + 1].mean())
+        n = b - a + 1
+        if out and (s <= out[-1][1] or _gap_mergeable(text, int(out[-1][1]), s, merge_gap)):
+            prev = out[-1]
+            w = prev[3]
+            prev[1] = max(prev[1], e)
+            prev[2] = (prev[2] * w + score * n) / (w + n)
+            prev[3] = w + n
+        else:
+            out.append([s, e, score, n])
+    return [(int(s), int(e), float(p)) for s, e, p, _ in out]
+
+
+def adjusted_column(tp: TokenProbs, k: int, label: str, params: DecodeParams) -> np.ndarray:
+    col = tp.probs[:, k]
+    if label == "Repetition" and (params.repetition_boost != 1.0 or params.repetition_damp != 1.0):
+        factor = np.where(tp.recurring, params.repetition_boost, params.repetition_damp)
+        col = np.clip(col * factor, 0.0, 1.0)
+    return col
+
+
+def calibrate(raw: float, threshold: float, calibration: Sequence[float]) -> float:
+    a, b = calibration
+    return float(_sigmoid(a * (float(_logit(raw)) - float(_logit(threshold))) + b))
+
+
+def repetition_copies(text: str, spans: Sequence[Span], copy_all: bool) -> list[Span]:
+    """Repetition spans from the other techniques' spans whose text recurs in the article.
+
+    A loaded phrase or label that the article uses again is what annotators mark as Repetition; with
+    `copy_all`, every occurrence of such a phrase is marked, not only the predicted one."""
+    lowered = text.lower()
+    taken = [(sp.start, sp.end) for sp in spans if sp.technique == "Repetition"]
+    out: list[Span] = []
+
+    def add(a: int, b: int, score: float) -> None:
+        if any(a < e and b > s for s, e in taken):
+            return
+        taken.append((a, b))
+        out.append(Span(a, b, "Repetition", score))
+
+    for sp in spans:
+        if sp.technique == "Repetition":
+            continue
+        phrase = lowered[sp.start : sp.end]
+        words = [w for w in WORD_RE.findall(phrase) if len(w) >= 3 and w not in STOPWORDS]
+        if not words or lowered.count(phrase) < 2:
+            continue
+        if not copy_all:
+            add(sp.start, sp.end, sp.score)
+            continue
+        i = lowered.find(phrase)
+        while i >= 0:
+            a, b = snap_to_words(text, i, i + len(phrase))
+            if (a, b) == (i, i + len(phrase)):  # whole words only
+                add(a, b, sp.score)
+            i = lowered.find(phrase, i + 1)
+    return out
+
+
+def spans_from_probs(text: str, tp: TokenProbs, params: DecodeParams) -> list[Span]:
+    spans: list[Span] = []
+    for k, label in enumerate(params.labels):
+        if label not in params.thresholds:
+            continue  # the "any" output
+        th = params.thresholds[label]
+        col = adjusted_column(tp, k, label, params)
+        for s, e, p in decode_spans(text, tp, col, th, params.merge_gap):
+            spans.append(Span(s, e, label, round(calibrate(p, th, params.calibration), 4)))
+    mode = params.repetition_mode
+    if mode != "model":
+        if not mode.startswith("model+"):
+            spans = [sp for sp in spans if sp.technique != "Repetition"]
+        spans.extend(repetition_copies(text, spans, copy_all=mode.endswith("copy_all")))
+    spans.sort(key=lambda sp: (sp.start, sp.end, sp.technique))
+    return spans
+
+
+def si_from_probs(text: str, tp: TokenProbs, params: DecodeParams) -> list[tuple[int, int]]:
+    if params.si_source == "any" and "any" in params.labels:
+        k = params.labels.index("any")
+        return [
+            (s, e)
+            for s, e, _ in decode_spans(text, tp, tp.probs[:, k], params.si_threshold, params.merge_gap)
+        ]
+    merged: list[list[int]] = []
+    for sp in sorted(spans_from_probs(text, tp, params), key=lambda x: (x.start, x.end)):
+        if merged and sp.start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], sp.end)
+        else:
+            merged.append([sp.start, sp.end])
+    return [(a, b) for a, b in merged]
+
+
+def span_features(text: str, lowered: str, tp: TokenProbs, start: int, end: int) -> np.ndarray | None:
+    """Features of a given span for TC: mean and max of every output over its tokens, its length,
+    and how often its text recurs in the article. None when no token falls inside the span."""
+    if not len(tp.offsets):
+        return None
+    inside = (tp.offsets[:, 0] < end) & (tp.offsets[:, 1] > start)
+    if not inside.any():
+        return None
+    p = tp.probs[inside]
+    phrase = lowered[start:end].strip()
+    count = lowered.count(phrase) if phrase else 0
+    n_words = len(phrase.split())
+    return np.concatenate(
+        [
+            p.mean(axis=0),
+            p.max(axis=0),
+            [
+                math.log1p(end - start),
+                math.log1p(n_words),
+                float(count >= 2),
+                math.log1p(max(count - 1, 0)),
+                float(tp.recurring[inside].mean()),
+            ],
+        ]
+    ).astype(np.float32)
+
+
+def _heuristic_label(feat: np.ndarray, params: DecodeParams, recurs: bool) -> str:
+    best, best_score = "Loaded_Language", -math.inf
+    for k, lab in enumerate(params.labels):
+        if lab not in params.thresholds:
+            continue
+        score = float(feat[k])
+        if params.tc_mode == "ratio":
+            score /= params.thresholds[lab]
+        if lab == "Repetition" and recurs:
+            score *= params.tc_repetition
+        if score > best_score:
+            best, best_score = lab, score
+    return best
+
+
+def classify_from_probs(
+    text: str, tp: TokenProbs, spans: Sequence[tuple[int, int]], params: DecodeParams
+) -> list[str]:
+    """TC: the technique of each given span.
+
+    With a span classifier in the config (`tc_model`: softmax regression over `span_features`), use it;
+    otherwise take the technique with the highest mean token probability (optionally divided by its
+    threshold), Repetition's score multiplied when the span's text recurs in the article."""
+    lowered = text.lower()
+    model = params.extra.get("tc_model")
+    out: list[str] = []
+    for start, end in spans:
+        feat = span_features(text, lowered, tp, start, end)
+        if feat is None:
+            out.append("Loaded_Language")  # the most frequent technique, for spans with no token
+        elif model:
+            x = (feat - np.asarray(model["mean"])) / np.asarray(model["std"])
+            logits = x @ np.asarray(model["W"]) + np.asarray(model["b"])
+            out.append(model["classes"][int(np.argmax(logits))])
+        else:
+            recurs = bool(feat[2 * len(params.labels) + 2] > 0)
+            out.append(_heuristic_label(feat, params, recurs))
+    return out
+
+
+def fit_softmax(
+    x: np.ndarray, y: np.ndarray, n_classes: int, l2: float = 1e-2, iters: int = 500, lr: float = 0.5
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Multinomial logistic regression by gradient descent on standardised features.
+
+    Returns (W, b, mean, std). Used by the training recipe to fit the TC span classifier."""
+    mean = x.mean(axis=0)
+    std = x.std(axis=0) + 1e-6
+    z = (x - mean) / std
+    w = np.zeros((z.shape[1], n_classes))
+    b = np.zeros(n_classes)
+    onehot = np.eye(n_classes)[y]
+    for _ in range(iters):
+        logits = z @ w + b
+        logits -= logits.max(axis=1, keepdims=True)
+        prob = np.exp(logits)
+        prob /= prob.sum(axis=1, keepdims=True)
+        g = (prob - onehot) / len(z)
+        w -= lr * (z.T @ g + l2 * w)
+        b -= lr * g.sum(axis=0)
+    return w, b, mean, std
+
+
+# --------------------------------------------------------------------------------------------- the tagger
+
+
+class TechniqueTagger:
+    """Span-level propaganda-technique tagger. Load once with `TechniqueTagger.load(name)`."""
+
+    _cache: dict[tuple[str, int | None], TechniqueTagger] = {}
+    _lock = threading.Lock()
+
+    def __init__(self, model_dir: str | Path, threads: int | None = None, batch_size: int = 16) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.model_dir = Path(model_dir)
+        cfg_path = self.model_dir / "config.json"
+        if not cfg_path.is_file():
+            raise ModelLoadError(f"{cfg_path}: missing; is {self.model_dir} a technique model folder?")
+        self.config: dict[str, Any] = json.loads(cfg_path.read_text(encoding="utf-8"))
+        for name, expected in self.config.get("files", {}).items():
+            path = self.model_dir / name
+            if not path.is_file():
+                raise ModelLoadError(f"{path}: missing from the model folder")
+            actual = _sha256(path)
+            if actual != expected:
+                raise ModelLoadError(f"{path}: sha256 {actual} does not match config.json's {expected}")
+        self.params = DecodeParams.from_config(self.config)
+        self.window = int(self.config["window"])
+        self.stride = int(self.config["stride"])
+        self.batch_size = batch_size
+        tok = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
+        tok.no_truncation()
+        tok.no_padding()
+        self.tokenizer = tok
+        self.cls_id = tok.token_to_id("[CLS]")
+        self.sep_id = tok.token_to_id("[SEP]")
+        so = ort.SessionOptions()
+        if threads:
+            so.intra_op_num_threads = threads
+            so.inter_op_num_threads = 1
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(
+            str(self.model_dir / self.config.get("onnx", "model.onnx")),
+            so,
+            providers=["CPUExecutionProvider"],
+        )
+
+    @classmethod
+    def load(cls, name: str = "fast", threads: int | None = None) -> TechniqueTagger:
+        """The model `name` from unspin's model folder (or a path to a model folder), loaded once."""
+        key = (name, threads)
+        with cls._lock:
+            if key not in cls._cache:
+                path = Path(name) if ("/" in name or Path(name).is_dir()) else MODELS_DIR / name
+                cls._cache[key] = cls(path, threads=threads)
+            return cls._cache[key]
+
+    @property
+    def labels(self) -> list[str]:
+        return self.params.labels
+
+    # ---- probabilities
+
+    def _encode(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        enc = self.tokenizer.encode(text, add_special_tokens=False)
+        ids = np.asarray(enc.ids, dtype=np.int64)
+        offsets = np.asarray(enc.offsets, dtype=np.int64).reshape(-1, 2)
+        keep = offsets[:, 1] > offsets[:, 0]
+        return ids[keep], offsets[keep]
+
+    def token_probs(self, texts: Sequence[str]) -> list[TokenProbs]:
+        """Averaged per-token probabilities of every text; windows of all texts run in shared batches."""
+        size = self.window - 2
+        encoded = [self._encode(t) for t in texts]
+        n_out = len(self.params.labels)
+        sums = [np.zeros((len(ids), n_out), dtype=np.float32) for ids, _ in encoded]
+        counts = [np.zeros(len(ids), dtype=np.float32) for ids, _ in encoded]
+        jobs = [
+            (i, a)
+            for i, (ids, _) in enumerate(encoded)
+            if len(ids)
+            for a in window_starts(len(ids), size, self.stride)
+        ]
+        for j in range(0, len(jobs), self.batch_size):
+            batch = jobs[j : j + self.batch_size]
+            lens = [min(size, len(encoded[i][0]) - a) for i, a in batch]
+            width = max(lens) + 2
+            input_ids = np.zeros((len(batch), width), dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            for r, ((i, a), n) in enumerate(zip(batch, lens, strict=True)):
+                input_ids[r, 0] = self.cls_id
+                input_ids[r, 1 : n + 1] = encoded[i][0][a : a + n]
+                input_ids[r, n + 1] = self.sep_id
+                mask[r, : n + 2] = 1
+            logits = self.session.run(None, {"input_ids": input_ids, "attention_mask": mask})[0]
+            probs = _sigmoid(logits.astype(np.float32))
+            for r, ((i, a), n) in enumerate(zip(batch, lens, strict=True)):
+                sums[i][a : a + n] += probs[r, 1 : n + 1]
+                counts[i][a : a + n] += 1
+        out = []
+        for text, (_, offsets), s, c in zip(texts, encoded, sums, counts, strict=True):
+            probs = s / np.maximum(c, 1)[:, None]
+            out.append(TokenProbs(offsets, probs, _mark_recurring(text, offsets)))
+        return out
+
+    # ---- public API
+
+    def predict(self, texts: list[str]) -> list[list[Span]]:
+        """Technique spans of each text, offsets into that text, scores calibrated to [0, 1]."""
+        return [
+            spans_from_probs(t, tp, self.params) for t, tp in zip(texts, self.token_probs(texts), strict=True)
+        ]
+
+    def predict_si(self, text: str) -> list[tuple[int, int]]:
+        """Span identification: (start, end) of text that uses any technique, overlaps merged."""
+        return si_from_probs(text, self.token_probs([text])[0], self.params)
+
+    def classify(self, text: str, spans: list[tuple[int, int]]) -> list[str]:
+        """Technique classification: the most likely PTC label of each given span of `text`."""
+        return classify_from_probs(text, self.token_probs([text])[0], spans, self.params)
+
+    def __call__(self, doc: Document) -> Document:
+        """Set `doc.spans` from `doc.text`, score every sentence and add `doc.scores["techniques"]`."""
+        spans = self.predict([doc.text])[0]
+        for sp in spans:
+            t = BY_LABEL.get(sp.technique)
+            if t is not None:
+                sp.explanation = t.explanation()
+        doc.spans = spans
+        doc.scores["techniques"] = article_scores(doc.text, spans)
+        for seg in doc.sentences:
+            best = 0.0
+            for sp in spans:
+                if sp.start < seg.end and sp.end > seg.start:
+                    best = max(best, sp.score)
+            seg.score = round(best, 4)
+        return doc
+
+
+def article_scores(text: str, spans: Sequence[Span]) -> dict[str, Any]:
+    """Share of characters under any technique, spans per technique, and each technique's share of them."""
+    covered = np.zeros(len(text), dtype=bool)
+    chars: Counter[str] = Counter()
+    counts: Counter[str] = Counter()
+    for sp in spans:
+        covered[sp.start : sp.end] = True
+        chars[sp.technique] += sp.end - sp.start
+        counts[sp.technique] += 1
+    non_space = sum(1 for c in text if not c.isspace()) or 1
+    covered_non_space = sum(1 for i in np.flatnonzero(covered) if not text[i].isspace())
+    total = sum(chars.values()) or 1
+    return {
+        "share": round(covered_non_space / non_space, 4),
+        "n_spans": len(spans),
+        "counts": dict(sorted(counts.items())),
+        "mix": {k: round(v / total, 4) for k, v in sorted(chars.items())},
+        "max_score": round(max((sp.score for sp in spans), default=0.0), 4),
+    }

@@ -1,0 +1,1 @@
+"""Evaluation: the official SemEval-2020 Task 11 span metrics."""

@@ -1,0 +1,268 @@
+"""Read and write the SemEval-2020 Task 11 formats (Propaganda Techniques Corpus).
+
+* Articles: a folder of `article<ID>.txt` files (UTF-8). Offsets are Python string indices into the
+  file's text exactly as read (universal newlines are *not* applied, so `\\r\\n` counts as two).
+* SI labels: `ID<TAB>start<TAB>end` per line (end exclusive).
+* FLC/TC labels: `ID<TAB>Technique<TAB>start<TAB>end` per line; a TC template has `?` as technique.
+
+Malformed input raises `SemEvalFormatError` naming the file and the line.
+The writers take any *tagger*: an object with `predict(texts: list[str]) -> list[list[Span]]`
+(and, for TC, `classify(text, spans) -> list[str]`), so they work with `TechniqueTagger` or a stub.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from unspin.document import Span
+
+ARTICLE_RE = re.compile(r"^article(?P<id>[^./\\]+)\.txt$")
+
+#: The 14 technique labels exactly as spelled in the PTC label files.
+PTC_TECHNIQUES: tuple[str, ...] = (
+    "Appeal_to_Authority",
+    "Appeal_to_fear-prejudice",
+    "Bandwagon,Reductio_ad_hitlerum",
+    "Black-and-White_Fallacy",
+    "Causal_Oversimplification",
+    "Doubt",
+    "Exaggeration,Minimisation",
+    "Flag-Waving",
+    "Loaded_Language",
+    "Name_Calling,Labeling",
+    "Repetition",
+    "Slogans",
+    "Thought-terminating_Cliches",
+    "Whataboutism,Straw_Men,Red_Herring",
+)
+TC_UNKNOWN = "?"
+
+
+class SemEvalFormatError(ValueError):
+    """A SemEval file or folder does not follow the format; the message names the file and line."""
+
+
+@dataclass(frozen=True, order=True)
+class LabelSpan:
+    """One line of a SemEval label file. `technique` is None for SI, `"?"` in a TC template."""
+
+    article_id: str
+    start: int
+    end: int
+    technique: str | None = None
+
+
+class Tagger(Protocol):
+    def predict(self, texts: list[str]) -> list[list[Span]]: ...
+
+
+class TCTagger(Protocol):
+    def classify(self, text: str, spans: list[tuple[int, int]]) -> list[str]: ...
+
+
+# --------------------------------------------------------------------------------------------- articles
+
+
+def article_id_from_name(name: str) -> str | None:
+    m = ARTICLE_RE.match(name)
+    return m.group("id") if m else None
+
+
+def read_article(path: str | Path) -> str:
+    path = Path(path)
+    try:
+        with path.open("r", encoding="utf-8", newline="") as fh:
+            return fh.read()
+    except UnicodeDecodeError as exc:
+        raise SemEvalFormatError(f"{path}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from exc
+
+
+def read_articles(articles_dir: str | Path) -> dict[str, str]:
+    """All `article<ID>.txt` files of a folder as {ID: text}, sorted by ID."""
+    folder = Path(articles_dir)
+    if not folder.is_dir():
+        raise SemEvalFormatError(f"{folder}: not a folder of article<ID>.txt files")
+    out: dict[str, str] = {}
+    for path in sorted(folder.iterdir()):
+        aid = article_id_from_name(path.name)
+        if aid is None or not path.is_file():
+            continue
+        out[aid] = read_article(path)
+    if not out:
+        raise SemEvalFormatError(f"{folder}: no article<ID>.txt files found")
+    return dict(sorted(out.items()))
+
+
+# --------------------------------------------------------------------------------------------- labels
+
+
+def _parse_int(value: str, what: str, where: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise SemEvalFormatError(f"{where}: {what} {value!r} is not an integer") from None
+    if n < 0:
+        raise SemEvalFormatError(f"{where}: {what} {n} is negative")
+    return n
+
+
+def parse_label_lines(
+    lines: Iterable[str], *, kind: str, source: str = "<labels>", techniques: Iterable[str] | None = None
+) -> list[LabelSpan]:
+    """Parse label lines. `kind` is "si" (3 columns), "flc"/"tc" (4 columns; tc allows `?`)."""
+    if kind not in ("si", "flc", "tc"):
+        raise ValueError(f"unknown label kind {kind!r}: use si, flc or tc")
+    allowed = set(techniques) if techniques is not None else set(PTC_TECHNIQUES)
+    ncols = 3 if kind == "si" else 4
+    out: list[LabelSpan] = []
+    for lineno, raw in enumerate(lines, start=1):
+        line = raw.rstrip("\r\n")
+        if not line.strip():
+            continue
+        where = f"{source}, line {lineno}"
+        cols = line.split("\t")
+        if len(cols) != ncols:
+            expected = "ID<TAB>start<TAB>end" if kind == "si" else "ID<TAB>Technique<TAB>start<TAB>end"
+            raise SemEvalFormatError(
+                f"{where}: expected {ncols} tab-separated columns ({expected}), got {len(cols)}: {line!r}"
+            )
+        aid = cols[0].strip()
+        if not aid:
+            raise SemEvalFormatError(f"{where}: empty article ID")
+        technique = None
+        if kind != "si":
+            technique = cols[1].strip()
+            if technique == TC_UNKNOWN:
+                if kind != "tc":
+                    raise SemEvalFormatError(f"{where}: technique '?' is only allowed in a TC template")
+            elif technique not in allowed:
+                raise SemEvalFormatError(f"{where}: unknown technique {technique!r}")
+        start = _parse_int(cols[-2].strip(), "start", where)
+        end = _parse_int(cols[-1].strip(), "end", where)
+        if end <= start:
+            raise SemEvalFormatError(f"{where}: end {end} is not after start {start}")
+        out.append(LabelSpan(aid, start, end, technique))
+    return out
+
+
+def read_labels(path: str | Path, kind: str, techniques: Iterable[str] | None = None) -> list[LabelSpan]:
+    """Read a label file (`kind` = si | flc | tc), or a folder of per-article label files."""
+    path = Path(path)
+    if path.is_dir():
+        out: list[LabelSpan] = []
+        for p in sorted(path.glob("*.labels")):
+            out.extend(read_labels(p, kind, techniques))
+        return out
+    if not path.is_file():
+        raise SemEvalFormatError(f"{path}: label file not found")
+    with path.open("r", encoding="utf-8", newline="") as fh:
+        return parse_label_lines(fh, kind=kind, source=str(path), techniques=techniques)
+
+
+def format_label(span: LabelSpan, kind: str) -> str:
+    if kind == "si":
+        return f"{span.article_id}\t{span.start}\t{span.end}"
+    technique = span.technique if span.technique is not None else TC_UNKNOWN
+    return f"{span.article_id}\t{technique}\t{span.start}\t{span.end}"
+
+
+def write_labels(spans: Iterable[LabelSpan], out: str | Path, kind: str) -> int:
+    """Write label lines (sorted by article, start, end); returns the number of lines written."""
+    rows = sorted(spans, key=lambda s: (s.article_id, s.start, s.end, s.technique or ""))
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8", newline="\n") as fh:
+        for s in rows:
+            fh.write(format_label(s, kind) + "\n")
+    return len(rows)
+
+
+def check_offsets(spans: Iterable[LabelSpan], articles: dict[str, str], source: str = "<labels>") -> None:
+    """Raise if a span names an unknown article or runs past the end of its text."""
+    for s in spans:
+        if s.article_id not in articles:
+            raise SemEvalFormatError(f"{source}: article {s.article_id} has no article{s.article_id}.txt")
+        if s.end > len(articles[s.article_id]):
+            raise SemEvalFormatError(
+                f"{source}: span {s.start}-{s.end} of article {s.article_id} runs past its end "
+                f"({len(articles[s.article_id])} characters)"
+            )
+
+
+# --------------------------------------------------------------------------------------------- writers
+
+
+def merge_intervals(intervals: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Union of half-open intervals; overlapping or touching ones become one."""
+    out: list[list[int]] = []
+    for a, b in sorted(intervals):
+        if out and a <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return [(a, b) for a, b in out]
+
+
+def _batched(items: list[str], n: int) -> Iterator[list[str]]:
+    for i in range(0, len(items), n):
+        yield items[i : i + n]
+
+
+def tag_articles(articles_dir: str | Path, tagger: Tagger, batch_size: int = 8) -> dict[str, list[Span]]:
+    articles = read_articles(articles_dir)
+    ids = list(articles)
+    out: dict[str, list[Span]] = {}
+    for chunk in _batched(ids, batch_size):
+        for aid, spans in zip(chunk, tagger.predict([articles[a] for a in chunk]), strict=True):
+            out[aid] = spans
+    return out
+
+
+def write_si(articles_dir: str | Path, out: str | Path, tagger: Tagger) -> int:
+    """Span identification for every article of a folder: merged technique spans, labels dropped."""
+    si = getattr(tagger, "predict_si", None)
+    rows: list[LabelSpan] = []
+    if si is not None:
+        articles = read_articles(articles_dir)
+        for aid, text in articles.items():
+            rows.extend(LabelSpan(aid, a, b) for a, b in si(text))
+    else:
+        for aid, spans in tag_articles(articles_dir, tagger).items():
+            rows.extend(LabelSpan(aid, a, b) for a, b in merge_intervals((s.start, s.end) for s in spans))
+    return write_labels(rows, out, "si")
+
+
+def write_flc(articles_dir: str | Path, out: str | Path, tagger: Tagger) -> int:
+    """Fragment-level classification: every technique span of every article of a folder."""
+    rows: list[LabelSpan] = []
+    for aid, spans in tag_articles(articles_dir, tagger).items():
+        rows.extend(LabelSpan(aid, s.start, s.end, s.technique) for s in spans)
+    return write_labels(rows, out, "flc")
+
+
+def fill_tc(articles_dir: str | Path, template: str | Path, out: str | Path, tagger: TCTagger) -> int:
+    """Technique classification: fill the technique column of a span template (`ID ? start end`).
+
+    Lines keep the template's order; a span that runs past its article's end is an error.
+    """
+    articles = read_articles(articles_dir)
+    spans = read_labels(template, "tc")
+    check_offsets(spans, articles, str(template))
+    by_article: dict[str, list[int]] = {}
+    for i, s in enumerate(spans):
+        by_article.setdefault(s.article_id, []).append(i)
+    labels: list[str] = [TC_UNKNOWN] * len(spans)
+    for aid, idx in by_article.items():
+        predicted = tagger.classify(articles[aid], [(spans[i].start, spans[i].end) for i in idx])
+        for i, lab in zip(idx, predicted, strict=True):
+            labels[i] = lab
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8", newline="\n") as fh:
+        for s, lab in zip(spans, labels, strict=True):
+            fh.write(f"{s.article_id}\t{lab}\t{s.start}\t{s.end}\n")
+    return len(spans)

@@ -1,0 +1,1 @@
+"""Training recipes that reproduce the shipped models (need the training extras: torch)."""

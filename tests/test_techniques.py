@@ -1,0 +1,182 @@
+"""The shipped `fast` technique tagger: offsets, long and tiny inputs, explanations, held-out quality.
+
+Runs without torch (onnxruntime, tokenizers, numpy only).
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from unspin.analyse.techniques.tagger import (
+    MODELS_DIR,
+    TechniqueTagger,
+    recurring_words,
+    snap_to_words,
+    window_starts,
+)
+from unspin.analyse.techniques.taxonomy import BY_LABEL, TECHNIQUES, technique
+from unspin.document import Document, Segment, Span
+from unspin.semeval import PTC_TECHNIQUES
+
+PTC_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ptc"
+SI_F1_FLOOR = 0.30
+
+needs_model = pytest.mark.skipif(
+    not (MODELS_DIR / "fast" / "config.json").is_file(), reason="the fast model is not built"
+)
+
+
+@pytest.fixture(scope="module")
+def tagger() -> TechniqueTagger:
+    return TechniqueTagger.load("fast", threads=2)
+
+
+def assert_valid(text: str, spans: list[Span]) -> None:
+    for sp in spans:
+        assert 0 <= sp.start < sp.end <= len(text), (sp, len(text))
+        piece = text[sp.start : sp.end]
+        assert piece.strip() == piece, repr(piece)
+        assert sp.technique in PTC_TECHNIQUES
+        assert 0.0 <= sp.score <= 1.0
+
+
+# ------------------------------------------------------------------------------------------- taxonomy
+
+
+def test_all_fourteen_techniques_are_explained() -> None:
+    assert len(TECHNIQUES) == 14
+    assert {t.ptc_label for t in TECHNIQUES} == set(PTC_TECHNIQUES)
+    assert len({t.id for t in TECHNIQUES}) == 14 and len({t.colour for t in TECHNIQUES}) == 14
+    for t in TECHNIQUES:
+        for text in (t.name, t.definition, t.why_it_persuades, t.example):
+            assert len(text.strip()) > 3
+        assert t.colour.startswith("#") and len(t.colour) == 7
+        assert technique(t.id) is t and technique(t.ptc_label) is t
+        assert t.name in t.explanation()
+
+
+# ------------------------------------------------------------------------------------------- helpers
+
+
+def test_window_starts_cover_every_token() -> None:
+    for n in (0, 1, 5, 254, 255, 600, 1000):
+        starts = window_starts(n, 254, 192)
+        covered = set()
+        for a in starts:
+            covered.update(range(a, min(a + 254, n)))
+        assert covered == set(range(n))
+        assert all(a + 254 <= max(n, 254) for a in starts)
+
+
+def test_snap_to_words() -> None:
+    text = "The unbelievably corrupt regime."
+    assert snap_to_words(text, 6, 12) == (4, 16)  # inside "unbelievably"
+    assert snap_to_words(text, 3, 17) == (4, 16)  # surrounding spaces trimmed
+    assert snap_to_words(text, 17, 24) == (17, 24)
+
+
+def test_recurring_words() -> None:
+    text = "Traitors everywhere. The traitors won. The end."
+    assert [text[a:b] for a, b in recurring_words(text)] == ["Traitors", "traitors"]
+
+
+# ------------------------------------------------------------------------------------------- the model
+
+
+@needs_model
+def test_unicode_heavy_text_offsets(tagger: TechniqueTagger) -> None:
+    texts = [
+        "Les traîtres 😡😡 ont VOLÉ l'élection!!! The corrupt elite 👨‍👩‍👧 lies, lies and lies again.",
+        "مرحبا بالعالم — the so-called experts are destroying everything we love. ﷺ",
+        "Cafe\u0301 owners say the disgusting, shameful mob (zero\u200bwidth) ruined 東京 forever 🏳️‍🌈.",
+        "\u202eRTL override\u202c and \U0001f9d1\U0001f3fd\u200d\U0001f4bb: a catastrophic, evil plot!",
+    ]
+    results = tagger.predict(texts)
+    assert len(results) == len(texts)
+    for text, spans in zip(texts, results, strict=True):
+        assert_valid(text, spans)
+
+
+@needs_model
+def test_one_word_and_empty_texts(tagger: TechniqueTagger) -> None:
+    texts = ["Traitors!", "word", "", "   \n  ", "😡"]
+    results = tagger.predict(texts)
+    for text, spans in zip(texts, results, strict=True):
+        assert_valid(text, spans)
+    assert results[2] == [] and results[3] == []
+
+
+@needs_model
+def test_fifty_thousand_words(tagger: TechniqueTagger) -> None:
+    rng = random.Random(7)
+    pieces = [
+        "The council met on Tuesday to discuss the budget.",
+        "These treacherous, corrupt thugs will destroy our beloved country!",
+        "Officials said the report would be published next month.",
+        "Is anyone really surprised that the so-called experts lied again?",
+        "Rain is expected in the north later this week.",
+    ]
+    words: list[str] = []
+    while len(words) < 50_000:
+        words.extend(rng.choice(pieces).split())
+    text = " ".join(words[:50_000])
+    spans = tagger.predict([text])[0]
+    assert_valid(text, spans)
+    assert spans, "a long text full of loaded sentences should have spans"
+    assert max(sp.end for sp in spans) > len(text) * 0.9  # the end of the text is tagged too
+
+
+@needs_model
+def test_finds_loaded_language(tagger: TechniqueTagger) -> None:
+    text = (
+        "These disgusting, treacherous traitors are destroying our great nation with their vile lies, "
+        "and every true patriot must stand up against this evil, corrupt mob before it is too late!"
+    )
+    spans = tagger.predict([text])[0]
+    assert_valid(text, spans)
+    assert spans, "an obviously loaded sentence should get at least one span"
+
+
+@needs_model
+def test_document_call_sets_spans_and_scores(tagger: TechniqueTagger) -> None:
+    text = "The weather was mild. These evil, corrupt traitors are destroying our beloved nation!"
+    doc = Document(text=text, sentences=[Segment(0, 21), Segment(22, len(text))])
+    tagger(doc)
+    assert_valid(text, doc.spans)
+    scores = doc.scores["techniques"]
+    assert 0.0 <= scores["share"] <= 1.0
+    assert sum(scores["counts"].values()) == len(doc.spans)
+    for seg in doc.sentences:
+        assert seg.score is not None and 0.0 <= seg.score <= 1.0
+    for sp in doc.spans:
+        assert sp.explanation and BY_LABEL[sp.technique].name in sp.explanation
+    if doc.spans:
+        assert abs(sum(scores["mix"].values()) - 1.0) < 1e-3
+
+
+@needs_model
+def test_classify_returns_one_label_per_span(tagger: TechniqueTagger) -> None:
+    text = "Traitors, traitors, traitors! The corrupt elite stole it."
+    labels = tagger.classify(text, [(0, 8), (30, 50), (3, 3)])
+    assert len(labels) == 3 and all(lab in PTC_TECHNIQUES for lab in labels)
+
+
+@needs_model
+@pytest.mark.skipif(not PTC_DIR.is_dir(), reason="PTC data not available")
+def test_si_f1_on_held_out_split(tagger: TechniqueTagger) -> None:
+    import json
+
+    from unspin.eval.spans import score_si
+    from unspin.semeval import LabelSpan, read_articles, read_labels
+    from unspin.train.techniques import split_ids
+
+    config = json.loads((MODELS_DIR / "fast" / "config.json").read_text())
+    articles = read_articles(PTC_DIR / "train-articles")
+    split = config["split"]
+    test_ids = split_ids(list(articles), split["seed"], split["train"], split["dev"])["test"]
+    gold = [s for s in read_labels(PTC_DIR / "train-task-flc-tc.labels", "flc") if s.article_id in test_ids]
+    pred = [LabelSpan(a, s, e) for a in test_ids for s, e in tagger.predict_si(articles[a])]
+    assert score_si(gold, pred).f1 >= SI_F1_FLOOR
