@@ -237,7 +237,10 @@ def test_hostile_text_is_escaped_in_the_form_after_an_error(client: TestClient) 
 
 
 def test_page_without_spans_says_no_techniques_found() -> None:
-    with TestClient(create_app("sqlite://")) as c:
+    from unspin.pipeline import Pipeline
+
+    no_models = Pipeline(stages=["language", "segment"])
+    with TestClient(create_app("sqlite://", analyzer=no_models)) as c:
         body = c.post("/api/analyze", json={"text": ARTICLE}).json()
         assert body["spans"] == []
         page = c.get(f"/a/{body['id']}").text
@@ -271,7 +274,7 @@ def test_html_report_is_self_contained_and_escaped(client: TestClient) -> None:
     assert "<script" not in html.replace("&lt;script", "")
     assert not re.search(r'(?:src|href)="', html)
     assert "<style>" in html and "&lt;script&gt;window.__pwned" in html
-    assert "Loaded Language" in html and "Doubt" in html
+    assert "Loaded language" in html and "Doubt" in html
     assert "Flag-Waving" not in html  # filtered out
     assert "inset 0 -3px 0 #f28e2b" in html
 

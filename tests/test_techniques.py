@@ -146,7 +146,7 @@ def test_document_call_sets_spans_and_scores(tagger: TechniqueTagger) -> None:
     doc = Document(text=text, sentences=[Segment(0, 21), Segment(22, len(text))])
     tagger(doc)
     assert_valid(text, doc.spans)
-    scores = doc.scores["techniques"]
+    scores = doc.scores["article"]
     assert 0.0 <= scores["share"] <= 1.0
     assert sum(scores["counts"].values()) == len(doc.spans)
     for seg in doc.sentences:

@@ -36,7 +36,7 @@ _pipeline: Pipeline | None = None
 def pipeline() -> Pipeline:
     global _pipeline
     if _pipeline is None:
-        _pipeline = Pipeline()
+        _pipeline = Pipeline(stages=["language", "segment"])  # spans come from KNOWN, not from a model
     return _pipeline
 
 

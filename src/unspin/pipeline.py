@@ -50,12 +50,19 @@ def _segment(settings: Settings) -> Stage:
     return SegmentStage()
 
 
+def _techniques(settings: Settings) -> Stage:
+    from unspin.analyse.techniques import TechniqueTagger
+
+    return TechniqueTagger.load(settings.model)
+
+
 # name -> factory(settings); model-backed stages import their modules only when asked for.
 STAGES: dict[str, Callable[[Settings], Stage]] = {
     "language": _language,
     "segment": _segment,
+    "techniques": _techniques,
 }
-DEFAULT_STAGES = ["language", "segment"]
+DEFAULT_STAGES = ["language", "segment", "techniques"]
 
 
 def available_stages() -> list[str]:

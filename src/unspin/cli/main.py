@@ -42,6 +42,14 @@ MaxBytesOpt = Annotated[
 NoCleanOpt = Annotated[bool, typer.Option("--no-clean", help="Keep the text as given (no debris removal).")]
 
 
+class ModelName(str, Enum):
+    fast = "fast"
+    accurate = "accurate"
+
+
+ModelOpt = Annotated[ModelName, typer.Option("--model", "-m", help="fast (default) or accurate.")]
+
+
 def _settings(max_bytes: int, no_clean: bool) -> Settings:
     return Settings(max_bytes=max_bytes, clean=not no_clean)
 
@@ -118,12 +126,18 @@ def analyze(
     fmt: FormatOpt = OutputFormat.json,
     max_bytes: MaxBytesOpt = Settings().max_bytes,
     no_clean: NoCleanOpt = False,
+    model: ModelOpt = ModelName.fast,
 ) -> None:
-    """Analyse articles: clean text, metadata, sentences (and the models' findings)."""
+    """Analyse articles: clean text and metadata, technique spans with scores, check-worthy claims."""
     from unspin.pipeline import Pipeline
 
     settings = _settings(max_bytes, no_clean)
-    pipeline = Pipeline(settings=settings)
+    settings.model = model.value if isinstance(model, Enum) else str(model)
+    try:
+        pipeline = Pipeline(settings=settings)
+    except Exception as err:  # a model that is not shipped or not installed: say which and why
+        err_console.print(f"[red]error:[/] cannot load the analysis models: {err}", highlight=False)
+        raise typer.Exit(2) from None
     _finish(_emit(pipeline.pipe(read_paths(paths, settings)), fmt, lambda d: d.to_dict()))
 
 
@@ -132,13 +146,6 @@ class Task(str, Enum):
     flc = "flc"
     tc = "tc"
 
-
-class ModelName(str, Enum):
-    fast = "fast"
-    accurate = "accurate"
-
-
-ModelOpt = Annotated[ModelName, typer.Option("--model", "-m", help="fast (default) or accurate.")]
 
 from unspin.cli.corpus import corpus_app  # noqa: E402
 

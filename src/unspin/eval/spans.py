@@ -62,9 +62,7 @@ def _overlap(a: tuple[int, int], b: tuple[int, int]) -> int:
     return max(0, min(a[1], b[1]) - max(a[0], b[0]))
 
 
-def _group(
-    spans: Iterable[LabelSpan], by_technique: bool
-) -> dict[tuple[str, str | None], list[tuple[int, int]]]:
+def _group(spans: Iterable[LabelSpan], by_technique: bool) -> dict[tuple[str, str | None], list[tuple[int, int]]]:
     out: dict[tuple[str, str | None], list[tuple[int, int]]] = defaultdict(list)
     for s in spans:
         if s.end <= s.start:

@@ -141,9 +141,7 @@ def build_model(base_dir: Path, n_out: int, dropout: float, attn: str = "sdpa"):
     class TokenTagger(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.encoder = BertModel.from_pretrained(
-                str(base_dir), add_pooling_layer=False, attn_implementation=attn
-            )
+            self.encoder = BertModel.from_pretrained(str(base_dir), add_pooling_layer=False, attn_implementation=attn)
             self.dropout = nn.Dropout(dropout)
             self.head = nn.Linear(self.encoder.config.hidden_size, n_out)
 
@@ -287,9 +285,7 @@ def stage_train(cfg: dict[str, Any], data_dir: Path, work: Path) -> None:
         if -dev["loss"] > best_score:  # lowest dev loss over all 15 outputs
             best_score = -dev["loss"]
             shutil.copyfile(work / f"epoch{epoch}.pt", work / "best.pt")
-            (work / "best.json").write_text(
-                json.dumps({"epoch": epoch, **dev, "train_seconds": time.time() - t0})
-            )
+            (work / "best.json").write_text(json.dumps({"epoch": epoch, **dev, "train_seconds": time.time() - t0}))
     meta = json.loads((work / "best.json").read_text())
     meta["total_train_seconds"] = time.time() - t0
     (work / "best.json").write_text(json.dumps(meta))
@@ -385,9 +381,7 @@ def write_model_config(cfg: dict[str, Any], out: Path, decode: dict[str, Any], e
     return path
 
 
-def _gold(
-    labels: dict[str, list[LabelSpan]], ids: list[str], technique: str | None = None
-) -> list[LabelSpan]:
+def _gold(labels: dict[str, list[LabelSpan]], ids: list[str], technique: str | None = None) -> list[LabelSpan]:
     return [s for a in ids for s in labels.get(a, []) if technique is None or s.technique == technique]
 
 
@@ -581,9 +575,7 @@ def stage_tune(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
         params.repetition_mode = mode
         flc, _, _ = _predict_all(texts, probs, params)
         f1 = score_flc(_gold(labels, dev_ids), flc).f1
-        rep_f1 = score_flc(
-            _gold(labels, dev_ids, "Repetition"), [s for s in flc if s.technique == "Repetition"]
-        ).f1
+        rep_f1 = score_flc(_gold(labels, dev_ids, "Repetition"), [s for s in flc if s.technique == "Repetition"]).f1
         LOG.info("repetition mode %s: dev FLC F1 %.4f, Repetition F1 %.4f", mode, f1, rep_f1)
         if f1 > best_rep[0]:
             best_rep = (f1, mode)
@@ -606,9 +598,9 @@ def stage_tune(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
             si = [
                 LabelSpan(a, s, e)
                 for a in texts
-                for s, e in __import__(
-                    "unspin.analyse.techniques.tagger", fromlist=["si_from_probs"]
-                ).si_from_probs(texts[a], probs[a], params)
+                for s, e in __import__("unspin.analyse.techniques.tagger", fromlist=["si_from_probs"]).si_from_probs(
+                    texts[a], probs[a], params
+                )
             ]
             f1 = score_si(gold_all, si).f1
             if f1 > best_si[0]:
@@ -833,11 +825,7 @@ def write_model_card(
         f"(mean {speed['mean_words_per_article']:.0f} words), 2 threads, int8 ONNX:",
         f"{speed['articles_per_s']:.2f} articles/s, {speed['tokens_per_s']:.0f} tokens/s.",
         "`bench/techniques.py` measures latency, encoder-only throughput and memory"
-        + (
-            " (below; the machine was shared with another training job, so an idle one is faster):"
-            if bench
-            else "."
-        ),
+        + (" (below; the machine was shared with another training job, so an idle one is faster):" if bench else "."),
         *(["", "```", bench, "```"] if bench else []),
         "",
         "## Training recipe",
@@ -868,9 +856,7 @@ def write_model_card(
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
-        prog="python -m unspin.train.techniques", description=__doc__.split("\n\n")[0]
-    )
+    ap = argparse.ArgumentParser(prog="python -m unspin.train.techniques", description=__doc__.split("\n\n")[0])
     ap.add_argument("--config", required=True, type=Path)
     ap.add_argument("--data-dir", required=True, type=Path, help="PTC folder (train-articles/, *.labels)")
     ap.add_argument("--out", required=True, type=Path, help="model folder to write")

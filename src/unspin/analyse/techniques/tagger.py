@@ -11,7 +11,7 @@ Repetition probability raised, others lowered (factors tuned on the dev split).
 
 `TechniqueTagger.load("fast")` loads a model folder once per process; `predict(texts)` returns
 `Span`s with exact offsets into each input string; calling the tagger on a `Document` fills
-`doc.spans`, the article scores in `doc.scores["techniques"]` and a score on every sentence.
+`doc.spans`, the article scores in `doc.scores["article"]` and a score on every sentence.
 """
 
 from __future__ import annotations
@@ -290,10 +290,7 @@ def spans_from_probs(text: str, tp: TokenProbs, params: DecodeParams) -> list[Sp
 def si_from_probs(text: str, tp: TokenProbs, params: DecodeParams) -> list[tuple[int, int]]:
     if params.si_source == "any" and "any" in params.labels:
         k = params.labels.index("any")
-        return [
-            (s, e)
-            for s, e, _ in decode_spans(text, tp, tp.probs[:, k], params.si_threshold, params.merge_gap)
-        ]
+        return [(s, e) for s, e, _ in decode_spans(text, tp, tp.probs[:, k], params.si_threshold, params.merge_gap)]
     merged: list[list[int]] = []
     for sp in sorted(spans_from_probs(text, tp, params), key=lambda x: (x.start, x.end)):
         if merged and sp.start <= merged[-1][1]:
@@ -345,9 +342,7 @@ def _heuristic_label(feat: np.ndarray, params: DecodeParams, recurs: bool) -> st
     return best
 
 
-def classify_from_probs(
-    text: str, tp: TokenProbs, spans: Sequence[tuple[int, int]], params: DecodeParams
-) -> list[str]:
+def classify_from_probs(text: str, tp: TokenProbs, spans: Sequence[tuple[int, int]], params: DecodeParams) -> list[str]:
     """TC: the technique of each given span.
 
     With a span classifier in the config (`tc_model`: softmax regression over `span_features`), use it;
@@ -446,6 +441,11 @@ class TechniqueTagger:
         with cls._lock:
             if key not in cls._cache:
                 path = Path(name) if ("/" in name or Path(name).is_dir()) else MODELS_DIR / name
+                if not (path / "config.json").is_file():
+                    shipped = sorted(p.name for p in MODELS_DIR.iterdir() if (p / "config.json").is_file())
+                    raise ModelLoadError(
+                        f"no technique model {name!r} in this installation (shipped: {', '.join(shipped)})"
+                    )
                 cls._cache[key] = cls(path, threads=threads)
             return cls._cache[key]
 
@@ -470,10 +470,7 @@ class TechniqueTagger:
         sums = [np.zeros((len(ids), n_out), dtype=np.float32) for ids, _ in encoded]
         counts = [np.zeros(len(ids), dtype=np.float32) for ids, _ in encoded]
         jobs = [
-            (i, a)
-            for i, (ids, _) in enumerate(encoded)
-            if len(ids)
-            for a in window_starts(len(ids), size, self.stride)
+            (i, a) for i, (ids, _) in enumerate(encoded) if len(ids) for a in window_starts(len(ids), size, self.stride)
         ]
         for j in range(0, len(jobs), self.batch_size):
             batch = jobs[j : j + self.batch_size]
@@ -501,9 +498,7 @@ class TechniqueTagger:
 
     def predict(self, texts: list[str]) -> list[list[Span]]:
         """Technique spans of each text, offsets into that text, scores calibrated to [0, 1]."""
-        return [
-            spans_from_probs(t, tp, self.params) for t, tp in zip(texts, self.token_probs(texts), strict=True)
-        ]
+        return [spans_from_probs(t, tp, self.params) for t, tp in zip(texts, self.token_probs(texts), strict=True)]
 
     def predict_si(self, text: str) -> list[tuple[int, int]]:
         """Span identification: (start, end) of text that uses any technique, overlaps merged."""
@@ -514,14 +509,14 @@ class TechniqueTagger:
         return classify_from_probs(text, self.token_probs([text])[0], spans, self.params)
 
     def __call__(self, doc: Document) -> Document:
-        """Set `doc.spans` from `doc.text`, score every sentence and add `doc.scores["techniques"]`."""
+        """Set `doc.spans` from `doc.text`, score every sentence and add `doc.scores["article"]`."""
         spans = self.predict([doc.text])[0]
         for sp in spans:
             t = BY_LABEL.get(sp.technique)
             if t is not None:
                 sp.explanation = t.explanation()
         doc.spans = spans
-        doc.scores["techniques"] = article_scores(doc.text, spans)
+        doc.scores["article"] = article_scores(doc.text, spans)
         for seg in doc.sentences:
             best = 0.0
             for sp in spans:

@@ -91,8 +91,7 @@ TECHNIQUES: tuple[Technique, ...] = (
         name="Causal oversimplification",
         colour="#bcbd22",
         definition=(
-            "A complicated event is blamed on one single cause, leaving out the other factors that "
-            "played a part."
+            "A complicated event is blamed on one single cause, leaving out the other factors that played a part."
         ),
         why_it_persuades=(
             "A single cause is easy to remember and gives a clear target for anger or a simple fix, which "
@@ -180,9 +179,7 @@ TECHNIQUES: tuple[Technique, ...] = (
         ptc_label="Repetition",
         name="Repetition",
         colour="#aec7e8",
-        definition=(
-            "The same word, phrase or message is said again and again in the text so that it sticks."
-        ),
+        definition=("The same word, phrase or message is said again and again in the text so that it sticks."),
         why_it_persuades=(
             "Things heard many times feel familiar, and familiar things feel true; repetition also keeps "
             "the reader's attention on the writer's chosen frame."
@@ -195,8 +192,7 @@ TECHNIQUES: tuple[Technique, ...] = (
         name="Slogan",
         colour="#ffbb78",
         definition=(
-            "A short, catchy phrase stands in for an argument, often as a rallying cry or a label for a "
-            "whole position."
+            "A short, catchy phrase stands in for an argument, often as a rallying cry or a label for a whole position."
         ),
         why_it_persuades=(
             "Slogans are easy to remember and chant, they carry emotion, and they make a complicated "
