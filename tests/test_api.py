@@ -276,7 +276,7 @@ def test_html_report_is_self_contained_and_escaped(client: TestClient) -> None:
     assert "<style>" in html and "&lt;script&gt;window.__pwned" in html
     assert "Loaded language" in html and "Doubt" in html
     assert "Flag-Waving" not in html  # filtered out
-    assert "inset 0 -3px 0 #f28e2b" in html
+    assert f"inset 0 -3px 0 {taxonomy_module.describe('Loaded_Language')['colour']}" in html
 
 
 # --- building blocks ---------------------------------------------------------------------------
