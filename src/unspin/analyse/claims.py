@@ -1,0 +1,369 @@
+"""Check-worthy claims: which sentences state something a fact-checker should verify.
+
+The lower 4 layers of the MiniLM-L6 sentence encoder, fine-tuned on CLEF CheckThat! 2024 (English)
+with a linear head on the mean-pooled tokens, exported to ONNX and quantised to int8 (see
+`models/claims/MODEL_CARD.md`). Inference needs only onnxruntime,
+tokenizers and numpy (no torch). The raw logit is turned into a calibrated probability with the
+Platt scaling fitted on the dev split; `threshold` (tuned on dev) decides what counts as a claim.
+
+    from unspin.analyse.claims import get_detector
+    detector = get_detector()
+    detector.score(["Unemployment fell to 3.9 percent in 2018."])   # -> [0.9...]
+    detector(doc)                                                    # fills doc.claims
+
+Empty or whitespace-only sentences score 0.0 without running the model; very long sentences are
+truncated to the model's maximum length (the first tokens decide); sentences in other languages get
+a score too, but the model was trained on English only, so `__call__` warns for non-English documents.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from unspin.models.base import ENCODERS, ModelFilesError, verified_file
+
+MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "claims"
+CONFIG_NAME = "config.json"
+
+
+# ---------------------------------------------------------------------------------------------
+# Data and metrics (numpy only; shared by inference, the training recipe, the benchmark and tests)
+# ---------------------------------------------------------------------------------------------
+
+_LABEL_AND_NEXT_ID = re.compile(r"^(Yes|No)(\d+)$")
+
+
+@dataclass(frozen=True)
+class LabelledSentence:
+    sentence_id: str
+    text: str
+    label: int  # 1 = check-worthy ("Yes"), 0 = not ("No")
+
+
+def read_checkthat_tsv(path: str | os.PathLike[str]) -> list[LabelledSentence]:
+    """Read a CheckThat! check-worthiness TSV (`Sentence_id<TAB>Text<TAB>class_label`, CSV quoting).
+
+    The 2024 English train file has one row whose line break is missing, so two rows share a line
+    (`...<TAB>No29286<TAB>You can't bring back jobs.<TAB>No`); such rows are split back apart.
+    Any other malformed row raises `ValueError` naming the file and the row.
+    """
+    path = Path(path)
+    out: list[LabelledSentence] = []
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh, delimiter="\t")
+        header = next(reader, None)
+        if header is None or [h.strip() for h in header[:3]] != ["Sentence_id", "Text", "class_label"]:
+            raise ValueError(f"{path}: expected the header Sentence_id, Text, class_label; got {header!r}")
+        for row in reader:
+            if not row:
+                continue
+            fields = list(row)
+            while fields:
+                if len(fields) < 3:
+                    raise ValueError(f"{path}: malformed row {row!r}")
+                sid, text, label = fields[0], fields[1], fields[2].strip()
+                rest = fields[3:]
+                joined = _LABEL_AND_NEXT_ID.match(label)
+                if joined and rest:
+                    label = joined.group(1)
+                    rest = [joined.group(2), *rest]
+                if label not in ("Yes", "No"):
+                    raise ValueError(f"{path}: row {sid!r} has the label {label!r}, expected Yes or No")
+                out.append(LabelledSentence(sid, text, 1 if label == "Yes" else 0))
+                fields = rest
+    return out
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    return np.where(x >= 0, 1.0 / (1.0 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1.0 + np.exp(-np.abs(x))))
+
+
+def prf(labels: Sequence[int], predicted: Sequence[bool]) -> dict[str, float]:
+    """Precision, recall and F1 of the positive ("Yes") class."""
+    y = np.asarray(labels, dtype=bool)
+    p = np.asarray(predicted, dtype=bool)
+    tp = int(np.sum(y & p))
+    fp = int(np.sum(~y & p))
+    fn = int(np.sum(y & ~p))
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1, "tp": tp, "fp": fp, "fn": fn}
+
+
+def expected_calibration_error(labels: Sequence[int], probs: Sequence[float], bins: int = 10) -> float:
+    """ECE of P(Yes) with equal-width bins: sum over bins of |mean(prob) - mean(label)| * share."""
+    y = np.asarray(labels, dtype=np.float64)
+    p = np.asarray(probs, dtype=np.float64)
+    if len(y) == 0:
+        return 0.0
+    idx = np.minimum((p * bins).astype(int), bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        m = idx == b
+        if m.any():
+            ece += abs(p[m].mean() - y[m].mean()) * m.mean()
+    return float(ece)
+
+
+def fit_platt(logits: Sequence[float], labels: Sequence[int], iters: int = 100) -> tuple[float, float]:
+    """Fit `p = sigmoid(a * logit + b)` by Newton's method on the log-loss (tiny L2 for stability)."""
+    z = np.asarray(logits, dtype=np.float64)
+    y = np.asarray(labels, dtype=np.float64)
+    a, b = 1.0, 0.0
+    reg = 1e-6
+    for _ in range(iters):
+        p = sigmoid(a * z + b)
+        w = np.maximum(p * (1 - p), 1e-12)
+        g = np.array([np.sum((p - y) * z) + reg * a, np.sum(p - y) + reg * b])
+        h = np.array([[np.sum(w * z * z) + reg, np.sum(w * z)], [np.sum(w * z), np.sum(w) + reg]])
+        step = np.linalg.solve(h, g)
+        a, b = a - step[0], b - step[1]
+        if np.max(np.abs(step)) < 1e-10:
+            break
+    return float(a), float(b)
+
+
+def best_threshold(labels: Sequence[int], probs: Sequence[float]) -> tuple[float, float]:
+    """The threshold on `probs` with the best F1 of the Yes class: midway between neighbouring
+    scores, so that small score changes (e.g. fp32 vs int8) do not flip the decision at the edge."""
+    y = np.asarray(labels, dtype=int)
+    p = np.asarray(probs, dtype=np.float64)
+    cands = np.unique(p)
+    mids = (
+        np.concatenate([[cands[0] - 1e-6], (cands[:-1] + cands[1:]) / 2]) if len(cands) else np.array([0.5])
+    )
+    best_t, best_f1 = 0.5, -1.0
+    for t in mids:
+        f1 = prf(y, p >= t)["f1"]
+        if f1 > best_f1 + 1e-12:
+            best_t, best_f1 = float(t), f1
+    return best_t, best_f1
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# Inference
+# ---------------------------------------------------------------------------------------------
+
+
+class ClaimModelError(RuntimeError):
+    """The shipped claims model is missing, damaged or does not match its config."""
+
+
+def _base_file(encoder_key: str, filename: str) -> Path:
+    enc = ENCODERS[encoder_key]
+    try:
+        return verified_file(enc, filename)
+    except TypeError:
+        # The encoder description is not hashable on every Python build, so the cached lookup can
+        # refuse it; the uncached check does the same verification.
+        return verified_file.__wrapped__(enc, filename)
+
+
+def _clean_text(text: str) -> str:
+    """Make `text` safe for the tokenizer: lone surrogates (from broken decoding) become U+FFFD."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def onnx_logits(
+    session: Any, tokenizer: Any, sentences: Sequence[str], *, batch_size: int = 16, chunk: int = 4096
+) -> np.ndarray:
+    """Run the exported model over `sentences` (tokenizer already set to truncate, no padding).
+
+    Sentences are sorted by token count and batched so that each batch is padded only to its own
+    longest member. Empty/whitespace sentences are not run and get -inf.
+    """
+    out = np.full(len(sentences), -np.inf, dtype=np.float64)
+    todo: list[int] = []
+    for i, s in enumerate(sentences):
+        if not isinstance(s, str):
+            raise TypeError(f"sentence {i} is {type(s).__name__}, expected str")
+        if s.strip():
+            todo.append(i)
+    names = {i.name for i in session.get_inputs()}
+    for c0 in range(0, len(todo), chunk):
+        idx = todo[c0 : c0 + chunk]
+        encs = tokenizer.encode_batch([_clean_text(sentences[i]) for i in idx])
+        order = sorted(range(len(encs)), key=lambda k: len(encs[k].ids))
+        for b0 in range(0, len(order), batch_size):
+            batch = order[b0 : b0 + batch_size]
+            width = max(len(encs[k].ids) for k in batch)
+            ids = np.zeros((len(batch), width), dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            for r, k in enumerate(batch):
+                e = encs[k].ids
+                ids[r, : len(e)] = e
+                mask[r, : len(e)] = 1
+            feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            res = session.run(None, {k: v for k, v in feeds.items() if k in names})[0]
+            res = np.asarray(res, dtype=np.float64).reshape(len(batch))
+            for r, k in enumerate(batch):
+                out[idx[k]] = res[r]
+    return out
+
+
+def make_session(path: str | os.PathLike[str], threads: int | None = None, spin: bool = False) -> Any:
+    """An ONNX Runtime CPU session with `threads` intra-op threads (default: all cores).
+
+    Idle worker threads sleep instead of spinning unless `spin` is set: spinning shaves a little
+    latency on dedicated cores but halves throughput when the cores are shared with other work.
+    """
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+    opts.intra_op_num_threads = int(threads) if threads else (os.cpu_count() or 1)
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+
+
+def load_tokenizer(path: str | os.PathLike[str], max_length: int) -> Any:
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(path))
+    tok.no_padding()
+    tok.enable_truncation(max_length=max_length)
+    return tok
+
+
+class ClaimDetector:
+    """Scores sentences for check-worthiness. Load once (`ClaimDetector.load()` or `get_detector()`)."""
+
+    def __init__(
+        self,
+        model_dir: str | os.PathLike[str] = MODEL_DIR,
+        *,
+        threads: int | None = None,
+        batch_size: int = 16,
+        spin: bool = False,
+    ) -> None:
+        self.model_dir = Path(model_dir)
+        cfg_path = self.model_dir / CONFIG_NAME
+        if not cfg_path.is_file():
+            raise ClaimModelError(f"{cfg_path}: claims model config missing")
+        self.config: dict[str, Any] = json.loads(cfg_path.read_text(encoding="utf-8"))
+        onnx_path = self.model_dir / self.config["model_file"]
+        if not onnx_path.is_file():
+            raise ClaimModelError(f"{onnx_path}: claims model file missing")
+        actual = sha256_file(onnx_path)
+        if actual != self.config["model_sha256"]:
+            raise ClaimModelError(
+                f"{onnx_path}: sha256 {actual} does not match {self.config['model_sha256']} in {cfg_path}"
+            )
+        tok_path = _base_file(self.config["base_encoder_key"], "tokenizer.json")
+        expected_tok = self.config.get("tokenizer_sha256")
+        if expected_tok and sha256_file(tok_path) != expected_tok:
+            raise ModelFilesError(
+                f"{tok_path}: tokenizer differs from the one the claims model was trained with"
+            )
+
+        self.max_length = int(self.config["max_length"])
+        self.threshold = float(self.config["threshold"])
+        cal = self.config["calibration"]
+        self._cal_a = float(cal["a"])
+        self._cal_b = float(cal["b"])
+        self.batch_size = max(1, int(batch_size))
+
+        self.tokenizer = load_tokenizer(tok_path, self.max_length)
+        self.session = make_session(onnx_path, threads, spin)
+
+    @classmethod
+    def load(cls, model_dir: str | os.PathLike[str] = MODEL_DIR, **kwargs: Any) -> ClaimDetector:
+        return cls(model_dir, **kwargs)
+
+    # -- scoring -------------------------------------------------------------------------------
+
+    def logits(self, sentences: Sequence[str]) -> np.ndarray:
+        """Raw (uncalibrated) model logits; empty/whitespace sentences get -inf."""
+        return onnx_logits(self.session, self.tokenizer, sentences, batch_size=self.batch_size)
+
+    def calibrate(self, logits: np.ndarray) -> np.ndarray:
+        z = np.asarray(logits, dtype=np.float64)
+        probs = sigmoid(self._cal_a * np.where(np.isfinite(z), z, 0.0) + self._cal_b)
+        return np.where(np.isneginf(z), 0.0, probs)
+
+    def score(self, sentences: Sequence[str]) -> list[float]:
+        """Calibrated probability that each sentence is a check-worthy claim, in input order."""
+        if isinstance(sentences, str):
+            raise TypeError("score() takes a list of sentences, not one string")
+        sentences = list(sentences)
+        if not sentences:
+            return []
+        return [float(p) for p in self.calibrate(self.logits(sentences))]
+
+    def predict(self, sentences: Sequence[str]) -> list[tuple[float, bool]]:
+        return [(p, p >= self.threshold) for p in self.score(sentences)]
+
+    # -- documents -----------------------------------------------------------------------------
+
+    def __call__(self, doc: Any) -> Any:
+        """Set `doc.claims` to the check-worthy sentences (score >= threshold), in text order."""
+        text: str = doc.text or ""
+        bounds = [(s.start, s.end) for s in doc.sentences] if doc.sentences else _line_bounds(text)
+        if not doc.sentences and text.strip():
+            doc.warnings.append("claims: no sentence segmentation given; scored each line as one sentence")
+        lang = getattr(doc, "language", None)
+        if lang and not str(lang).lower().startswith("en"):
+            doc.warnings.append(
+                f"claims: the model is trained on English; scores for language {lang!r} are unreliable"
+            )
+        trimmed = [_trim(text, s, e) for s, e in bounds]
+        scores = self.score([text[s:e] for s, e in trimmed])
+        claims = []
+        for (s, e), p in sorted(zip(trimmed, scores, strict=True), key=lambda t: t[0]):
+            if e > s and p >= self.threshold:
+                claims.append({"start": s, "end": e, "text": text[s:e], "score": round(p, 4)})
+        doc.claims = claims
+        return doc
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    start = max(0, min(start, len(text)))
+    end = max(start, min(end, len(text)))
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _line_bounds(text: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", text)]
+
+
+@lru_cache(maxsize=4)
+def get_detector(model_dir: str | None = None, threads: int | None = None) -> ClaimDetector:
+    """The process-wide detector (loaded on first use)."""
+    return ClaimDetector(Path(model_dir) if model_dir else MODEL_DIR, threads=threads)
+
+
+def score_lines(lines: Iterable[str], detector: ClaimDetector | None = None) -> list[tuple[float, bool]]:
+    """Per-line mode: every input line is one sentence; returns (score, is_claim) for each line."""
+    det = detector or get_detector()
+    return det.predict([line.rstrip("\r\n") for line in lines])
