@@ -56,13 +56,20 @@ def _techniques(settings: Settings) -> Stage:
     return TechniqueTagger.load(settings.model)
 
 
+def _claims(settings: Settings) -> Stage:
+    from unspin.analyse.claims import get_detector
+
+    return get_detector()
+
+
 # name -> factory(settings); model-backed stages import their modules only when asked for.
 STAGES: dict[str, Callable[[Settings], Stage]] = {
     "language": _language,
     "segment": _segment,
     "techniques": _techniques,
+    "claims": _claims,
 }
-DEFAULT_STAGES = ["language", "segment", "techniques"]
+DEFAULT_STAGES = ["language", "segment", "techniques", "claims"]
 
 
 def available_stages() -> list[str]:
