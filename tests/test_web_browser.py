@@ -146,7 +146,11 @@ def test_paste_an_article_and_see_highlights(server: str, browser) -> None:
     assert browser.find_element(By.ID, "article-title").text.startswith("Traitors in the capital")
     name_calling = _piece(browser, "corrupt elites")
     assert _lit(name_calling)
-    assert "225, 87, 89" in name_calling.value_of_css_property("box-shadow")  # #e15759, Name Calling's colour
+    from unspin.web.taxonomy import describe
+
+    colour = describe("Name_Calling,Labeling")["colour"]  # "#rrggbb"
+    rgb = ", ".join(str(int(colour[i : i + 2], 16)) for i in (1, 3, 5))
+    assert rgb in name_calling.value_of_css_property("box-shadow")
     assert not browser.find_element(By.ID, "no-techniques").is_displayed()
     _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#mix-chart .main-svg"))  # Plotly drew the chart
     name_calling.click()
