@@ -155,7 +155,7 @@ def test_paste_an_article_and_see_highlights(server: str, browser) -> None:
     _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#mix-chart .main-svg"))  # Plotly drew the chart
     name_calling.click()
     details = browser.find_element(By.ID, "details").text
-    assert "Name Calling / Labeling" in details and "92% confident" in details
+    assert describe("Name_Calling,Labeling")["name"] in details and "92% confident" in details
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert not errors, errors  # nothing blocked by the CSP, nothing fetched from outside
 
