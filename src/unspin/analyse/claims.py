@@ -171,13 +171,7 @@ class ClaimModelError(RuntimeError):
 
 
 def _base_file(encoder_key: str, filename: str) -> Path:
-    enc = ENCODERS[encoder_key]
-    try:
-        return verified_file(enc, filename)
-    except TypeError:
-        # The encoder description is not hashable on every Python build, so the cached lookup can
-        # refuse it; the uncached check does the same verification.
-        return verified_file.__wrapped__(enc, filename)
+    return verified_file(ENCODERS[encoder_key], filename)
 
 
 def _clean_text(text: str) -> str:

@@ -42,8 +42,7 @@ LOG = logging.getLogger("unspin.train.techniques")
 
 
 def verified_file(enc: Any, filename: str) -> Path:
-    # `BaseEncoder` holds a dict, so it cannot key the lru_cache of `verified_file`: call the unwrapped check.
-    return _verified_file.__wrapped__(enc, filename)
+    return _verified_file(enc, filename)
 
 
 OUTPUTS: tuple[str, ...] = (*PTC_TECHNIQUES, "any")
