@@ -53,13 +53,13 @@ def _segment(settings: Settings) -> Stage:
 def _techniques(settings: Settings) -> Stage:
     from unspin.analyse.techniques import TechniqueTagger
 
-    return TechniqueTagger.load(settings.model)
+    return TechniqueTagger.load(settings.model, threads=settings.threads)
 
 
 def _claims(settings: Settings) -> Stage:
     from unspin.analyse.claims import get_detector
 
-    return get_detector()
+    return get_detector(threads=settings.threads)
 
 
 # name -> factory(settings); model-backed stages import their modules only when asked for.

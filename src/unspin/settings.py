@@ -29,3 +29,6 @@ class Settings:
     detect_title: bool = True
     # Which shipped technique model to use: "fast" or "accurate".
     model: str = "fast"
+    # Threads each model may use (None: all cores). A Dask worker with one thread sets 1, so that
+    # several workers on one machine do not fight over the cores.
+    threads: int | None = None

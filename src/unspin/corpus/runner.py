@@ -68,7 +68,7 @@ def _pipeline(settings: Settings, stages: tuple[str, ...]):
     """One pipeline per process (and so per Dask worker): models load once."""
     from unspin.pipeline import Pipeline
 
-    key = (stages, settings.model, settings.clean, settings.max_bytes)
+    key = (stages, settings.model, settings.clean, settings.max_bytes, settings.threads)
     if key not in _PIPELINES:
         _PIPELINES[key] = Pipeline(stages=list(stages), settings=settings)
     return _PIPELINES[key]
@@ -198,8 +198,12 @@ def _run_dask(
     task_size: int = 4,
 ) -> None:
     """Batches of inputs analysed on Dask workers; results written by this process as they come back."""
+    from dataclasses import replace
+
     from dask.distributed import Client, LocalCluster, as_completed
 
+    # one thread per worker process, so the models in each worker use one core each
+    settings = replace(settings, threads=1)
     cluster = None
     if scheduler:
         client = Client(scheduler)
