@@ -183,3 +183,25 @@ def test_dask_local_cluster_stores_the_same_as_in_process(tmp_path, corpus_dir):
     b = sorted(dist.iter_documents(), key=key)
     assert [(d["content_hash"], d["sentences"]) for d in a] == [(d["content_hash"], d["sentences"]) for d in b]
     assert len(dist.errors()) == len(local.errors())
+
+
+def test_locked_database_is_a_clear_error_and_nothing_half_written(tmp_path, corpus_dir):
+    import sqlite3
+
+    db_file = tmp_path / "locked.db"
+    CorpusStore(f"sqlite:///{db_file}")  # create the tables
+    holder = sqlite3.connect(db_file)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "unspin.cli.main", "corpus", "add", str(corpus_dir), "--db", f"sqlite:///{db_file}",
+             "--no-progress"],
+            capture_output=True, text=True, env={**os.environ, "UNSPIN_DB_TIMEOUT": "1"}, timeout=300,
+        )  # fmt: skip
+    finally:
+        holder.rollback()
+        holder.close()
+    assert proc.returncode == 2
+    assert "database is locked" in proc.stderr and "locked.db" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert CorpusStore(f"sqlite:///{db_file}").count() == 0

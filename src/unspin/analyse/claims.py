@@ -142,9 +142,7 @@ def best_threshold(labels: Sequence[int], probs: Sequence[float]) -> tuple[float
     y = np.asarray(labels, dtype=int)
     p = np.asarray(probs, dtype=np.float64)
     cands = np.unique(p)
-    mids = (
-        np.concatenate([[cands[0] - 1e-6], (cands[:-1] + cands[1:]) / 2]) if len(cands) else np.array([0.5])
-    )
+    mids = np.concatenate([[cands[0] - 1e-6], (cands[:-1] + cands[1:]) / 2]) if len(cands) else np.array([0.5])
     best_t, best_f1 = 0.5, -1.0
     for t in mids:
         f1 = prf(y, p >= t)["f1"]
@@ -273,9 +271,7 @@ class ClaimDetector:
         tok_path = _base_file(self.config["base_encoder_key"], "tokenizer.json")
         expected_tok = self.config.get("tokenizer_sha256")
         if expected_tok and sha256_file(tok_path) != expected_tok:
-            raise ModelFilesError(
-                f"{tok_path}: tokenizer differs from the one the claims model was trained with"
-            )
+            raise ModelFilesError(f"{tok_path}: tokenizer differs from the one the claims model was trained with")
 
         self.max_length = int(self.config["max_length"])
         self.threshold = float(self.config["threshold"])
@@ -324,9 +320,7 @@ class ClaimDetector:
             doc.warnings.append("claims: no sentence segmentation given; scored each line as one sentence")
         lang = getattr(doc, "language", None)
         if lang and not str(lang).lower().startswith("en"):
-            doc.warnings.append(
-                f"claims: the model is trained on English; scores for language {lang!r} are unreliable"
-            )
+            doc.warnings.append(f"claims: the model is trained on English; scores for language {lang!r} are unreliable")
         trimmed = [_trim(text, s, e) for s, e in bounds]
         scores = self.score([text[s:e] for s, e in trimmed])
         claims = []

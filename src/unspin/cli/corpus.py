@@ -17,7 +17,7 @@ from rich.table import Table
 from unspin.settings import Settings
 
 corpus_app = typer.Typer(help="Analyse and store many articles; aggregate them; trace republished copies.")
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # paths in messages must not be broken
 
 DbOpt = Annotated[
     str | None,

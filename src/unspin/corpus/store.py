@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
@@ -30,6 +32,8 @@ from unspin.document import Document
 from unspin.errors import InputError, UnspinError
 
 DEFAULT_DB = "sqlite:///unspin.db"
+# Seconds to wait for a database another process has locked before giving up with a clear error.
+LOCK_TIMEOUT = float(os.environ.get("UNSPIN_DB_TIMEOUT", "30"))
 
 
 class StoreError(UnspinError):
@@ -60,7 +64,7 @@ def _engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
-    engine = create_engine(url, connect_args={"timeout": 30})
+    engine = create_engine(url, connect_args={"timeout": LOCK_TIMEOUT})
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -68,7 +72,7 @@ def _engine(url: str) -> Engine:
         cur.execute("PRAGMA foreign_keys=ON")
         if parsed.database not in (None, "", ":memory:"):
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={int(LOCK_TIMEOUT * 1000)}")
         cur.close()
 
     return engine
@@ -85,6 +89,18 @@ def _article_score(doc: Document) -> float | None:
             if isinstance(article.get(key), (int, float)):
                 return float(article[key])
     return None
+
+
+@contextmanager
+def _database_errors(url: str):
+    """Database failures while working (locked, gone away) become a StoreError naming the database."""
+    try:
+        yield
+    except OperationalError as err:
+        reason = str(getattr(err, "orig", err)).strip().splitlines()[0]
+        if "locked" in reason:
+            reason += f" (another process holds it; waited {LOCK_TIMEOUT:g} s, see UNSPIN_DB_TIMEOUT)"
+        raise StoreError(f"{_safe_url(url)}: {reason}") from None
 
 
 class CorpusStore:
@@ -109,12 +125,12 @@ class CorpusStore:
 
     def start_run(self, inputs: list[str], model: str) -> int:
         run = Run(started_at=_now(), inputs=list(inputs), model=model, status="running")
-        with self._session.begin() as s:
+        with _database_errors(self.url), self._session.begin() as s:
             s.add(run)
         return run.id
 
     def finish_run(self, run_id: int, status: str, added: int, skipped: int, errors: int) -> None:
-        with self._session.begin() as s:
+        with _database_errors(self.url), self._session.begin() as s:
             run = s.get(Run, run_id)
             run.finished_at, run.status = _now(), status
             run.added, run.skipped, run.errors = added, skipped, errors
@@ -122,7 +138,7 @@ class CorpusStore:
     def add_errors(self, errors: Iterable[InputError], run_id: int | None) -> int:
         rows = [CorpusError(run_id=run_id, source=e.source, reason=e.reason, at=_now()) for e in errors]
         if rows:
-            with self._session.begin() as s:
+            with _database_errors(self.url), self._session.begin() as s:
                 s.add_all(rows)
         return len(rows)
 
@@ -172,7 +188,7 @@ class CorpusStore:
             return [], []
         warnings: list[InputError] = []
         new_ids: list[int] = []
-        with self._session.begin() as s:
+        with _database_errors(self.url), self._session.begin() as s:
             known = set(
                 s.scalars(
                     select(CorpusDocument.content_hash).where(
@@ -430,7 +446,7 @@ class CorpusStore:
         from unspin.aggregate import stories as st
         from unspin.models.sentence_encoder import SentenceEncoder
 
-        with self._session.begin() as s:
+        with _database_errors(self.url), self._session.begin() as s:
             have = set(s.scalars(select(Embedding.document_id)))
             todo = s.execute(
                 select(CorpusDocument.id, CorpusDocument.title, CorpusDocument.document).where(

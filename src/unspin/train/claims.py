@@ -63,9 +63,7 @@ SPLITS = {
 class ClaimClassifier(nn.Module):
     """BERT-style encoder, mean pooling over real tokens, dropout, one logit."""
 
-    def __init__(
-        self, encoder_dir: Path, dropout: float, prior: float, num_layers: int | None = None
-    ) -> None:
+    def __init__(self, encoder_dir: Path, dropout: float, prior: float, num_layers: int | None = None) -> None:
         super().__init__()
         from transformers import BertModel
 
@@ -140,9 +138,7 @@ def dev_f1(labels: list[int], logits: np.ndarray) -> tuple[float, float]:
     return f1, t
 
 
-def train(
-    cfg: dict[str, Any], data: dict[str, Any], work: Path, save_every: int, max_steps: int | None
-) -> Path:
+def train(cfg: dict[str, Any], data: dict[str, Any], work: Path, save_every: int, max_steps: int | None) -> Path:
     """Fine-tune; returns the path of the best epoch's weights (by dev F1)."""
     mcfg, tcfg = cfg["model"], cfg["train"]
     enc = ENCODERS[mcfg["base_encoder"]]
@@ -316,9 +312,7 @@ def fuse(fp32: Path, fused: Path, num_heads: int, hidden: int) -> bool:
     Returns False (and writes nothing) when the graph does not fuse as expected."""
     from onnxruntime.transformers import optimizer
 
-    opt = optimizer.optimize_model(
-        str(fp32), model_type="bert", num_heads=num_heads, hidden_size=hidden, opt_level=1
-    )
+    opt = optimizer.optimize_model(str(fp32), model_type="bert", num_heads=num_heads, hidden_size=hidden, opt_level=1)
     stats = opt.get_fused_operator_statistics()
     log.info("fused operators: %s", {k: v for k, v in stats.items() if v})
     if not stats.get("Attention"):
@@ -443,9 +437,7 @@ def main(argv: list[str] | None = None) -> int:
         if fused:
             to_quantize = fused_path
     int8_path = args.out / ecfg["model_file"]
-    quantize(
-        to_quantize, int8_path, bool(ecfg.get("per_channel", True)), bool(ecfg.get("reduce_range", True))
-    )
+    quantize(to_quantize, int8_path, bool(ecfg.get("per_channel", True)), bool(ecfg.get("reduce_range", True)))
     log.info(
         "exported %s (%.1f MB) and %s (%.1f MB)",
         fp32_path,
@@ -459,9 +451,7 @@ def main(argv: list[str] | None = None) -> int:
     onnx_scores: dict[str, dict[str, np.ndarray]] = {}
     for variant, path in (("fp32", fp32_path), ("int8", int8_path)):
         sess = make_session(path, threads=int(tcfg.get("threads", 1)))
-        onnx_scores[variant] = {
-            s: onnx_logits(sess, tokenizer, data[s]["texts"]) for s in ("dev", "dev-test")
-        }
+        onnx_scores[variant] = {s: onnx_logits(sess, tokenizer, data[s]["texts"]) for s in ("dev", "dev-test")}
     onnx_scores["torch"] = {"dev": torch_dev, "dev-test": torch_devtest}
     diff = float(np.max(np.abs(onnx_scores["fp32"]["dev"] - torch_dev)))
     log.info("max |torch - onnx fp32| logit difference on dev: %.2e", diff)
@@ -518,9 +508,7 @@ def main(argv: list[str] | None = None) -> int:
         "threshold": calib["int8"]["threshold"],
         "threshold_tuned_on": "dev (best F1 of Yes)",
         "best_epoch": best_epoch,
-        "data": {
-            s: {"sentences": len(data[s]["labels"]), "yes": int(sum(data[s]["labels"]))} for s in SPLITS
-        },
+        "data": {s: {"sentences": len(data[s]["labels"]), "yes": int(sum(data[s]["labels"]))} for s in SPLITS},
         "metrics": results,
         "int8_vs_fp32_devtest_f1_drop": drop,
         "training_seconds": sum(h["seconds"] for h in history),
