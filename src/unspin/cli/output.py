@@ -63,7 +63,7 @@ def render_document(doc: Document, console: Console) -> None:
     meta.add_column()
     for label, value in (
         ("source", doc.source),
-        ("outlet", " / ".join(v for v in (doc.outlet_name, doc.outlet) if v) or None),
+        ("outlet", " / ".join(dict.fromkeys(v for v in (doc.outlet_name, doc.outlet) if v)) or None),
         ("author", doc.author),
         ("published", doc.published),
         ("language", f"{doc.language} ({doc.language_score:.2f})" if doc.language else None),
