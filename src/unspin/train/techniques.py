@@ -393,7 +393,9 @@ def _flc_for(texts: dict[str, str], probs: dict, params, label: str) -> list[Lab
         col = adjusted_column(probs[aid], k, label, params)
         out.extend(
             LabelSpan(aid, s, e, label)
-            for s, e, _ in decode_spans(text, probs[aid], col, params.thresholds[label], params.merge_gap)
+            for s, e, _ in decode_spans(
+                text, probs[aid], col, params.thresholds[label], params.merge_gap, params.merge_words
+            )
         )
     return out
 

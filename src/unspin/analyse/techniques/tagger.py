@@ -87,6 +87,9 @@ class DecodeParams:
     si_threshold: float = 0.5
     si_source: str = "any"  # "any": the any-technique output; "union": merged technique spans
     merge_gap: int = 3  # merge same-technique fragments separated by at most this many non-word chars
+    # ... and fragments separated by words, up to this many characters, inside one sentence (no line
+    # break or sentence punctuation between them): gold spans are often whole clauses
+    merge_words: int = 0
     repetition_boost: float = 1.0  # multiply P(Repetition) on tokens of recurring content words
     repetition_damp: float = 1.0  # ... and on all other tokens
     # Repetition spans: "model" (the Repetition output), "copy"/"copy_all" (recurring phrases among the
@@ -106,6 +109,7 @@ class DecodeParams:
             si_threshold=float(d.get("si_threshold", 0.5)),
             si_source=d.get("si_source", "any"),
             merge_gap=int(d.get("merge_gap", 3)),
+            merge_words=int(d.get("merge_words", 0)),
             repetition_boost=float(d.get("repetition_boost", 1.0)),
             repetition_damp=float(d.get("repetition_damp", 1.0)),
             repetition_mode=d.get("repetition_mode", "model"),
@@ -121,6 +125,7 @@ class DecodeParams:
             "si_threshold": self.si_threshold,
             "si_source": self.si_source,
             "merge_gap": self.merge_gap,
+            "merge_words": self.merge_words,
             "repetition_boost": self.repetition_boost,
             "repetition_damp": self.repetition_damp,
             "repetition_mode": self.repetition_mode,
@@ -189,11 +194,14 @@ def _runs(on: np.ndarray) -> Iterator[tuple[int, int]]:
         yield int(a), int(b) - 1
 
 
-def _gap_mergeable(text: str, a: int, b: int, max_gap: int) -> bool:
-    if b - a > max_gap:
-        return False
+_SENTENCE_BREAK = re.compile(r"[.!?;:\n]")
+
+
+def _gap_mergeable(text: str, a: int, b: int, max_gap: int, max_words: int = 0) -> bool:
     gap = text[a:b]
-    return not any(_is_word(c) for c in gap) and "\n" not in gap
+    if b - a <= max_gap and not any(_is_word(c) for c in gap) and "\n" not in gap:
+        return True
+    return b - a <= max_words and not _SENTENCE_BREAK.search(gap)
 
 
 def decode_spans(
@@ -202,6 +210,7 @@ def decode_spans(
     column: np.ndarray,
     threshold: float,
     merge_gap: int,
+    merge_words: int = 0,
 ) -> list[tuple[int, int, float]]:
     """Spans (start, end, mean token probability) where `column` (a [n] probability vector) ≥ threshold."""
     out: list[list[float]] = []
@@ -211,7 +220,7 @@ def decode_spans(
             continue
         score = float(column[a : b + 1].mean())
         n = b - a + 1
-        if out and (s <= out[-1][1] or _gap_mergeable(text, int(out[-1][1]), s, merge_gap)):
+        if out and (s <= out[-1][1] or _gap_mergeable(text, int(out[-1][1]), s, merge_gap, merge_words)):
             prev = out[-1]
             w = prev[3]
             prev[1] = max(prev[1], e)
@@ -276,7 +285,7 @@ def spans_from_probs(text: str, tp: TokenProbs, params: DecodeParams) -> list[Sp
             continue  # the "any" output
         th = params.thresholds[label]
         col = adjusted_column(tp, k, label, params)
-        for s, e, p in decode_spans(text, tp, col, th, params.merge_gap):
+        for s, e, p in decode_spans(text, tp, col, th, params.merge_gap, params.merge_words):
             spans.append(Span(s, e, label, round(calibrate(p, th, params.calibration), 4)))
     mode = params.repetition_mode
     if mode != "model":
@@ -290,7 +299,12 @@ def spans_from_probs(text: str, tp: TokenProbs, params: DecodeParams) -> list[Sp
 def si_from_probs(text: str, tp: TokenProbs, params: DecodeParams) -> list[tuple[int, int]]:
     if params.si_source == "any" and "any" in params.labels:
         k = params.labels.index("any")
-        return [(s, e) for s, e, _ in decode_spans(text, tp, tp.probs[:, k], params.si_threshold, params.merge_gap)]
+        return [
+            (s, e)
+            for s, e, _ in decode_spans(
+                text, tp, tp.probs[:, k], params.si_threshold, params.merge_gap, params.merge_words
+            )
+        ]
     merged: list[list[int]] = []
     for sp in sorted(spans_from_probs(text, tp, params), key=lambda x: (x.start, x.end)):
         if merged and sp.start <= merged[-1][1]:
