@@ -59,11 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     for threads in args.threads:
         for bs in args.batch_size:
             kwargs = {"threads": threads, "batch_size": bs}
-            det = (
-                ClaimDetector.load(args.model_dir, **kwargs)
-                if args.model_dir
-                else ClaimDetector.load(**kwargs)
-            )
+            det = ClaimDetector.load(args.model_dir, **kwargs) if args.model_dir else ClaimDetector.load(**kwargs)
             n_tokens = sum(len(e.ids) for e in det.tokenizer.encode_batch(texts))
             det.score(texts[:64])  # warm-up
             best, best_cpu = float("inf"), float("inf")
@@ -81,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
             single.sort()
             p95 = single[min(len(single) - 1, int(0.95 * len(single)))]
             m = prf(labels, [s >= det.threshold for s in scores])
-            ece = expected_calibration_error(labels, scores)
+            ece = expected_calibration_error(scores, labels)
             print(
                 f"| {threads} | {bs} | {len(texts) / best:.0f} | {n_tokens / best:.0f} "
                 f"| {len(texts) / best_cpu:.0f} "

@@ -19,7 +19,6 @@ a score too, but the model was trained on English only, so `__call__` warns for 
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import os
 import re
@@ -31,7 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from unspin.models.base import ENCODERS, ModelFilesError, verified_file
+from unspin.eval.calibration import expected_calibration_error  # noqa: F401  (part of this module's API)
+from unspin.models.base import ENCODERS, ModelFilesError, sha256_file, verified_file
+from unspin.segment.sentences import trim_span
 
 MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "claims"
 CONFIG_NAME = "config.json"
@@ -103,21 +104,6 @@ def prf(labels: Sequence[int], predicted: Sequence[bool]) -> dict[str, float]:
     return {"precision": precision, "recall": recall, "f1": f1, "tp": tp, "fp": fp, "fn": fn}
 
 
-def expected_calibration_error(labels: Sequence[int], probs: Sequence[float], bins: int = 10) -> float:
-    """ECE of P(Yes) with equal-width bins: sum over bins of |mean(prob) - mean(label)| * share."""
-    y = np.asarray(labels, dtype=np.float64)
-    p = np.asarray(probs, dtype=np.float64)
-    if len(y) == 0:
-        return 0.0
-    idx = np.minimum((p * bins).astype(int), bins - 1)
-    ece = 0.0
-    for b in range(bins):
-        m = idx == b
-        if m.any():
-            ece += abs(p[m].mean() - y[m].mean()) * m.mean()
-    return float(ece)
-
-
 def fit_platt(logits: Sequence[float], labels: Sequence[int], iters: int = 100) -> tuple[float, float]:
     """Fit `p = sigmoid(a * logit + b)` by Newton's method on the log-loss (tiny L2 for stability)."""
     z = np.asarray(logits, dtype=np.float64)
@@ -149,14 +135,6 @@ def best_threshold(labels: Sequence[int], probs: Sequence[float]) -> tuple[float
         if f1 > best_f1 + 1e-12:
             best_t, best_f1 = float(t), f1
     return best_t, best_f1
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -321,7 +299,7 @@ class ClaimDetector:
         lang = getattr(doc, "language", None)
         if lang and not str(lang).lower().startswith("en"):
             doc.warnings.append(f"claims: the model is trained on English; scores for language {lang!r} are unreliable")
-        trimmed = [_trim(text, s, e) for s, e in bounds]
+        trimmed = [trim_span(text, s, e) for s, e in bounds]
         scores = self.score([text[s:e] for s, e in trimmed])
         claims = []
         for (s, e), p in sorted(zip(trimmed, scores, strict=True), key=lambda t: t[0]):
@@ -329,16 +307,6 @@ class ClaimDetector:
                 claims.append({"start": s, "end": e, "text": text[s:e], "score": round(p, 4)})
         doc.claims = claims
         return doc
-
-
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    start = max(0, min(start, len(text)))
-    end = max(start, min(end, len(text)))
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
 
 
 def _line_bounds(text: str) -> list[tuple[int, int]]:

@@ -40,9 +40,10 @@ MINILM_L6 = BaseEncoder(
 ENCODERS = {"minilm-l6": MINILM_L6}
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: str | Path) -> str:
+    """sha256 of a file, read in 1 MB chunks."""
     h = hashlib.sha256()
-    with path.open("rb") as fh:
+    with Path(path).open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
@@ -65,7 +66,7 @@ def verified_file(enc: BaseEncoder, filename: str) -> Path:
         raise ModelFilesError(f"{path}: missing from package {enc.pip_name}")
     expected = enc.sha256.get(filename)
     if expected is not None:
-        actual = _sha256(path)
+        actual = sha256_file(path)
         if actual != expected:
             raise ModelFilesError(
                 f"{path}: sha256 {actual} does not match the expected {expected}; reinstall {enc.pip_name}"

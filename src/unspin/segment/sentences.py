@@ -40,7 +40,10 @@ def _hard_wrapped(text: str, block: list[tuple[int, int]]) -> bool:
     return open_ended / len(body) >= 0.6 and max(lengths) <= 120
 
 
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """`(start, end)` clamped to the text and shrunk past surrounding whitespace."""
+    start = max(0, min(start, len(text)))
+    end = max(start, min(end, len(text)))
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():
@@ -52,9 +55,9 @@ def paragraph_spans(text: str) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     for block in _blocks(text):
         if _hard_wrapped(text, block):
-            out.append(_trim(text, block[0][0], block[-1][1]))
+            out.append(trim_span(text, block[0][0], block[-1][1]))
         else:
-            out.extend(_trim(text, s, e) for s, e in block)
+            out.extend(trim_span(text, s, e) for s, e in block)
     return [p for p in out if p[1] > p[0]]
 
 
@@ -72,7 +75,7 @@ def sentence_spans_in(text: str, start: int, end: int) -> list[tuple[int, int]]:
             if e > s:
                 spans.append((start + s, start + e))
     if not spans and chunk.strip():
-        spans.append(_trim(text, start, end))
+        spans.append(trim_span(text, start, end))
     return spans
 
 

@@ -41,10 +41,9 @@ from unspin.analyse.claims import (
     onnx_logits,
     prf,
     read_checkthat_tsv,
-    sha256_file,
     sigmoid,
 )
-from unspin.models.base import ENCODERS, _sha256, package_dir
+from unspin.models.base import ENCODERS, package_dir, sha256_file
 
 try:
     import tomllib
@@ -341,8 +340,8 @@ def quantize(fp32: Path, int8: Path, per_channel: bool, reduce_range: bool) -> N
 def evaluate(labels: list[int], logits: np.ndarray, a: float, b: float, threshold: float) -> dict[str, Any]:
     probs = sigmoid(a * logits + b)
     out = prf(labels, probs >= threshold)
-    out["ece_raw"] = expected_calibration_error(labels, sigmoid(logits))
-    out["ece"] = expected_calibration_error(labels, probs)
+    out["ece_raw"] = expected_calibration_error(sigmoid(logits), labels)
+    out["ece"] = expected_calibration_error(probs, labels)
     out["n"] = len(labels)
     out["positives"] = int(np.sum(labels))
     return out
@@ -397,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
     base = package_dir(enc)
     base_hashes = {}
     for name, expected in enc.sha256.items():
-        actual = _sha256(base / name)
+        actual = sha256_file(base / name)
         if actual != expected:
             raise SystemExit(f"{base / name}: sha256 {actual} != expected {expected}")
         base_hashes[name] = actual

@@ -21,7 +21,6 @@ torch is imported only here (and only inside the stages that need it).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import math
@@ -34,7 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from unspin.models.base import ENCODERS
+from unspin.eval.calibration import expected_calibration_error
+from unspin.models.base import ENCODERS, sha256_file
 from unspin.models.base import verified_file as _verified_file
 from unspin.semeval import PTC_TECHNIQUES, LabelSpan, read_articles, read_labels
 
@@ -294,14 +294,6 @@ def stage_train(cfg: dict[str, Any], data_dir: Path, work: Path) -> None:
 # --------------------------------------------------------------------------------------------- export
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def stage_export(cfg: dict[str, Any], work: Path, out: Path) -> None:
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -450,19 +442,6 @@ def fit_platt(x: np.ndarray, y: np.ndarray, iters: int = 200) -> tuple[float, fl
         if np.abs(step).max() < 1e-8:
             break
     return float(a), float(b)
-
-
-def expected_calibration_error(conf: np.ndarray, credit: np.ndarray, bins: int = 10) -> float:
-    """ECE over equal-width confidence bins: sum_b |B|/N * |mean confidence - mean credit|."""
-    if not len(conf):
-        return 0.0
-    idx = np.minimum((conf * bins).astype(int), bins - 1)
-    ece = 0.0
-    for b in range(bins):
-        m = idx == b
-        if m.any():
-            ece += m.mean() * abs(conf[m].mean() - credit[m].mean())
-    return float(ece)
 
 
 def _tune_tc_classifier(

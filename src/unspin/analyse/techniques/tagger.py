@@ -16,7 +16,6 @@ Repetition probability raised, others lowered (factors tuned on the dev split).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -31,6 +30,7 @@ import numpy as np
 
 from unspin.analyse.techniques.taxonomy import BY_LABEL
 from unspin.document import Document, Span
+from unspin.models.base import sha256_file
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models" / "techniques"
 WORD_RE = re.compile(r"\w+", re.UNICODE)
@@ -56,14 +56,6 @@ def window_starts(n_tokens: int, size: int, stride: int) -> list[int]:
     starts = list(range(0, n_tokens - size, stride))
     starts.append(n_tokens - size)
     return starts
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _logit(p: np.ndarray | float) -> np.ndarray | float:
@@ -424,7 +416,7 @@ class TechniqueTagger:
             path = self.model_dir / name
             if not path.is_file():
                 raise ModelLoadError(f"{path}: missing from the model folder")
-            actual = _sha256(path)
+            actual = sha256_file(path)
             if actual != expected:
                 raise ModelLoadError(f"{path}: sha256 {actual} does not match config.json's {expected}")
         self.params = DecodeParams.from_config(self.config)
