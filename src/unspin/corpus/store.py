@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import create_engine, event, func, select
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import func, select
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,10 +28,7 @@ from unspin.corpus.schema import (
 )
 from unspin.document import Document
 from unspin.errors import InputError, UnspinError
-
-DEFAULT_DB = "sqlite:///unspin.db"
-# Seconds to wait for a database another process has locked before giving up with a clear error.
-LOCK_TIMEOUT = float(os.environ.get("UNSPIN_DB_TIMEOUT", "30"))
+from unspin.store.engine import DEFAULT_DB_URL, LOCK_TIMEOUT, make_engine, normalise_url, safe_url, with_driver
 
 
 class StoreError(UnspinError):
@@ -41,41 +36,8 @@ class StoreError(UnspinError):
 
 
 def database_url(url: str | None) -> str:
-    """A SQLAlchemy URL from what the user typed: a URL, or a file path for SQLite. PostgreSQL URLs
-    without a driver use psycopg (version 3), which unspin installs."""
-    if not url:
-        return DEFAULT_DB
-    if "://" not in url:
-        return f"sqlite:///{url}"
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
-
-
-def _safe_url(url: str) -> str:
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url
-
-
-def _engine(url: str) -> Engine:
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
-    engine = create_engine(url, connect_args={"timeout": LOCK_TIMEOUT})
-
-    @event.listens_for(engine, "connect")
-    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA foreign_keys=ON")
-        if parsed.database not in (None, "", ":memory:"):
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute(f"PRAGMA busy_timeout={int(LOCK_TIMEOUT * 1000)}")
-        cur.close()
-
-    return engine
+    """A SQLAlchemy URL from what the user typed (a URL or an SQLite file path; default unspin.db)."""
+    return with_driver(normalise_url(url or DEFAULT_DB_URL))
 
 
 def _now() -> datetime:
@@ -100,7 +62,7 @@ def _database_errors(url: str):
         reason = str(getattr(err, "orig", err)).strip().splitlines()[0]
         if "locked" in reason:
             reason += f" (another process holds it; waited {LOCK_TIMEOUT:g} s, see UNSPIN_DB_TIMEOUT)"
-        raise StoreError(f"{_safe_url(url)}: {reason}") from None
+        raise StoreError(f"{safe_url(url)}: {reason}") from None
 
 
 class CorpusStore:
@@ -109,15 +71,15 @@ class CorpusStore:
     def __init__(self, url: str | None = None) -> None:
         self.url = database_url(url)
         try:
-            self.engine = _engine(self.url)
+            self.engine = make_engine(self.url)
             CorpusBase.metadata.create_all(self.engine)
         except (ArgumentError, ValueError) as err:
             raise StoreError(f"{self.url}: not a database URL ({err})") from None
         except (OperationalError, SQLAlchemyError) as err:
             reason = str(getattr(err, "orig", err)).strip().splitlines()[0]
-            raise StoreError(f"{_safe_url(self.url)}: cannot open the database: {reason}") from None
+            raise StoreError(f"{safe_url(self.url)}: cannot open the database: {reason}") from None
         except ImportError as err:
-            raise StoreError(f"{_safe_url(self.url)}: the database driver is not installed ({err.name})") from None
+            raise StoreError(f"{safe_url(self.url)}: the database driver is not installed ({err.name})") from None
         self._session = sessionmaker(self.engine, expire_on_commit=False)
         self._copies: CopyIndex | None = None
 
@@ -144,25 +106,20 @@ class CorpusStore:
 
     # -- documents -------------------------------------------------------------------------------
 
-    def known_hashes(self, hashes: Iterable[str]) -> set[str]:
-        hashes = list(set(hashes))
+    def _existing(self, column: Any, values: Iterable[str]) -> set[str]:
+        """Which of `values` the documents table already has in `column` (asked in chunks of 500)."""
+        values = list(set(values))
         found: set[str] = set()
         with Session(self.engine) as s:
-            for i in range(0, len(hashes), 500):
-                chunk = hashes[i : i + 500]
-                found.update(
-                    s.scalars(select(CorpusDocument.content_hash).where(CorpusDocument.content_hash.in_(chunk)))
-                )
+            for i in range(0, len(values), 500):
+                found.update(s.scalars(select(column).where(column.in_(values[i : i + 500]))))
         return found
 
+    def known_hashes(self, hashes: Iterable[str]) -> set[str]:
+        return self._existing(CorpusDocument.content_hash, hashes)
+
     def known_inputs(self, hashes: Iterable[str]) -> set[str]:
-        hashes = list(set(hashes))
-        found: set[str] = set()
-        with Session(self.engine) as s:
-            for i in range(0, len(hashes), 500):
-                chunk = hashes[i : i + 500]
-                found.update(s.scalars(select(CorpusDocument.input_hash).where(CorpusDocument.input_hash.in_(chunk))))
-        return found
+        return self._existing(CorpusDocument.input_hash, hashes)
 
     def _copy_index(self, session: Session) -> CopyIndex:
         if self._copies is None:

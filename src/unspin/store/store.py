@@ -6,22 +6,12 @@ import secrets
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import create_engine, event, func, select
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import StaticPool
 
 from unspin.document import Document
+from unspin.store.engine import DEFAULT_DB_URL, make_engine, normalise_url
 from unspin.store.schema import Base, DocumentRow, SpanRow
-
-DEFAULT_DB_URL = "sqlite:///unspin.db"
-
-
-def normalise_url(url: str) -> str:
-    """Accept a SQLAlchemy URL or a plain file path (taken as an SQLite file)."""
-    if "://" in url:
-        return url
-    return f"sqlite:///{url}"
 
 
 def _new_id() -> str:
@@ -29,36 +19,12 @@ def _new_id() -> str:
     return secrets.token_urlsafe(9)
 
 
-def _engine(url: str) -> Engine:
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
-    in_memory = parsed.database in (None, "", ":memory:")
-    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
-    if in_memory:
-        # One shared connection, or every new connection would see an empty database.
-        kwargs["poolclass"] = StaticPool
-    engine = create_engine(url, **kwargs)
-
-    @event.listens_for(engine, "connect")
-    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA foreign_keys=ON")
-        if not in_memory:
-            # Readers do not block the writer: the web app reads while it saves.
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=10000")
-        cur.close()
-
-    return engine
-
-
 class Store:
     """Analyses in a SQL database; tables are created on first use."""
 
     def __init__(self, url: str = DEFAULT_DB_URL) -> None:
         self.url = normalise_url(url)
-        self.engine = _engine(self.url)
+        self.engine = make_engine(self.url)
         Base.metadata.create_all(self.engine)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
 
