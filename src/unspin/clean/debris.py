@@ -74,7 +74,6 @@ _SMALL_WORDS = {
     "a", "an", "the", "of", "in", "on", "at", "to", "for", "and", "or", "but", "as", "by", "with", "from",
     "is", "are", "be", "vs", "via", "over", "into", "after", "before", "about", "than", "its", "his", "her",
 }  # fmt: skip
-_TERMINAL = ".!?…:;\"'”’»)"
 
 
 @dataclass
@@ -360,13 +359,6 @@ def _assemble(
         text = text[:stripped_len]
         runs = _truncate_runs(runs, stripped_len)
     return text, OffsetMap(_merge_runs(runs)), title_span
-
-
-def _prev_newline(source: str, line_start: int) -> int | None:
-    """Offset of the '\\n' that ends the line before `line_start` (None at the start of input)."""
-    if line_start == 0:
-        return None
-    return line_start - 1 if source[line_start - 1] == "\n" else None
 
 
 def _truncate_runs(runs: list[tuple[int, int, int]], length: int) -> list[tuple[int, int, int]]:
