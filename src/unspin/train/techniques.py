@@ -89,6 +89,14 @@ def load_tokenizer(path: Path):  # -> tokenizers.Tokenizer
     return tok
 
 
+def special_ids(tok) -> tuple[int, int, int]:
+    """(cls, sep, pad) token ids, as the tokenizer's own post-processor places them (BERT's
+    [CLS]/[SEP], MPNet's <s>/</s>), and the matching padding token."""
+    from unspin.analyse.techniques.tagger import special_token_ids
+
+    return special_token_ids(tok)
+
+
 def token_targets(offsets: list[tuple[int, int]], spans: list[LabelSpan]) -> np.ndarray:
     """[n_tokens, 15] 0/1: a token is positive for a technique when its characters overlap a gold span."""
     y = np.zeros((len(offsets), len(OUTPUTS)), dtype=np.float32)
@@ -114,7 +122,7 @@ def make_windows(
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     from unspin.analyse.techniques.tagger import window_starts
 
-    cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    cls_id, sep_id, _ = special_ids(tok)
     out = []
     for aid in ids:
         enc = tok.encode(articles[aid], add_special_tokens=False)
@@ -135,12 +143,15 @@ def make_windows(
 def build_model(base_dir: Path, n_out: int, dropout: float, attn: str = "sdpa"):
     import torch
     from torch import nn
-    from transformers import BertModel
+    from transformers import BertModel, MPNetModel
+
+    model_type = json.loads((base_dir / "config.json").read_text()).get("model_type", "bert")
+    encoder_cls = MPNetModel if model_type == "mpnet" else BertModel
 
     class TokenTagger(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.encoder = BertModel.from_pretrained(str(base_dir), add_pooling_layer=False, attn_implementation=attn)
+            self.encoder = encoder_cls.from_pretrained(str(base_dir), add_pooling_layer=False, attn_implementation=attn)
             self.dropout = nn.Dropout(dropout)
             self.head = nn.Linear(self.encoder.config.hidden_size, n_out)
 
@@ -156,9 +167,9 @@ def base_dir_for(cfg: dict[str, Any]) -> Path:
     return verified_file(enc, "model.safetensors").parent
 
 
-def _collate(batch, torch):
+def _collate(batch, torch, pad_id: int = 0):
     n = max(len(w) for w, _ in batch)
-    ids = torch.zeros((len(batch), n), dtype=torch.long)
+    ids = torch.full((len(batch), n), pad_id, dtype=torch.long)
     mask = torch.zeros((len(batch), n), dtype=torch.long)
     y = torch.full((len(batch), n, batch[0][1].shape[1]), -1.0)
     for i, (w, wy) in enumerate(batch):
@@ -194,6 +205,9 @@ def _dev_eval(model, windows, torch, batch_size: int) -> dict[str, float]:
 
 
 def stage_train(cfg: dict[str, Any], data_dir: Path, work: Path) -> None:
+    if int(cfg["train"].get("frozen_layers", 0)):
+        stage_train_frozen(cfg, data_dir, work)
+        return
     import torch
 
     tc = cfg["train"]
@@ -291,6 +305,179 @@ def stage_train(cfg: dict[str, Any], data_dir: Path, work: Path) -> None:
     LOG.info("training done in %.0fs; best %s", time.time() - t0, meta)
 
 
+def _mpnet_parts(model):
+    """(embeddings, layers, relative-position bias) of an MPNet tagger; the frozen recipe needs MPNet."""
+    enc = model.encoder
+    if not hasattr(enc.encoder, "compute_position_bias"):
+        raise SystemExit("frozen_layers is implemented for MPNet bases only (base = \"mpnet-base\")")
+    return enc.embeddings, enc.encoder.layer, enc.encoder
+
+
+def _additive_mask(mask, torch):
+    return (1.0 - mask[:, None, None, :].to(torch.float32)) * torch.finfo(torch.float32).min
+
+
+def _bottom_states(model, windows, k: int, pad_id: int, torch, batch_size: int = 16) -> list[np.ndarray]:
+    """Hidden states after the first `k` (frozen) layers of every window, float16, computed once."""
+    emb, layers, encoder = _mpnet_parts(model)
+    out: list[np.ndarray] = []
+    t0 = time.time()
+    with torch.no_grad():
+        for i in range(0, len(windows), batch_size):
+            batch = windows[i : i + batch_size]
+            ids, mask, _ = _collate(batch, torch, pad_id)
+            x = emb(input_ids=ids)
+            bias = encoder.compute_position_bias(x)
+            am = _additive_mask(mask, torch)
+            for layer in layers[:k]:
+                x = layer(x, am, bias)[0]
+            for r, (w, _) in enumerate(batch):
+                out.append(x[r, : len(w)].to(torch.float16).numpy())
+            if (i // batch_size) % 10 == 0:
+                LOG.info("frozen layers: %d/%d windows, %.0fs", len(out), len(windows), time.time() - t0)
+    return out
+
+
+def _top_forward(model, h, mask, k: int, torch):
+    _, layers, encoder = _mpnet_parts(model)
+    bias = encoder.compute_position_bias(h)
+    am = _additive_mask(mask, torch)
+    x = h
+    for layer in layers[k:]:
+        x = layer(x, am, bias)[0]
+    return model.head(model.dropout(x))
+
+
+def stage_train_frozen(cfg: dict[str, Any], data_dir: Path, work: Path) -> None:
+    """Train only the top layers and the head: the first `frozen_layers` layers (and the embeddings)
+    keep the base weights, so their output is computed once per window and cached; a training step
+    then costs the top layers alone. The shipped model stores only what changed."""
+    import torch
+
+    tc = cfg["train"]
+    k = int(tc["frozen_layers"])
+    torch.set_num_threads(int(tc.get("threads", 1)))
+    torch.manual_seed(tc["seed"])
+    random.seed(tc["seed"])
+    np.random.seed(tc["seed"])
+
+    articles, labels = load_ptc(data_dir)
+    split = split_ids(list(articles), cfg["split"]["seed"], cfg["split"]["train"], cfg["split"]["dev"])
+    (work / "split.json").write_text(json.dumps(split, indent=1))
+    enc = ENCODERS[cfg["model"]["base"]]
+    tok = load_tokenizer(verified_file(enc, "tokenizer.json"))
+    _, _, pad_id = special_ids(tok)
+    window = cfg["model"]["window"]
+    train_w = make_windows(articles, labels, split["train"], tok, window, tc["stride"])
+    dev_w = make_windows(articles, labels, split["dev"], tok, window, window - 2)
+    LOG.info("windows: train %d, dev %d; %d frozen layers", len(train_w), len(dev_w), k)
+
+    ys = np.concatenate([wy[1:-1] for _, wy in train_w])
+    rate = np.clip(ys.mean(axis=0), 1e-4, 1 - 1e-4)
+    model = build_model(base_dir_for(cfg), len(OUTPUTS), tc["dropout"], attn="eager")
+    with torch.no_grad():
+        model.head.bias.copy_(torch.from_numpy(np.log(rate / (1 - rate)).astype(np.float32)))
+        model.head.weight.normal_(0.0, 0.02)
+    model.eval()
+
+    cache = work / f"frozen{k}-states.npz"
+    if cache.is_file():
+        with np.load(cache) as z:
+            train_h = [z[f"t{i}"] for i in range(len(train_w))]
+            dev_h = [z[f"d{i}"] for i in range(len(dev_w))]
+        LOG.info("frozen states loaded from %s", cache)
+    else:
+        train_h = _bottom_states(model, train_w, k, pad_id, torch)
+        dev_h = _bottom_states(model, dev_w, k, pad_id, torch)
+        np.savez(
+            cache, **{f"t{i}": h for i, h in enumerate(train_h)}, **{f"d{i}": h for i, h in enumerate(dev_h)}
+        )
+
+    trainable = [*model.encoder.encoder.layer[k:].parameters()]
+    for p in model.parameters():
+        p.requires_grad_(False)
+    for p in [*trainable, *model.head.parameters()]:
+        p.requires_grad_(True)
+    opt = torch.optim.AdamW(
+        [{"params": trainable, "lr": tc["lr"]}, {"params": list(model.head.parameters()), "lr": tc["head_lr"]}],
+        weight_decay=tc["weight_decay"],
+    )
+    bs = tc["batch_size"]
+    steps_per_epoch = math.ceil(len(train_w) / bs)
+    total = steps_per_epoch * tc["epochs"]
+    warm = max(1, int(total * tc["warmup"]))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
+    )
+
+    def batch_tensors(idx: list[int], hs: list[np.ndarray], ws):
+        n = max(len(hs[i]) for i in idx)
+        h = torch.zeros((len(idx), n, hs[idx[0]].shape[1]))
+        mask = torch.zeros((len(idx), n), dtype=torch.long)
+        y = torch.full((len(idx), n, len(OUTPUTS)), -1.0)
+        for r, i in enumerate(idx):
+            m = len(hs[i])
+            h[r, :m] = torch.from_numpy(hs[i].astype(np.float32))
+            mask[r, :m] = 1
+            y[r, :m] = torch.from_numpy(ws[i][1])
+        return h, mask, y
+
+    def dev_loss() -> float:
+        model.eval()
+        total_loss, n = 0.0, 0
+        with torch.no_grad():
+            for i in range(0, len(dev_w), 32):
+                h, mask, y = batch_tensors(list(range(i, min(i + 32, len(dev_w)))), dev_h, dev_w)
+                logits = _top_forward(model, h, mask, k, torch)
+                keep = y[..., 0] >= 0
+                total_loss += torch.nn.functional.binary_cross_entropy_with_logits(
+                    logits[keep], y[keep], reduction="sum"
+                ).item()
+                n += int(y[keep].numel())
+        return total_loss / max(n, 1)
+
+    rng = random.Random(tc["seed"])
+    best = math.inf
+    t0 = time.time()
+    step = 0
+    for epoch in range(1, tc["epochs"] + 1):
+        model.train()
+        for layer in model.encoder.encoder.layer[:k]:
+            layer.eval()
+        order = list(range(len(train_w)))
+        rng.shuffle(order)
+        run_loss = 0.0
+        for bi in range(steps_per_epoch):
+            h, mask, y = batch_tensors(order[bi * bs : (bi + 1) * bs], train_h, train_w)
+            logits = _top_forward(model, h, mask, k, torch)
+            keep = y[..., 0] >= 0
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(logits[keep], y[keep])
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(trainable + list(model.head.parameters()), 1.0)
+            opt.step()
+            sched.step()
+            opt.zero_grad()
+            step += 1
+            run_loss += loss.item()
+            if step % 20 == 0:
+                el = time.time() - t0
+                LOG.info(
+                    "epoch %d step %d/%d loss %.4f  %.0fs elapsed, ~%.0fs left",
+                    epoch, step, total, run_loss / (bi + 1), el, el / step * (total - step),
+                )
+        torch.save(model.state_dict(), work / f"epoch{epoch}.pt")
+        dl = dev_loss()
+        LOG.info("epoch %d done: train loss %.4f, dev loss %.5f (%.0fs)", epoch, run_loss / steps_per_epoch, dl,
+                 time.time() - t0)
+        if dl < best:
+            best = dl
+            shutil.copyfile(work / f"epoch{epoch}.pt", work / "best.pt")
+            (work / "best.json").write_text(
+                json.dumps({"epoch": epoch, "dev_loss": dl, "train_seconds": time.time() - t0})
+            )
+    LOG.info("training done in %.0fs", time.time() - t0)
+
+
 # --------------------------------------------------------------------------------------------- export
 
 
@@ -321,14 +508,30 @@ def stage_export(cfg: dict[str, Any], work: Path, out: Path) -> None:
     )
     out.mkdir(parents=True, exist_ok=True)
     int8 = out / "model.onnx"
-    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
+    frozen = int(cfg["train"].get("frozen_layers", 0))
     enc = ENCODERS[cfg["model"]["base"]]
+    if frozen:
+        # Only MatMul weights to int8 (the embeddings stay float and come from the base package).
+        full = work / "model-int8-full.onnx"
+        quantize_dynamic(str(fp32), str(full), weight_type=QuantType.QInt8, per_channel=True,
+                         op_types_to_quantize=["MatMul"])
+        strip_frozen(fp32, full, int8, out / "frozen.json", cfg["model"]["base"], frozen)
+    else:
+        quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
+        (out / "frozen.json").unlink(missing_ok=True)
     shutil.copyfile(verified_file(enc, "tokenizer.json"), out / "tokenizer.json")
 
     # Check the int8 graph against torch on a real-length window.
     import onnxruntime as ort
 
-    sess = ort.InferenceSession(str(int8), providers=["CPUExecutionProvider"])
+    so = ort.SessionOptions()
+    keep = []
+    if frozen:
+        from unspin.models.frozen import add_to_session_options
+
+        keep = add_to_session_options(so, out / "frozen.json")
+    sess = ort.InferenceSession(str(int8), so, providers=["CPUExecutionProvider"])
+    del keep
     ids = torch.randint(1000, 20000, (2, 256))
     mask = torch.ones_like(ids)
     with torch.no_grad():
@@ -340,6 +543,76 @@ def stage_export(cfg: dict[str, Any], work: Path, out: Path) -> None:
         int8.stat().st_size / 1e6,
         float(np.abs(ref - got).max()),
     )
+
+
+def strip_frozen(fp32: Path, full: Path, dest: Path, recipe_path: Path, base_key: str, frozen_layers: int) -> None:
+    """Write `dest`: the quantised model `full` with every tensor that can be rebuilt from the base
+    package (the embeddings and the first `frozen_layers` layers) replaced by a placeholder, and
+    `recipe_path` saying how to rebuild each (see `unspin.models.frozen`). Frozen int8 weights are
+    re-quantised with our own `quantize_per_channel`, so the model tested here is exactly the one a
+    user rebuilds."""
+    import onnx
+    from onnx import numpy_helper
+
+    from unspin.models.frozen import load_base_tensors, quantize_per_channel, tensor_sha256
+
+    base = load_base_tensors(base_key)
+    trained = tuple(f"encoder.layer.{i}." for i in range(frozen_layers, 64))
+    by_hash: dict[str, tuple[str, bool]] = {}
+    for key, t in base.items():
+        if key.startswith(trained) or key.startswith("pooler.") or t.size < 256:
+            continue
+        t = t.astype(np.float32)
+        by_hash[tensor_sha256(t)] = (key, False)
+        if t.ndim == 2:
+            by_hash[tensor_sha256(np.ascontiguousarray(t.T))] = (key, True)
+    floats = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(fp32)).graph.initializer}
+    model = onnx.load(str(full))
+    inits = {i.name: i for i in model.graph.initializer}
+    entries: list[dict[str, Any]] = []
+
+    def placeholder(name: str, arr: np.ndarray, entry: dict[str, Any]) -> None:
+        t = inits[name]
+        t.CopyFrom(numpy_helper.from_array(arr, name))
+        entry.update(name=name, shape=list(arr.shape), sha256=tensor_sha256(arr))
+        entries.append(entry)
+        t.ClearField("raw_data")
+        t.data_location = onnx.TensorProto.EXTERNAL
+        for k, v in (("location", "frozen.json"), ("offset", "0"), ("length", str(arr.nbytes))):
+            e = t.external_data.add()
+            e.key, e.value = k, v
+
+    for name in list(inits):
+        if name.endswith("_quantized") and name[: -len("_quantized")] in floats:
+            src = name[: -len("_quantized")]
+            hit = by_hash.get(tensor_sha256(floats[src].astype(np.float32)))
+            if hit is None:
+                continue
+            key, transpose = hit
+            w = base[key].astype(np.float32)
+            w = w.T if transpose else w
+            scale_name = src + "_scale"
+            axis = 1 if numpy_helper.to_array(inits[scale_name]).size == w.shape[1] else 0
+            q, scale = quantize_per_channel(w, axis)
+            ort_q = numpy_helper.to_array(inits[name])
+            differ = float((ort_q.astype(np.int16) - q).any() and np.mean(np.abs(ort_q.astype(np.int16) - q) > 0))
+            if differ > 0.01:
+                raise SystemExit(f"{name}: our int8 weights differ from ONNX Runtime's on {differ:.1%} of entries")
+            placeholder(name, q, {"key": key, "transpose": transpose, "op": "int8", "axis": axis})
+            placeholder(scale_name, scale.reshape(numpy_helper.to_array(inits[scale_name]).shape),
+                        {"key": key, "transpose": transpose, "op": "scale", "axis": axis})
+        elif name in floats and floats[name].size >= 256 and inits[name].data_type == onnx.TensorProto.FLOAT:
+            hit = by_hash.get(tensor_sha256(floats[name].astype(np.float32)))
+            if hit is None:
+                continue
+            key, transpose = hit
+            w = base[key].astype(np.float32)
+            placeholder(name, np.ascontiguousarray(w.T if transpose else w),
+                        {"key": key, "transpose": transpose, "op": "copy"})
+    onnx.save(model, str(dest))
+    recipe_path.write_text(json.dumps({"base": base_key, "tensors": entries}, indent=0) + "\n")
+    LOG.info("%s: %d tensors rebuilt from %s at load, %.1f MB shipped", dest, len(entries), base_key,
+             dest.stat().st_size / 1e6)
 
 
 # --------------------------------------------------------------------------------------------- tune
@@ -361,7 +634,12 @@ def write_model_config(cfg: dict[str, Any], out: Path, decode: dict[str, Any], e
         "window": cfg["model"]["window"],
         "stride": cfg["model"]["stride"],
         "onnx": "model.onnx",
-        "files": {name: sha256_file(out / name) for name in ("model.onnx", "tokenizer.json")},
+        "files": {
+            name: sha256_file(out / name)
+            for name in ("model.onnx", "tokenizer.json", "frozen.json")
+            if name != "frozen.json" or (out / name).is_file()
+        },
+        **({"frozen": "frozen.json"} if (out / "frozen.json").is_file() else {}),
         "base": {"name": enc.name, "package": enc.pip_name, "sha256": dict(enc.sha256)},
         "split": dict(cfg["split"]),
         "decode": decode,
@@ -570,6 +848,13 @@ def stage_tune(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
         best_gap = max(best_gap, (score_flc(gold_all, flc).f1, gap))
     params.merge_gap = best_gap[1]
     LOG.info("merge gap %d (dev FLC F1 %.3f)", best_gap[1], best_gap[0])
+    best_words = (-1.0, 0)
+    for words in (0, 30, 50, 70, 100):
+        params.merge_words = words
+        flc, _, _ = _predict_all(texts, probs, params)
+        best_words = max(best_words, (score_flc(gold_all, flc).f1, words))
+    params.merge_words = best_words[1]
+    LOG.info("merge across words within a sentence up to %d chars (dev FLC F1 %.3f)", *best_words[::-1])
     best_si = (-1.0, "any", 0.5)
     for source in ("any", "union"):
         params.si_source = source

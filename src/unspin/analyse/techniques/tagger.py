@@ -49,6 +49,18 @@ class ModelLoadError(RuntimeError):
     """The model folder is missing, incomplete, or a file does not match its recorded sha256."""
 
 
+def special_token_ids(tok: Any) -> tuple[int, int, int]:
+    """(cls, sep, pad) ids of a `tokenizers.Tokenizer`: the tokens its post-processor wraps a text in
+    (BERT's [CLS]/[SEP], MPNet's <s>/</s>) and the padding token of the same vocabulary."""
+    ids = tok.encode("", add_special_tokens=True).ids
+    if len(ids) != 2:
+        raise ModelLoadError(f"tokenizer wraps a text in {len(ids)} special tokens, expected 2")
+    cls_id, sep_id = int(ids[0]), int(ids[1])
+    pad = "<pad>" if tok.id_to_token(cls_id) == "<s>" else "[PAD]"
+    pad_id = tok.token_to_id(pad)
+    return cls_id, sep_id, int(pad_id if pad_id is not None else 0)
+
+
 def window_starts(n_tokens: int, size: int, stride: int) -> list[int]:
     """Start of each window of `size` tokens, `stride` apart, the last one ending at `n_tokens`."""
     if n_tokens <= size:
@@ -427,18 +439,28 @@ class TechniqueTagger:
         tok.no_truncation()
         tok.no_padding()
         self.tokenizer = tok
-        self.cls_id = tok.token_to_id("[CLS]")
-        self.sep_id = tok.token_to_id("[SEP]")
+        self.cls_id, self.sep_id, self.pad_id = special_token_ids(tok)
         so = ort.SessionOptions()
         if threads:
             so.intra_op_num_threads = threads
             so.inter_op_num_threads = 1
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        base_values = []
+        if self.config.get("frozen"):
+            # Base-encoder weights the model did not change are rebuilt from their package.
+            from unspin.models.frozen import FrozenWeightsError, add_to_session_options
+            from unspin.models.base import ModelFilesError
+
+            try:
+                base_values = add_to_session_options(so, self.model_dir / self.config["frozen"])
+            except (FrozenWeightsError, ModelFilesError) as exc:
+                raise ModelLoadError(f"model {self.config.get('name')!r}: {exc}") from exc
         self.session = ort.InferenceSession(
             str(self.model_dir / self.config.get("onnx", "model.onnx")),
             so,
             providers=["CPUExecutionProvider"],
         )
+        del base_values
 
     @classmethod
     def load(cls, name: str = "fast", threads: int | None = None) -> TechniqueTagger:
@@ -482,7 +504,7 @@ class TechniqueTagger:
             batch = jobs[j : j + self.batch_size]
             lens = [min(size, len(encoded[i][0]) - a) for i, a in batch]
             width = max(lens) + 2
-            input_ids = np.zeros((len(batch), width), dtype=np.int64)
+            input_ids = np.full((len(batch), width), self.pad_id, dtype=np.int64)
             mask = np.zeros((len(batch), width), dtype=np.int64)
             for r, ((i, a), n) in enumerate(zip(batch, lens, strict=True)):
                 input_ids[r, 0] = self.cls_id
