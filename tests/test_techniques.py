@@ -1,4 +1,5 @@
-"""The shipped `fast` technique tagger: offsets, long and tiny inputs, explanations, held-out quality.
+"""The shipped technique taggers (`fast`, `accurate`): offsets, long and tiny inputs, explanations,
+held-out quality.
 
 Runs without torch (onnxruntime, tokenizers, numpy only).
 """
@@ -24,14 +25,13 @@ from unspin.semeval import PTC_TECHNIQUES
 PTC_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ptc"
 SI_F1_FLOOR = 0.30
 
-needs_model = pytest.mark.skipif(
-    not (MODELS_DIR / "fast" / "config.json").is_file(), reason="the fast model is not built"
-)
+SHIPPED = [name for name in ("fast", "accurate") if (MODELS_DIR / name / "config.json").is_file()]
+needs_model = pytest.mark.skipif(not SHIPPED, reason="no technique model is built")
 
 
-@pytest.fixture(scope="module")
-def tagger() -> TechniqueTagger:
-    return TechniqueTagger.load("fast", threads=2)
+@pytest.fixture(scope="module", params=SHIPPED)
+def tagger(request: pytest.FixtureRequest) -> TechniqueTagger:
+    return TechniqueTagger.load(request.param, threads=2)
 
 
 def assert_valid(text: str, spans: list[Span]) -> None:
@@ -173,7 +173,7 @@ def test_si_f1_on_held_out_split(tagger: TechniqueTagger) -> None:
     from unspin.semeval import LabelSpan, read_articles, read_labels
     from unspin.train.techniques import split_ids
 
-    config = json.loads((MODELS_DIR / "fast" / "config.json").read_text())
+    config = tagger.config
     articles = read_articles(PTC_DIR / "train-articles")
     split = config["split"]
     test_ids = split_ids(list(articles), split["seed"], split["train"], split["dev"])["test"]

@@ -445,6 +445,8 @@ class TechniqueTagger:
             so.intra_op_num_threads = threads
             so.inter_op_num_threads = 1
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Idle threads sleep instead of spinning: the claims model and other workers share the cores.
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
         base_values = []
         if self.config.get("frozen"):
             # Base-encoder weights the model did not change are rebuilt from their package.
