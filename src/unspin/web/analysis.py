@@ -41,7 +41,8 @@ def input_error(err: InputError) -> WebError:
 class PipelineAnalyzer:
     """The default analyser: one `Pipeline` for the process, built on first use."""
 
-    def __init__(self) -> None:
+    def __init__(self, model: str = "fast") -> None:
+        self.model = model
         self._pipeline: Any = None
         self._lock = threading.Lock()
 
@@ -49,8 +50,9 @@ class PipelineAnalyzer:
         with self._lock:
             if self._pipeline is None:
                 from unspin.pipeline import Pipeline
+                from unspin.settings import Settings
 
-                self._pipeline = Pipeline()
+                self._pipeline = Pipeline(settings=Settings(model=self.model))
             return self._pipeline
 
     def __call__(self, content: str, kind: str, source: str) -> Document:
@@ -60,10 +62,11 @@ class PipelineAnalyzer:
         return pipeline.analyze_text(content, source=source)
 
 
-def as_analyzer(analyzer: Any) -> Analyzer:
-    """Accept an Analyzer, a `Pipeline`-like object (with analyze_text/analyze_html), or None for the default."""
+def as_analyzer(analyzer: Any, model: str = "fast") -> Analyzer:
+    """Accept an Analyzer, a `Pipeline`-like object (with analyze_text/analyze_html), or None for the
+    default pipeline with technique model `model`."""
     if analyzer is None:
-        return PipelineAnalyzer()
+        return PipelineAnalyzer(model)
     if hasattr(analyzer, "analyze_text") and hasattr(analyzer, "analyze_html"):
 
         def run(content: str, kind: str, source: str) -> Document:

@@ -88,8 +88,10 @@ def create_app(
     max_body: int = DEFAULT_MAX_BODY,
     time_limit: float = DEFAULT_TIME_LIMIT,
     parallel: int = 2,
+    model: str = "fast",
 ) -> FastAPI:
-    """Build the app. `analyzer` is a callable `(content, kind, source) -> Document`, a Pipeline, or None."""
+    """Build the app. `analyzer` is a callable `(content, kind, source) -> Document`, a Pipeline, or None
+    (the default pipeline, with technique model `model`)."""
     from unspin.api.routes import routers as api_routers
     from unspin.web.dashboard import router as dashboard_router
     from unspin.web.views import router as page_router
@@ -115,7 +117,7 @@ def create_app(
     templates.env.autoescape = True  # every template, whatever its name
     app.state.web = WebContext(
         store=Store(db_url),
-        runner=AnalysisRunner(as_analyzer(analyzer), time_limit, parallel),
+        runner=AnalysisRunner(as_analyzer(analyzer, model), time_limit, parallel),
         api_key=api_key,
         max_body=max_body,
         templates=templates,
