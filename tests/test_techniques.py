@@ -180,3 +180,20 @@ def test_si_f1_on_held_out_split(tagger: TechniqueTagger) -> None:
     gold = [s for s in read_labels(PTC_DIR / "train-task-flc-tc.labels", "flc") if s.article_id in test_ids]
     pred = [LabelSpan(a, s, e) for a in test_ids for s, e in tagger.predict_si(articles[a])]
     assert score_si(gold, pred).f1 >= SI_F1_FLOOR
+
+
+def test_project_probs_averages_overlapping_source_tokens() -> None:
+    import numpy as np
+
+    from unspin.analyse.techniques.tagger import TokenProbs, project_probs
+
+    # source tokens: "un|believ|able" "lies"; destination: "unbelievable" "li|es" and a token with no source
+    src = TokenProbs(
+        offsets=np.array([[0, 2], [2, 7], [7, 12], [13, 17]]),
+        probs=np.array([[0.2], [0.4], [0.6], [0.9]], dtype=np.float32),
+        recurring=np.zeros(4, dtype=bool),
+    )
+    dst = np.array([[0, 12], [13, 15], [15, 17], [20, 22]])
+    fallback = np.full((4, 1), 0.05, dtype=np.float32)
+    got = project_probs(src, dst, fallback)
+    assert np.allclose(got[:, 0], [0.4, 0.9, 0.9, 0.05])

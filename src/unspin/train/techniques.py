@@ -760,6 +760,40 @@ def _tune_tc_classifier(
     return model, best[0]
 
 
+def _tune_ensemble(
+    cfg: dict[str, Any], texts: dict[str, str], probs: dict, labels: dict[str, list[LabelSpan]]
+) -> list[dict[str, Any]]:
+    """With `ensemble = ["fast", ...]` in [model]: the weight of each other shipped model's token
+    probabilities (carried onto this model's tokens), chosen on dev by the mean binary cross-entropy of
+    the 14 technique outputs. `probs` is updated in place to the combination; returns the config list."""
+    from unspin.analyse.techniques.tagger import TechniqueTagger, project_probs
+
+    chosen: list[dict[str, Any]] = []
+    for name in cfg["model"].get("ensemble", []):
+        member = TechniqueTagger.load(name, threads=int(cfg["train"].get("threads", 1)))
+        mprobs = dict(zip(texts, member.token_probs(list(texts.values())), strict=True))
+        gold = {a: token_targets([tuple(o) for o in probs[a].offsets], labels.get(a, []))[:, :-1] for a in texts}
+        projected = {a: project_probs(mprobs[a], probs[a].offsets, probs[a].probs) for a in texts}
+
+        def bce(w: float) -> float:
+            total, n = 0.0, 0
+            for a in texts:
+                p = np.clip((1 - w) * probs[a].probs[:, :-1] + w * projected[a][:, :-1], 1e-6, 1 - 1e-6)
+                y = gold[a]
+                total += float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).sum())
+                n += y.size
+            return total / max(n, 1)
+
+        scores = {w: bce(w) for w in (0.0, 0.2, 0.35, 0.5, 0.65)}
+        best = min(scores, key=scores.get)  # type: ignore[arg-type]
+        LOG.info("ensemble with %s: dev BCE by weight %s -> %.2f", name, {k: round(v, 5) for k, v in scores.items()}, best)
+        if best > 0:
+            for a in texts:
+                probs[a].probs = (1 - best) * probs[a].probs + best * projected[a]
+            chosen.append({"model": name, "weight": best})
+    return chosen
+
+
 def stage_tune(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> None:
     from unspin.analyse.techniques.tagger import DecodeParams, TechniqueTagger
     from unspin.eval.spans import score_flc, score_si, score_tc
@@ -774,6 +808,9 @@ def stage_tune(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
     t0 = time.time()
     probs = dict(zip(texts, tagger.token_probs(list(texts.values())), strict=True))
     LOG.info("dev token probabilities for %d articles in %.1fs", len(texts), time.time() - t0)
+    ensemble = _tune_ensemble(cfg, texts, probs, labels)
+    if ensemble:
+        write_model_config(cfg, out, params.to_config(), {"ensemble": ensemble})
 
     # 1. one threshold per technique. The FLC sums (credit of predictions, credit of gold, number of
     # predictions) add up over techniques, so the micro-F1 of any threshold combination is cheap to
@@ -911,7 +948,7 @@ def stage_tune(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
         "per_technique": tuned,
     }
     LOG.info("calibration a=%.3f b=%.3f; dev %s", *params.calibration, dev)
-    write_model_config(cfg, out, params.to_config(), {"dev": dev})
+    write_model_config(cfg, out, params.to_config(), {"dev": dev, **({"ensemble": ensemble} if ensemble else {})})
 
 
 # --------------------------------------------------------------------------------------------- test

@@ -406,6 +406,25 @@ def fit_softmax(
     return w, b, mean, std
 
 
+def project_probs(src: TokenProbs, dst_offsets: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """Probabilities of another tokenization (`src`) carried onto tokens at `dst_offsets`: each
+    destination token gets the mean over the source tokens that overlap its characters (its own
+    `fallback` row where none does). Both token sequences are sorted and do not overlap themselves."""
+    if not len(dst_offsets):
+        return fallback
+    if not len(src.offsets):
+        return fallback
+    starts, ends = src.offsets[:, 0], src.offsets[:, 1]
+    lo = np.searchsorted(ends, dst_offsets[:, 0], side="right")
+    hi = np.searchsorted(starts, dst_offsets[:, 1], side="left")
+    csum = np.vstack([np.zeros((1, src.probs.shape[1]), dtype=np.float64), np.cumsum(src.probs, axis=0)])
+    n = (hi - lo).astype(np.float64)
+    ok = n > 0
+    out = fallback.astype(np.float32).copy()
+    out[ok] = ((csum[hi[ok]] - csum[lo[ok]]) / n[ok, None]).astype(np.float32)
+    return out
+
+
 # --------------------------------------------------------------------------------------------- the tagger
 
 
@@ -413,7 +432,7 @@ class TechniqueTagger:
     """Span-level propaganda-technique tagger. Load once with `TechniqueTagger.load(name)`."""
 
     _cache: dict[tuple[str, int | None], TechniqueTagger] = {}
-    _lock = threading.Lock()
+    _lock = threading.RLock()  # re-entrant: an ensemble loads its members while loading
 
     def __init__(self, model_dir: str | Path, threads: int | None = None, batch_size: int = 16) -> None:
         import onnxruntime as ort
@@ -463,6 +482,13 @@ class TechniqueTagger:
             providers=["CPUExecutionProvider"],
         )
         del base_values
+        # An ensemble: other shipped models whose token probabilities are averaged into this one's.
+        self.members: list[tuple[TechniqueTagger, float]] = []
+        for m in self.config.get("ensemble", []):
+            member = TechniqueTagger.load(m["model"], threads=threads)
+            if member.labels != self.labels:
+                raise ModelLoadError(f"ensemble member {m['model']!r} has other outputs than {self.config.get('name')!r}")
+            self.members.append((member, float(m["weight"])))
 
     @classmethod
     def load(cls, name: str = "fast", threads: int | None = None) -> TechniqueTagger:
@@ -522,6 +548,9 @@ class TechniqueTagger:
         for text, (_, offsets), s, c in zip(texts, encoded, sums, counts, strict=True):
             probs = s / np.maximum(c, 1)[:, None]
             out.append(TokenProbs(offsets, probs, _mark_recurring(text, offsets)))
+        for member, weight in self.members:
+            for tp, mtp in zip(out, member.token_probs(texts), strict=True):
+                tp.probs = (1 - weight) * tp.probs + weight * project_probs(mtp, tp.offsets, tp.probs)
         return out
 
     # ---- public API
