@@ -1123,6 +1123,21 @@ def write_model_card(
         if frozen
         else []
     )
+    ex = cfg.get("export", {})
+    if frozen:
+        frozen_lines += [
+            "- int8 weights use the reduced 7-bit range"
+            + (" and the feed-forward output projections stay float (stored float16):" if ex.get("float_ffn_output", True) else ":"),
+            "  with plain 8-bit int8 everywhere, the model's probabilities on real text collapsed towards a constant",
+            "  (the export stage now checks int8 against float on dev windows and stops on drift).",
+        ]
+    ensemble = cfg_json.get("ensemble", [])
+    ensemble_lines = [
+        f"- Ensemble: the token probabilities of the shipped `{m['model']}` model are carried onto this model's"
+        f" tokens (mean over overlapping tokens) and averaged in with weight {m['weight']}, chosen on dev by"
+        " token-level cross-entropy; thresholds, merging and calibration are tuned on the averaged probabilities."
+        for m in ensemble
+    ]
     bench_file = Path(cfg["train"]["work_dir"]) / "bench.txt"
     bench = bench_file.read_text().rstrip() if bench_file.is_file() else ""
     lines = [
@@ -1141,10 +1156,13 @@ def write_model_card(
         f"- Shipped as dynamic int8 ONNX, per-channel weights (`model.onnx`, {size_mb:.1f} MB), with the",
         "  base tokenizer (`tokenizer.json`); both sha256 hashes are in `config.json` and checked at load.",
         "  Inference needs only onnxruntime, tokenizers and numpy.",
+        *ensemble_lines,
         f"- Inference: windows of {cfg['model']['window']} tokens, a new window every "
         f"{cfg['model']['stride']} tokens (overlaps averaged);",
         "  per-technique thresholds (dev micro FLC F1); spans snapped to word boundaries; same-technique",
-        f"  fragments at most {d['merge_gap']} non-word characters apart merged; the Repetition probability",
+        f"  fragments at most {d['merge_gap']} non-word characters apart merged, and those at most"
+        f" {d.get('merge_words', 0)} characters apart",
+        "  within one sentence (no sentence punctuation or line break between them); the Repetition probability",
         f"  is multiplied by {d['repetition_boost']} on content words that recur in the article and by",
         f"  {d['repetition_damp']} elsewhere; Repetition spans: {d.get('repetition_mode', 'model')!r}."
         f" SI output: {d['si_source']!r} (threshold {d['si_threshold']}).",
@@ -1185,7 +1203,7 @@ def write_model_card(
         f"(mean {speed['mean_words_per_article']:.0f} words), 2 threads, int8 ONNX:",
         f"{speed['articles_per_s']:.2f} articles/s, {speed['tokens_per_s']:.0f} tokens/s.",
         "`bench/techniques.py` measures latency, encoder-only throughput and memory"
-        + (" (below; the machine was shared with another training job, so an idle one is faster):" if bench else "."),
+        + (" (below, `python bench/techniques.py`; compare models within one run):" if bench else "."),
         *(["", "```", bench, "```"] if bench else []),
         "",
         "## Training recipe",
