@@ -197,3 +197,32 @@ def test_project_probs_averages_overlapping_source_tokens() -> None:
     fallback = np.full((4, 1), 0.05, dtype=np.float32)
     got = project_probs(src, dst, fallback)
     assert np.allclose(got[:, 0], [0.4, 0.9, 0.9, 0.05])
+
+
+def test_lexical_features_are_stable_and_see_words_and_shape() -> None:
+    import numpy as np
+
+    from unspin.analyse.techniques.tagger import LEXICAL_DIM, lexical_features
+
+    a = lexical_features("The so-called EXPERTS lied again!")
+    b = lexical_features("the so-called experts lied again")
+    assert a.shape == (LEXICAL_DIM + 4,)
+    assert np.array_equal(a[:LEXICAL_DIM], b[:LEXICAL_DIM])  # words are lower-cased
+    assert a[LEXICAL_DIM] == 1.0 and b[LEXICAL_DIM] == 0.0  # '!'
+    assert a[LEXICAL_DIM + 3] == 1.0 and b[LEXICAL_DIM + 3] == 0.0  # a word in capitals
+    # 6 words and 5 word pairs, hashed with crc32 (the same on every machine and run)
+    assert a[:LEXICAL_DIM].sum() == len(set(np.flatnonzero(a[:LEXICAL_DIM])))
+    assert 9 <= a[:LEXICAL_DIM].sum() <= 11
+
+
+@needs_model
+def test_shipped_tc_word_model_gives_a_distribution(tagger: TechniqueTagger) -> None:
+    import numpy as np
+
+    from unspin.analyse.techniques.tagger import lexical_logprobs
+
+    lexical = tagger.params.extra.get("tc_lexical")
+    if lexical is None:
+        pytest.skip("this model's TC classifier does not use the words of the span")
+    lp = lexical_logprobs(lexical, "these treacherous traitors")
+    assert lp.shape == (14,) and abs(float(np.exp(lp).sum()) - 1.0) < 1e-4

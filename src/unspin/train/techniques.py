@@ -668,6 +668,19 @@ def _split(work: Path) -> dict[str, list[str]]:
     return json.loads((work / "split.json").read_text())
 
 
+def config_json(obj: Any) -> str:
+    """JSON with one key per line but every list of numbers on one line (the TC weight matrices would
+    otherwise take a line per number)."""
+    import re
+
+    text = json.dumps(obj, indent=1)
+
+    def one_line(m: re.Match[str]) -> str:
+        return "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]"
+
+    return re.sub(r"\[\s*([-0-9.eE+]+(?:,\s*[-0-9.eE+]+)*)\s*\]", one_line, text) + "\n"
+
+
 def write_model_config(cfg: dict[str, Any], out: Path, decode: dict[str, Any], extra: dict[str, Any]) -> Path:
     enc = ENCODERS[cfg["model"]["base"]]
     config = {
@@ -689,7 +702,7 @@ def write_model_config(cfg: dict[str, Any], out: Path, decode: dict[str, Any], e
         **extra,
     }
     path = out / "config.json"
-    path.write_text(json.dumps(config, indent=1) + "\n")
+    path.write_text(config_json(config))
     return path
 
 
@@ -765,11 +778,33 @@ def fit_platt(x: np.ndarray, y: np.ndarray, iters: int = 200) -> tuple[float, fl
     return float(a), float(b)
 
 
+def fit_lexical(articles: dict[str, str], labels: dict[str, list[LabelSpan]], ids: list[str], techs: list[str],
+                l2: float) -> dict[str, Any]:
+    """The words-only TC model (`lexical_features` -> softmax), fitted on the gold spans of `ids`."""
+    from unspin.analyse.techniques.tagger import LEXICAL_DIM, fit_softmax, lexical_features
+
+    spans = [g for a in ids for g in labels.get(a, [])]
+    x = np.stack([lexical_features(articles[g.article_id][g.start : g.end]) for g in spans])
+    y = np.array([techs.index(g.technique) for g in spans])
+    w, b, m, sd = fit_softmax(x, y, len(techs), l2=l2, iters=300)
+    return {
+        "dim": LEXICAL_DIM,
+        "l2": l2,
+        "W": np.round(w, 5).tolist(),
+        "b": np.round(b, 5).tolist(),
+        "mean": np.round(m, 6).tolist(),
+        "std": np.round(sd, 6).tolist(),
+    }
+
+
 def _tune_tc_classifier(
-    texts: dict[str, str], probs: dict, labels: dict[str, list[LabelSpan]], techs: list[str]
+    texts: dict[str, str], probs: dict, labels: dict[str, list[LabelSpan]], techs: list[str],
+    lexical: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any] | None, float]:
-    """Fit the TC span classifier on dev gold spans; its accuracy by 5-fold cross-validation over articles."""
-    from unspin.analyse.techniques.tagger import fit_softmax, span_features
+    """Fit the TC span classifier on dev gold spans; its accuracy by 5-fold cross-validation over articles.
+    With a `lexical` model (fitted on the train split, so unbiased on dev), its log-probabilities are
+    features too."""
+    from unspin.analyse.techniques.tagger import fit_softmax, lexical_logprobs, span_features
 
     rows: list[tuple[int, np.ndarray, int]] = []
     for i, (aid, text) in enumerate(texts.items()):
@@ -777,6 +812,8 @@ def _tune_tc_classifier(
         for g in labels.get(aid, []):
             f = span_features(text, low, probs[aid], g.start, g.end)
             if f is not None:
+                if lexical is not None:
+                    f = np.concatenate([f, lexical_logprobs(lexical, text[g.start : g.end])])
                 rows.append((i % 5, f, techs.index(g.technique)))
     if len(rows) < 50:
         return None, 0.0
@@ -975,6 +1012,15 @@ def stage_tune(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
     if tc_model is not None and tc_cv > best_tc[0]:
         params.extra["tc_model"] = tc_model
         best_tc = (tc_cv, "classifier", 0.0)
+    # ... and with the words of the span (a words-only model fitted on the train split's gold spans)
+    train_ids = _split(work)["train"]
+    for l2 in (1e-2, 1e-1):
+        lexical = fit_lexical(articles, labels, train_ids, techs, l2)
+        lex_model, lex_cv = _tune_tc_classifier(texts, probs, labels, techs, lexical)
+        LOG.info("TC span classifier with words (l2 %g): 5-fold dev accuracy %.3f", l2, lex_cv)
+        if lex_model is not None and lex_cv > best_tc[0]:
+            params.extra["tc_model"], params.extra["tc_lexical"] = lex_model, lexical
+            best_tc = (lex_cv, "classifier+words", 0.0)
 
     # 4. calibration of span scores against their precision credit
     params.calibration = (1.0, 0.0)
@@ -1065,7 +1111,7 @@ def stage_test(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path, confi
     LOG.info("test results %s", json.dumps(results))
     cfg_json = json.loads((out / "config.json").read_text())
     cfg_json["test"] = {k: results[k] for k in ("si", "flc", "tc", "si_baseline_every_sentence", "ece")}
-    (out / "config.json").write_text(json.dumps(cfg_json, indent=1) + "\n")
+    (out / "config.json").write_text(config_json(cfg_json))
     write_model_card(cfg, out, results, cfg_json, config_path)
 
 
@@ -1103,6 +1149,11 @@ def write_model_card(
             "\n  its length and how often its text recurs in the article, fitted on dev gold spans"
             f"\n  (5-fold dev accuracy {dev.get('tc_f1', 0):.3f}, above the best rule on mean probabilities)."
         )
+        if d.get("tc_lexical"):
+            tc_line += (
+                "\n  Its features include the log-probabilities of a words-only model (hashed words and word"
+                "\n  pairs of the span, '!', '?', quotes, capitals) fitted on the train split's gold spans."
+            )
     else:
         tc_line = (
             f"- TC: the technique with the highest mean token probability over the span ({d['tc_mode']}),"

@@ -120,7 +120,7 @@ class DecodeParams:
             tc_mode=d.get("tc_mode", "ratio"),
             tc_repetition=float(d.get("tc_repetition", 1.0)),
             calibration=tuple(d.get("calibration", (1.0, 0.0))),  # type: ignore[arg-type]
-            extra={"tc_model": d["tc_model"]} if d.get("tc_model") else {},
+            extra={k: d[k] for k in ("tc_model", "tc_lexical") if d.get(k)},
         )
 
     def to_config(self) -> dict[str, Any]:
@@ -136,7 +136,7 @@ class DecodeParams:
             "tc_mode": self.tc_mode,
             "tc_repetition": self.tc_repetition,
             "calibration": list(self.calibration),
-            **({"tc_model": self.extra["tc_model"]} if self.extra.get("tc_model") else {}),
+            **{k: self.extra[k] for k in ("tc_model", "tc_lexical") if self.extra.get(k)},
         }
 
 
@@ -360,6 +360,33 @@ def _heuristic_label(feat: np.ndarray, params: DecodeParams, recurs: bool) -> st
     return best
 
 
+LEXICAL_DIM = 4096
+
+
+def lexical_features(phrase: str, dim: int = LEXICAL_DIM) -> np.ndarray:
+    """Hashed bag of the span's lower-cased words and word pairs (crc32, so stable across runs and
+    machines), plus its shape: '!', '?', quotes, all-caps words."""
+    import zlib
+
+    words = WORD_RE.findall(phrase.lower())
+    x = np.zeros(dim + 4, dtype=np.float64)
+    for tok in [*words, *(f"{a} {b}" for a, b in zip(words, words[1:]))]:
+        x[zlib.crc32(tok.encode("utf-8")) % dim] = 1.0
+    x[dim] = float("!" in phrase)
+    x[dim + 1] = float("?" in phrase)
+    x[dim + 2] = float(any(q in phrase for q in "\"“”«»"))
+    x[dim + 3] = float(any(w.isupper() and len(w) > 1 for w in WORD_RE.findall(phrase)))
+    return x
+
+
+def lexical_logprobs(model: dict[str, Any], phrase: str) -> np.ndarray:
+    """Log-probabilities of each technique from the span's words alone (the `tc_lexical` model)."""
+    x = (lexical_features(phrase, int(model["dim"])) - np.asarray(model["mean"])) / np.asarray(model["std"])
+    logits = x @ np.asarray(model["W"]) + np.asarray(model["b"])
+    logits = logits - logits.max()
+    return (logits - np.log(np.exp(logits).sum())).astype(np.float32)
+
+
 def classify_from_probs(text: str, tp: TokenProbs, spans: Sequence[tuple[int, int]], params: DecodeParams) -> list[str]:
     """TC: the technique of each given span.
 
@@ -374,6 +401,9 @@ def classify_from_probs(text: str, tp: TokenProbs, spans: Sequence[tuple[int, in
         if feat is None:
             out.append("Loaded_Language")  # the most frequent technique, for spans with no token
         elif model:
+            lexical = params.extra.get("tc_lexical")
+            if lexical:
+                feat = np.concatenate([feat, lexical_logprobs(lexical, text[start:end])])
             x = (feat - np.asarray(model["mean"])) / np.asarray(model["std"])
             logits = x @ np.asarray(model["W"]) + np.asarray(model["b"])
             out.append(model["classes"][int(np.argmax(logits))])
