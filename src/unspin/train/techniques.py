@@ -778,14 +778,54 @@ def fit_platt(x: np.ndarray, y: np.ndarray, iters: int = 200) -> tuple[float, fl
     return float(a), float(b)
 
 
+# SemEval-2021 Task 6 (meme texts) technique names -> PTC labels; techniques PTC does not have
+# (Smears, Glittering generalities, Obfuscation) are left out.
+TASK6_TO_PTC = {
+    "Appeal to authority": "Appeal_to_Authority",
+    "Appeal to fear/prejudice": "Appeal_to_fear-prejudice",
+    "Bandwagon": "Bandwagon,Reductio_ad_hitlerum",
+    "Reductio ad hitlerum": "Bandwagon,Reductio_ad_hitlerum",
+    "Black-and-white Fallacy/Dictatorship": "Black-and-White_Fallacy",
+    "Causal Oversimplification": "Causal_Oversimplification",
+    "Doubt": "Doubt",
+    "Exaggeration/Minimisation": "Exaggeration,Minimisation",
+    "Flag-waving": "Flag-Waving",
+    "Loaded Language": "Loaded_Language",
+    "Name calling/Labeling": "Name_Calling,Labeling",
+    "Repetition": "Repetition",
+    "Slogans": "Slogans",
+    "Thought-terminating cliché": "Thought-terminating_Cliches",
+    "Whataboutism": "Whataboutism,Straw_Men,Red_Herring",
+    "Misrepresentation of Someone's Position (Straw Man)": "Whataboutism,Straw_Men,Red_Herring",
+    "Presenting Irrelevant Data (Red Herring)": "Whataboutism,Straw_Men,Red_Herring",
+}
+
+
+def task6_spans(folder: Path) -> list[tuple[str, str]]:
+    """(span text, PTC label) of every mappable span in SemEval-2021 Task 6's task-2 train and dev files."""
+    out = []
+    for name in ("training_set_task2.txt", "dev_set_task2.txt"):
+        path = folder / "data" / name
+        if not path.is_file():
+            continue
+        for item in json.loads(path.read_text(encoding="utf-8")):
+            for lab in item.get("labels", []):
+                ptc = TASK6_TO_PTC.get(lab["technique"])
+                if ptc:
+                    out.append((item["text"][lab["start"] : lab["end"]], ptc))
+    return out
+
+
 def fit_lexical(articles: dict[str, str], labels: dict[str, list[LabelSpan]], ids: list[str], techs: list[str],
-                l2: float) -> dict[str, Any]:
-    """The words-only TC model (`lexical_features` -> softmax), fitted on the gold spans of `ids`."""
+                l2: float, extra: list[tuple[str, str]] = ()) -> dict[str, Any]:
+    """The words-only TC model (`lexical_features` -> softmax), fitted on the gold spans of `ids` and
+    any `extra` (span text, label) pairs."""
     from unspin.analyse.techniques.tagger import LEXICAL_DIM, fit_softmax, lexical_features
 
-    spans = [g for a in ids for g in labels.get(a, [])]
-    x = np.stack([lexical_features(articles[g.article_id][g.start : g.end]) for g in spans])
-    y = np.array([techs.index(g.technique) for g in spans])
+    spans = [(articles[g.article_id][g.start : g.end], g.technique) for a in ids for g in labels.get(a, [])]
+    spans += list(extra)
+    x = np.stack([lexical_features(text) for text, _ in spans])
+    y = np.array([techs.index(t) for _, t in spans])
     w, b, m, sd = fit_softmax(x, y, len(techs), l2=l2, iters=300)
     return {
         "dim": LEXICAL_DIM,
@@ -1013,14 +1053,22 @@ def stage_tune(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
         params.extra["tc_model"] = tc_model
         best_tc = (tc_cv, "classifier", 0.0)
     # ... and with the words of the span (a words-only model fitted on the train split's gold spans)
+    # (optionally with SemEval-2021 Task 6 meme spans, mapped to PTC labels, as extra word data)
     train_ids = _split(work)["train"]
-    for l2 in (1e-2, 1e-1):
-        lexical = fit_lexical(articles, labels, train_ids, techs, l2)
-        lex_model, lex_cv = _tune_tc_classifier(texts, probs, labels, techs, lexical)
-        LOG.info("TC span classifier with words (l2 %g): 5-fold dev accuracy %.3f", l2, lex_cv)
-        if lex_model is not None and lex_cv > best_tc[0]:
-            params.extra["tc_model"], params.extra["tc_lexical"] = lex_model, lexical
-            best_tc = (lex_cv, "classifier+words", 0.0)
+    extra_dir = cfg.get("tune", {}).get("lexical_extra")
+    extras: list[tuple[str, list[tuple[str, str]]]] = [("PTC train", [])]
+    if extra_dir:
+        task6 = task6_spans(data_dir.parent / extra_dir)
+        if task6:
+            extras.append((f"PTC train + {len(task6)} {extra_dir} spans", task6))
+    for what, extra in extras:
+        for l2 in (1e-2, 1e-1):
+            lexical = fit_lexical(articles, labels, train_ids, techs, l2, extra)
+            lex_model, lex_cv = _tune_tc_classifier(texts, probs, labels, techs, lexical)
+            LOG.info("TC span classifier with words from %s (l2 %g): 5-fold dev accuracy %.3f", what, l2, lex_cv)
+            if lex_model is not None and lex_cv > best_tc[0]:
+                params.extra["tc_model"], params.extra["tc_lexical"] = lex_model, {**lexical, "data": what}
+                best_tc = (lex_cv, "classifier+words", 0.0)
 
     # 4. calibration of span scores against their precision credit
     params.calibration = (1.0, 0.0)
