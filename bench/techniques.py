@@ -106,7 +106,8 @@ def measure(model: str, threads: int, n_articles: int, words: int, latency_runs:
     lat.sort()
     p95 = lat[min(len(lat) - 1, int(round(0.95 * (len(lat) - 1))))]
     return {
-        "onnx": f"{tagger.config.get('onnx', 'model.onnx')}" + (" + base layers" if tagger.config.get("frozen") else ""),
+        "onnx": f"{tagger.config.get('onnx', 'model.onnx')}"
+        + (" + base layers" if tagger.config.get("frozen") else ""),
         "articles": f"{len(articles)} x ~{words} words ({n_tokens / len(articles):.0f} tokens)",
         "load time": f"{load_s:.2f} s",
         "end-to-end articles/s": f"{len(articles) / e2e:.2f}",
@@ -138,8 +139,20 @@ def main() -> None:
     models = [m for m in args.models.split(",") if m]
     results = {}
     for m in models:
-        cmd = [sys.executable, __file__, "--one", m, "--threads", str(args.threads), "--articles",
-               str(args.articles), "--words", str(args.words), "--latency-runs", str(args.latency_runs)]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--one",
+            m,
+            "--threads",
+            str(args.threads),
+            "--articles",
+            str(args.articles),
+            "--words",
+            str(args.words),
+            "--latency-runs",
+            str(args.latency_runs),
+        ]
         results[m] = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
     keys = list(next(iter(results.values())))
     w = max(len(k) for k in keys)

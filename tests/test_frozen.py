@@ -33,9 +33,7 @@ def test_rebuild_copy_transpose_and_int8() -> None:
     q = rebuild(
         {"name": "w_q", "key": "layer.weight", "op": "int8", "transpose": True, "axis": 1, "shape": [4, 3]}, base
     )
-    s = rebuild(
-        {"name": "w_s", "key": "layer.weight", "op": "scale", "transpose": True, "axis": 1, "shape": [3]}, base
-    )
+    s = rebuild({"name": "w_s", "key": "layer.weight", "op": "scale", "transpose": True, "axis": 1, "shape": [3]}, base)
     assert np.allclose(q * s[None, :], base["layer.weight"].T, atol=float(s.max()))
 
 

@@ -167,7 +167,6 @@ def test_classify_returns_one_label_per_span(tagger: TechniqueTagger) -> None:
 @needs_model
 @pytest.mark.skipif(not PTC_DIR.is_dir(), reason="PTC data not available")
 def test_si_f1_on_held_out_split(tagger: TechniqueTagger) -> None:
-    import json
 
     from unspin.eval.spans import score_si
     from unspin.semeval import LabelSpan, read_articles, read_labels

@@ -309,7 +309,7 @@ def _mpnet_parts(model):
     """(embeddings, layers, relative-position bias) of an MPNet tagger; the frozen recipe needs MPNet."""
     enc = model.encoder
     if not hasattr(enc.encoder, "compute_position_bias"):
-        raise SystemExit("frozen_layers is implemented for MPNet bases only (base = \"mpnet-base\")")
+        raise SystemExit('frozen_layers is implemented for MPNet bases only (base = "mpnet-base")')
     return enc.embeddings, enc.encoder.layer, enc.encoder
 
 
@@ -389,9 +389,7 @@ def stage_train_frozen(cfg: dict[str, Any], data_dir: Path, work: Path) -> None:
     else:
         train_h = _bottom_states(model, train_w, k, pad_id, torch)
         dev_h = _bottom_states(model, dev_w, k, pad_id, torch)
-        np.savez(
-            cache, **{f"t{i}": h for i, h in enumerate(train_h)}, **{f"d{i}": h for i, h in enumerate(dev_h)}
-        )
+        np.savez(cache, **{f"t{i}": h for i, h in enumerate(train_h)}, **{f"d{i}": h for i, h in enumerate(dev_h)})
 
     trainable = [*model.encoder.encoder.layer[k:].parameters()]
     for p in model.parameters():
@@ -463,12 +461,22 @@ def stage_train_frozen(cfg: dict[str, Any], data_dir: Path, work: Path) -> None:
                 el = time.time() - t0
                 LOG.info(
                     "epoch %d step %d/%d loss %.4f  %.0fs elapsed, ~%.0fs left",
-                    epoch, step, total, run_loss / (bi + 1), el, el / step * (total - step),
+                    epoch,
+                    step,
+                    total,
+                    run_loss / (bi + 1),
+                    el,
+                    el / step * (total - step),
                 )
         torch.save(model.state_dict(), work / f"epoch{epoch}.pt")
         dl = dev_loss()
-        LOG.info("epoch %d done: train loss %.4f, dev loss %.5f (%.0fs)", epoch, run_loss / steps_per_epoch, dl,
-                 time.time() - t0)
+        LOG.info(
+            "epoch %d done: train loss %.4f, dev loss %.5f (%.0fs)",
+            epoch,
+            run_loss / steps_per_epoch,
+            dl,
+            time.time() - t0,
+        )
         if dl < best:
             best = dl
             shutil.copyfile(work / f"epoch{epoch}.pt", work / "best.pt")
@@ -527,9 +535,16 @@ def stage_export(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> 
                 if n.op_type == "MatMul" and "/output/dense/" in n.name and "/attention/" not in n.name
             ]
         full = work / "model-int8-full.onnx"
-        quantize_dynamic(str(fp32), str(full), weight_type=QuantType.QInt8, per_channel=True,
-                         reduce_range=reduce_range, op_types_to_quantize=["MatMul"], nodes_to_exclude=float_nodes,
-                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+        quantize_dynamic(
+            str(fp32),
+            str(full),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            reduce_range=reduce_range,
+            op_types_to_quantize=["MatMul"],
+            nodes_to_exclude=float_nodes,
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
         strip_frozen(fp32, full, int8, out / "frozen.json", cfg["model"]["base"], frozen, 64 if reduce_range else 127)
     else:
         quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
@@ -570,7 +585,9 @@ def stage_export(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> 
         float(diff.mean()),
     )
     if float(diff.mean()) > 0.01:
-        raise SystemExit(f"{int8}: the int8 model's probabilities drift from the float model's (mean {diff.mean():.4f})")
+        raise SystemExit(
+            f"{int8}: the int8 model's probabilities drift from the float model's (mean {diff.mean():.4f})"
+        )
 
 
 def strip_frozen(
@@ -629,16 +646,20 @@ def strip_frozen(
             if differ > 0.01:
                 raise SystemExit(f"{name}: our int8 weights differ from ONNX Runtime's on {differ:.1%} of entries")
             placeholder(name, q, {"key": key, "transpose": transpose, "op": "int8", "axis": axis, "qmax": qmax})
-            placeholder(scale_name, scale.reshape(numpy_helper.to_array(inits[scale_name]).shape),
-                        {"key": key, "transpose": transpose, "op": "scale", "axis": axis, "qmax": qmax})
+            placeholder(
+                scale_name,
+                scale.reshape(numpy_helper.to_array(inits[scale_name]).shape),
+                {"key": key, "transpose": transpose, "op": "scale", "axis": axis, "qmax": qmax},
+            )
         elif name in floats and floats[name].size >= 256 and inits[name].data_type == onnx.TensorProto.FLOAT:
             hit = by_hash.get(tensor_sha256(floats[name].astype(np.float32)))
             if hit is None:
                 continue
             key, transpose = hit
             w = base[key].astype(np.float32)
-            placeholder(name, np.ascontiguousarray(w.T if transpose else w),
-                        {"key": key, "transpose": transpose, "op": "copy"})
+            placeholder(
+                name, np.ascontiguousarray(w.T if transpose else w), {"key": key, "transpose": transpose, "op": "copy"}
+            )
     # Trained tensors left in float (the feed-forward output projections) are stored as float16 and
     # cast back when the session starts: half the size, and ONNX Runtime folds the cast away.
     placeholders = {e["name"] for e in entries}
@@ -654,8 +675,13 @@ def strip_frozen(
         model.graph.node.insert(0, onnx.helper.make_node("Cast", [half.name], [t.name], to=onnx.TensorProto.FLOAT))
     onnx.save(model, str(dest))
     recipe_path.write_text(json.dumps({"base": base_key, "tensors": entries}, indent=0) + "\n")
-    LOG.info("%s: %d tensors rebuilt from %s at load, %.1f MB shipped", dest, len(entries), base_key,
-             dest.stat().st_size / 1e6)
+    LOG.info(
+        "%s: %d tensors rebuilt from %s at load, %.1f MB shipped",
+        dest,
+        len(entries),
+        base_key,
+        dest.stat().st_size / 1e6,
+    )
 
 
 # --------------------------------------------------------------------------------------------- tune
@@ -816,8 +842,14 @@ def task6_spans(folder: Path) -> list[tuple[str, str]]:
     return out
 
 
-def fit_lexical(articles: dict[str, str], labels: dict[str, list[LabelSpan]], ids: list[str], techs: list[str],
-                l2: float, extra: list[tuple[str, str]] = ()) -> dict[str, Any]:
+def fit_lexical(
+    articles: dict[str, str],
+    labels: dict[str, list[LabelSpan]],
+    ids: list[str],
+    techs: list[str],
+    l2: float,
+    extra: list[tuple[str, str]] = (),
+) -> dict[str, Any]:
     """The words-only TC model (`lexical_features` -> softmax), fitted on the gold spans of `ids` and
     any `extra` (span text, label) pairs."""
     from unspin.analyse.techniques.tagger import LEXICAL_DIM, fit_softmax, lexical_features
@@ -838,7 +870,10 @@ def fit_lexical(articles: dict[str, str], labels: dict[str, list[LabelSpan]], id
 
 
 def _tune_tc_classifier(
-    texts: dict[str, str], probs: dict, labels: dict[str, list[LabelSpan]], techs: list[str],
+    texts: dict[str, str],
+    probs: dict,
+    labels: dict[str, list[LabelSpan]],
+    techs: list[str],
     lexical: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any] | None, float]:
     """Fit the TC span classifier on dev gold spans; its accuracy by 5-fold cross-validation over articles.
@@ -895,7 +930,7 @@ def _tune_ensemble(
         gold = {a: token_targets([tuple(o) for o in probs[a].offsets], labels.get(a, []))[:, :-1] for a in texts}
         projected = {a: project_probs(mprobs[a], probs[a].offsets, probs[a].probs) for a in texts}
 
-        def bce(w: float) -> float:
+        def bce(w: float, gold: dict = gold, projected: dict = projected) -> float:
             total, n = 0.0, 0
             for a in texts:
                 p = np.clip((1 - w) * probs[a].probs[:, :-1] + w * projected[a][:, :-1], 1e-6, 1 - 1e-6)
@@ -906,7 +941,9 @@ def _tune_ensemble(
 
         scores = {w: bce(w) for w in (0.0, 0.2, 0.35, 0.5, 0.65)}
         best = min(scores, key=scores.get)  # type: ignore[arg-type]
-        LOG.info("ensemble with %s: dev BCE by weight %s -> %.2f", name, {k: round(v, 5) for k, v in scores.items()}, best)
+        LOG.info(
+            "ensemble with %s: dev BCE by weight %s -> %.2f", name, {k: round(v, 5) for k, v in scores.items()}, best
+        )
         if best > 0:
             for a in texts:
                 probs[a].probs = (1 - best) * probs[a].probs + best * projected[a]
@@ -1226,7 +1263,11 @@ def write_model_card(
     if frozen:
         frozen_lines += [
             "- int8 weights use the reduced 7-bit range"
-            + (" and the feed-forward output projections stay float (stored float16):" if ex.get("float_ffn_output", True) else ":"),
+            + (
+                " and the feed-forward output projections stay float (stored float16):"
+                if ex.get("float_ffn_output", True)
+                else ":"
+            ),
             "  with plain 8-bit int8 everywhere, the model's probabilities on real text collapsed towards a constant",
             "  (the export stage now checks int8 against float on dev windows and stops on drift).",
         ]

@@ -370,11 +370,11 @@ def lexical_features(phrase: str, dim: int = LEXICAL_DIM) -> np.ndarray:
 
     words = WORD_RE.findall(phrase.lower())
     x = np.zeros(dim + 4, dtype=np.float64)
-    for tok in [*words, *(f"{a} {b}" for a, b in zip(words, words[1:]))]:
+    for tok in [*words, *(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))]:
         x[zlib.crc32(tok.encode("utf-8")) % dim] = 1.0
     x[dim] = float("!" in phrase)
     x[dim + 1] = float("?" in phrase)
-    x[dim + 2] = float(any(q in phrase for q in "\"“”«»"))
+    x[dim + 2] = float(any(q in phrase for q in '"“”«»'))
     x[dim + 3] = float(any(w.isupper() and len(w) > 1 for w in WORD_RE.findall(phrase)))
     return x
 
@@ -499,8 +499,8 @@ class TechniqueTagger:
         base_values = []
         if self.config.get("frozen"):
             # Base-encoder weights the model did not change are rebuilt from their package.
-            from unspin.models.frozen import FrozenWeightsError, add_to_session_options
             from unspin.models.base import ModelFilesError
+            from unspin.models.frozen import FrozenWeightsError, add_to_session_options
 
             try:
                 base_values = add_to_session_options(so, self.model_dir / self.config["frozen"])
@@ -517,7 +517,9 @@ class TechniqueTagger:
         for m in self.config.get("ensemble", []):
             member = TechniqueTagger.load(m["model"], threads=threads)
             if member.labels != self.labels:
-                raise ModelLoadError(f"ensemble member {m['model']!r} has other outputs than {self.config.get('name')!r}")
+                raise ModelLoadError(
+                    f"ensemble member {m['model']!r} has other outputs than {self.config.get('name')!r}"
+                )
             self.members.append((member, float(m["weight"])))
 
     @classmethod
