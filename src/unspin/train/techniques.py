@@ -179,21 +179,20 @@ def _collate(batch, torch, pad_id: int = 0):
     return ids, mask, y
 
 
-def _dev_eval(model, windows, torch, batch_size: int) -> dict[str, float]:
-    model.eval()
+def _dev_eval(batch_logits, n_dev: int, torch, batch_size: int = 32) -> dict[str, float]:
+    """Dev loss over all outputs, and the best token-level F1 of the "any technique" output.
+    `batch_logits(indices, train=False)` gives (logits, targets) for those dev windows."""
     probs, gold = [], []
     loss_sum, n = 0.0, 0
     with torch.no_grad():
-        for i in range(0, len(windows), batch_size):
-            ids, mask, y = _collate(windows[i : i + batch_size], torch)
-            logits = model(ids, mask)
+        for i in range(0, n_dev, batch_size):
+            logits, y = batch_logits(list(range(i, min(i + batch_size, n_dev))), False)
             keep = y[..., 0] >= 0
             lk, yk = logits[keep], y[keep]
             loss_sum += torch.nn.functional.binary_cross_entropy_with_logits(lk, yk, reduction="sum").item()
             n += yk.numel()
             probs.append(torch.sigmoid(lk).numpy())
             gold.append(yk.numpy())
-    model.train()
     p, g = np.concatenate(probs), np.concatenate(gold)
     best = (0.0, 0.5)
     for th in np.arange(0.05, 0.95, 0.05):
@@ -204,10 +203,9 @@ def _dev_eval(model, windows, torch, batch_size: int) -> dict[str, float]:
     return {"loss": loss_sum / max(n, 1), "any_f1": best[0], "any_th": best[1]}
 
 
-def stage_train(cfg: dict[str, Any], data_dir: Path, work: Path) -> None:
-    if int(cfg["train"].get("frozen_layers", 0)):
-        stage_train_frozen(cfg, data_dir, work)
-        return
+def _prepare_training(cfg: dict[str, Any], data_dir: Path, work: Path, attn: str = "sdpa"):
+    """Seeds, the split (written to split.json), training and dev windows, and the tagger with each
+    output's bias at its log-odds among training tokens. Returns (torch, model, train_w, dev_w, pad_id)."""
     import torch
 
     tc = cfg["train"]
@@ -221,6 +219,7 @@ def stage_train(cfg: dict[str, Any], data_dir: Path, work: Path) -> None:
     (work / "split.json").write_text(json.dumps(split, indent=1))
     enc = ENCODERS[cfg["model"]["base"]]
     tok = load_tokenizer(verified_file(enc, "tokenizer.json"))
+    _, _, pad_id = special_ids(tok)
     window = cfg["model"]["window"]
     train_w = make_windows(articles, labels, split["train"], tok, window, tc["stride"])
     dev_w = make_windows(articles, labels, split["dev"], tok, window, window - 2)
@@ -236,40 +235,47 @@ def stage_train(cfg: dict[str, Any], data_dir: Path, work: Path) -> None:
     rate = np.clip(ys.mean(axis=0), 1e-4, 1 - 1e-4)
     LOG.info("positive token rate: %s", {t: round(float(r), 4) for t, r in zip(OUTPUTS, rate, strict=True)})
 
-    model = build_model(base_dir_for(cfg), len(OUTPUTS), tc["dropout"])
+    model = build_model(base_dir_for(cfg), len(OUTPUTS), tc["dropout"], attn=attn)
     with torch.no_grad():
         model.head.bias.copy_(torch.from_numpy(np.log(rate / (1 - rate)).astype(np.float32)))
         model.head.weight.normal_(0.0, 0.02)
-    head_params = list(model.head.parameters())
-    enc_params = [p for n, p in model.named_parameters() if not n.startswith("head.")]
+    return torch, model, train_w, dev_w, pad_id
+
+
+def _fit(cfg: dict[str, Any], work: Path, model, torch, n_train: int, n_dev: int, batch_logits, set_train) -> None:
+    """The training loop both recipes share: AdamW over the parameters that require grad (the head at
+    `head_lr`), linear warmup and decay, a checkpoint per epoch, and `best.pt` / `best.json` for the
+    epoch with the lowest dev loss over all outputs. `batch_logits(indices, train)` gives (logits,
+    targets) for those training (or dev) windows; `set_train(flag)` switches train/eval mode."""
+    tc = cfg["train"]
+    head = [p for n, p in model.named_parameters() if p.requires_grad and n.startswith("head.")]
+    body = [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith("head.")]
     opt = torch.optim.AdamW(
-        [{"params": enc_params, "lr": tc["lr"]}, {"params": head_params, "lr": tc["head_lr"]}],
+        [{"params": body, "lr": tc["lr"]}, {"params": head, "lr": tc["head_lr"]}],
         weight_decay=tc["weight_decay"],
     )
     bs = tc["batch_size"]
-    steps_per_epoch = math.ceil(len(train_w) / bs)
+    steps_per_epoch = math.ceil(n_train / bs)
     total = steps_per_epoch * tc["epochs"]
     warm = max(1, int(total * tc["warmup"]))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
     )
     rng = random.Random(tc["seed"])
-    best_score = -math.inf
+    best_loss = math.inf
     t0 = time.time()
     step = 0
-    model.train()
     for epoch in range(1, tc["epochs"] + 1):
-        order = list(range(len(train_w)))
+        set_train(True)
+        order = list(range(n_train))
         rng.shuffle(order)
         run_loss = 0.0
         for bi in range(steps_per_epoch):
-            batch = [train_w[i] for i in order[bi * bs : (bi + 1) * bs]]
-            ids, mask, y = _collate(batch, torch)
-            logits = model(ids, mask)
+            logits, y = batch_logits(order[bi * bs : (bi + 1) * bs], True)
             keep = y[..., 0] >= 0
             loss = torch.nn.functional.binary_cross_entropy_with_logits(logits[keep], y[keep])
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_(body + head, 1.0)
             opt.step()
             sched.step()
             opt.zero_grad()
@@ -287,7 +293,8 @@ def stage_train(cfg: dict[str, Any], data_dir: Path, work: Path) -> None:
                     el / step * (total - step),
                 )
         torch.save(model.state_dict(), work / f"epoch{epoch}.pt")
-        dev = _dev_eval(model, dev_w, torch, 32)
+        set_train(False)
+        dev = _dev_eval(batch_logits, n_dev, torch)
         LOG.info(
             "epoch %d done: train loss %.4f, dev %s (%.0fs)",
             epoch,
@@ -295,14 +302,28 @@ def stage_train(cfg: dict[str, Any], data_dir: Path, work: Path) -> None:
             dev,
             time.time() - t0,
         )
-        if -dev["loss"] > best_score:  # lowest dev loss over all 15 outputs
-            best_score = -dev["loss"]
+        if dev["loss"] < best_loss:  # lowest dev loss over all 15 outputs
+            best_loss = dev["loss"]
             shutil.copyfile(work / f"epoch{epoch}.pt", work / "best.pt")
             (work / "best.json").write_text(json.dumps({"epoch": epoch, **dev, "train_seconds": time.time() - t0}))
     meta = json.loads((work / "best.json").read_text())
     meta["total_train_seconds"] = time.time() - t0
     (work / "best.json").write_text(json.dumps(meta))
     LOG.info("training done in %.0fs; best %s", time.time() - t0, meta)
+
+
+def stage_train(cfg: dict[str, Any], data_dir: Path, work: Path) -> None:
+    if int(cfg["train"].get("frozen_layers", 0)):
+        stage_train_frozen(cfg, data_dir, work)
+        return
+    torch, model, train_w, dev_w, pad_id = _prepare_training(cfg, data_dir, work)
+
+    def batch_logits(idx: list[int], train: bool):
+        windows = train_w if train else dev_w
+        ids, mask, y = _collate([windows[i] for i in idx], torch, pad_id)
+        return model(ids, mask), y
+
+    _fit(cfg, work, model, torch, len(train_w), len(dev_w), batch_logits, model.train)
 
 
 def _mpnet_parts(model):
@@ -352,32 +373,9 @@ def stage_train_frozen(cfg: dict[str, Any], data_dir: Path, work: Path) -> None:
     """Train only the top layers and the head: the first `frozen_layers` layers (and the embeddings)
     keep the base weights, so their output is computed once per window and cached; a training step
     then costs the top layers alone. The shipped model stores only what changed."""
-    import torch
-
-    tc = cfg["train"]
-    k = int(tc["frozen_layers"])
-    torch.set_num_threads(int(tc.get("threads", 1)))
-    torch.manual_seed(tc["seed"])
-    random.seed(tc["seed"])
-    np.random.seed(tc["seed"])
-
-    articles, labels = load_ptc(data_dir)
-    split = split_ids(list(articles), cfg["split"]["seed"], cfg["split"]["train"], cfg["split"]["dev"])
-    (work / "split.json").write_text(json.dumps(split, indent=1))
-    enc = ENCODERS[cfg["model"]["base"]]
-    tok = load_tokenizer(verified_file(enc, "tokenizer.json"))
-    _, _, pad_id = special_ids(tok)
-    window = cfg["model"]["window"]
-    train_w = make_windows(articles, labels, split["train"], tok, window, tc["stride"])
-    dev_w = make_windows(articles, labels, split["dev"], tok, window, window - 2)
-    LOG.info("windows: train %d, dev %d; %d frozen layers", len(train_w), len(dev_w), k)
-
-    ys = np.concatenate([wy[1:-1] for _, wy in train_w])
-    rate = np.clip(ys.mean(axis=0), 1e-4, 1 - 1e-4)
-    model = build_model(base_dir_for(cfg), len(OUTPUTS), tc["dropout"], attn="eager")
-    with torch.no_grad():
-        model.head.bias.copy_(torch.from_numpy(np.log(rate / (1 - rate)).astype(np.float32)))
-        model.head.weight.normal_(0.0, 0.02)
+    k = int(cfg["train"]["frozen_layers"])
+    torch, model, train_w, dev_w, pad_id = _prepare_training(cfg, data_dir, work, attn="eager")
+    LOG.info("%d frozen layers", k)
     model.eval()
 
     cache = work / f"frozen{k}-states.npz"
@@ -391,24 +389,12 @@ def stage_train_frozen(cfg: dict[str, Any], data_dir: Path, work: Path) -> None:
         dev_h = _bottom_states(model, dev_w, k, pad_id, torch)
         np.savez(cache, **{f"t{i}": h for i, h in enumerate(train_h)}, **{f"d{i}": h for i, h in enumerate(dev_h)})
 
-    trainable = [*model.encoder.encoder.layer[k:].parameters()]
-    for p in model.parameters():
-        p.requires_grad_(False)
-    for p in [*trainable, *model.head.parameters()]:
-        p.requires_grad_(True)
-    opt = torch.optim.AdamW(
-        [{"params": trainable, "lr": tc["lr"]}, {"params": list(model.head.parameters()), "lr": tc["head_lr"]}],
-        weight_decay=tc["weight_decay"],
-    )
-    bs = tc["batch_size"]
-    steps_per_epoch = math.ceil(len(train_w) / bs)
-    total = steps_per_epoch * tc["epochs"]
-    warm = max(1, int(total * tc["warmup"]))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
-    )
+    top = {id(p) for p in model.encoder.encoder.layer[k:].parameters()}
+    for name, p in model.named_parameters():
+        p.requires_grad_(name.startswith("head.") or id(p) in top)
 
-    def batch_tensors(idx: list[int], hs: list[np.ndarray], ws):
+    def batch_logits(idx: list[int], train: bool):
+        hs, ws = (train_h, train_w) if train else (dev_h, dev_w)
         n = max(len(hs[i]) for i in idx)
         h = torch.zeros((len(idx), n, hs[idx[0]].shape[1]))
         mask = torch.zeros((len(idx), n), dtype=torch.long)
@@ -418,72 +404,14 @@ def stage_train_frozen(cfg: dict[str, Any], data_dir: Path, work: Path) -> None:
             h[r, :m] = torch.from_numpy(hs[i].astype(np.float32))
             mask[r, :m] = 1
             y[r, :m] = torch.from_numpy(ws[i][1])
-        return h, mask, y
+        return _top_forward(model, h, mask, k, torch), y
 
-    def dev_loss() -> float:
-        model.eval()
-        total_loss, n = 0.0, 0
-        with torch.no_grad():
-            for i in range(0, len(dev_w), 32):
-                h, mask, y = batch_tensors(list(range(i, min(i + 32, len(dev_w)))), dev_h, dev_w)
-                logits = _top_forward(model, h, mask, k, torch)
-                keep = y[..., 0] >= 0
-                total_loss += torch.nn.functional.binary_cross_entropy_with_logits(
-                    logits[keep], y[keep], reduction="sum"
-                ).item()
-                n += int(y[keep].numel())
-        return total_loss / max(n, 1)
-
-    rng = random.Random(tc["seed"])
-    best = math.inf
-    t0 = time.time()
-    step = 0
-    for epoch in range(1, tc["epochs"] + 1):
-        model.train()
+    def set_train(flag: bool) -> None:
+        model.train(flag)
         for layer in model.encoder.encoder.layer[:k]:
-            layer.eval()
-        order = list(range(len(train_w)))
-        rng.shuffle(order)
-        run_loss = 0.0
-        for bi in range(steps_per_epoch):
-            h, mask, y = batch_tensors(order[bi * bs : (bi + 1) * bs], train_h, train_w)
-            logits = _top_forward(model, h, mask, k, torch)
-            keep = y[..., 0] >= 0
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(logits[keep], y[keep])
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(trainable + list(model.head.parameters()), 1.0)
-            opt.step()
-            sched.step()
-            opt.zero_grad()
-            step += 1
-            run_loss += loss.item()
-            if step % 20 == 0:
-                el = time.time() - t0
-                LOG.info(
-                    "epoch %d step %d/%d loss %.4f  %.0fs elapsed, ~%.0fs left",
-                    epoch,
-                    step,
-                    total,
-                    run_loss / (bi + 1),
-                    el,
-                    el / step * (total - step),
-                )
-        torch.save(model.state_dict(), work / f"epoch{epoch}.pt")
-        dl = dev_loss()
-        LOG.info(
-            "epoch %d done: train loss %.4f, dev loss %.5f (%.0fs)",
-            epoch,
-            run_loss / steps_per_epoch,
-            dl,
-            time.time() - t0,
-        )
-        if dl < best:
-            best = dl
-            shutil.copyfile(work / f"epoch{epoch}.pt", work / "best.pt")
-            (work / "best.json").write_text(
-                json.dumps({"epoch": epoch, "dev_loss": dl, "train_seconds": time.time() - t0})
-            )
-    LOG.info("training done in %.0fs", time.time() - t0)
+            layer.eval()  # the frozen part never trains (its cached output was computed in eval mode)
+
+    _fit(cfg, work, model, torch, len(train_w), len(dev_w), batch_logits, set_train)
 
 
 # --------------------------------------------------------------------------------------------- export
