@@ -321,9 +321,18 @@ def fuse(fp32: Path, fused: Path, num_heads: int, hidden: int) -> bool:
     return True
 
 
-def quantize(fp32: Path, int8: Path, per_channel: bool, reduce_range: bool) -> None:
+def quantize(
+    fp32: Path,
+    int8: Path,
+    per_channel: bool,
+    reduce_range: bool,
+    op_types: list[str] | None = None,
+    float_nodes: list[str] | None = None,
+) -> None:
     """Dynamic int8: weights quantised ahead (per output channel if asked), activations per batch.
-    reduce_range keeps weights to 7 bits, which avoids saturation in the AVX2 (no VNNI) int8 kernels."""
+    reduce_range keeps weights to 7 bits, which avoids saturation in the AVX2 (no VNNI) int8 kernels.
+    `op_types` limits which operators are quantised (default: all ONNX Runtime supports);
+    `float_nodes` names nodes that stay float."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -333,6 +342,8 @@ def quantize(fp32: Path, int8: Path, per_channel: bool, reduce_range: bool) -> N
         weight_type=QuantType.QInt8,
         per_channel=per_channel,
         reduce_range=reduce_range,
+        op_types_to_quantize=op_types,
+        nodes_to_exclude=float_nodes,
         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
     )
 

@@ -419,7 +419,8 @@ def stage_train_frozen(cfg: dict[str, Any], data_dir: Path, work: Path) -> None:
 
 def stage_export(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> None:
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from unspin.train.claims import quantize
 
     torch.set_num_threads(int(cfg["train"].get("threads", 1)))
     model = build_model(base_dir_for(cfg), len(OUTPUTS), 0.0, attn="eager")
@@ -463,19 +464,10 @@ def stage_export(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> 
                 if n.op_type == "MatMul" and "/output/dense/" in n.name and "/attention/" not in n.name
             ]
         full = work / "model-int8-full.onnx"
-        quantize_dynamic(
-            str(fp32),
-            str(full),
-            weight_type=QuantType.QInt8,
-            per_channel=True,
-            reduce_range=reduce_range,
-            op_types_to_quantize=["MatMul"],
-            nodes_to_exclude=float_nodes,
-            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-        )
+        quantize(fp32, full, per_channel=True, reduce_range=reduce_range, op_types=["MatMul"], float_nodes=float_nodes)
         strip_frozen(fp32, full, int8, out / "frozen.json", cfg["model"]["base"], frozen, 64 if reduce_range else 127)
     else:
-        quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
+        quantize(fp32, int8, per_channel=True, reduce_range=False)
         (out / "frozen.json").unlink(missing_ok=True)
     shutil.copyfile(verified_file(enc, "tokenizer.json"), out / "tokenizer.json")
 
