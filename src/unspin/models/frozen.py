@@ -88,7 +88,7 @@ def frozen_initializers(recipe_path: Path) -> dict[str, np.ndarray]:
 
 def add_to_session_options(so: Any, recipe_path: Path) -> list[Any]:
     """Register the rebuilt tensors on ONNX Runtime session options. Returns the OrtValues, which must
-    stay alive until the session is created."""
+    stay alive as long as the session (ONNX Runtime may use their memory without a copy)."""
     from onnxruntime import OrtValue
 
     tensors = frozen_initializers(recipe_path)

@@ -481,7 +481,6 @@ def stage_export(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> 
 
         keep = add_to_session_options(so, out / "frozen.json")
     sess = ort.InferenceSession(str(int8), so, providers=["CPUExecutionProvider"])
-    del keep
     # ... on real text: dev windows, one of them shorter and padded (random token ids hide int8
     # problems that real text shows)
     articles, labels = load_ptc(data_dir)
@@ -494,6 +493,7 @@ def stage_export(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> 
     with torch.no_grad():
         ref = torch.sigmoid(model(ids, mask)).numpy()
     got = 1 / (1 + np.exp(-sess.run(None, {"input_ids": ids.numpy(), "attention_mask": mask.numpy()})[0]))
+    del sess, keep  # the rebuilt base tensors must outlive the session that uses them
     keep_tok = mask.numpy().astype(bool)
     diff = np.abs(ref - got)[keep_tok]
     LOG.info(

@@ -496,14 +496,15 @@ class TechniqueTagger:
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # Idle threads sleep instead of spinning: the claims model and other workers share the cores.
         so.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        base_values = []
+        # Rebuilt base tensors, handed to ONNX Runtime without a copy: kept alive with the session.
+        self._base_values: list[Any] = []
         if self.config.get("frozen"):
             # Base-encoder weights the model did not change are rebuilt from their package.
             from unspin.models.base import ModelFilesError
             from unspin.models.frozen import FrozenWeightsError, add_to_session_options
 
             try:
-                base_values = add_to_session_options(so, self.model_dir / self.config["frozen"])
+                self._base_values = add_to_session_options(so, self.model_dir / self.config["frozen"])
             except (FrozenWeightsError, ModelFilesError) as exc:
                 raise ModelLoadError(f"model {self.config.get('name')!r}: {exc}") from exc
         self.session = ort.InferenceSession(
@@ -511,7 +512,6 @@ class TechniqueTagger:
             so,
             providers=["CPUExecutionProvider"],
         )
-        del base_values
         # An ensemble: other shipped models whose token probabilities are averaged into this one's.
         self.members: list[tuple[TechniqueTagger, float]] = []
         for m in self.config.get("ensemble", []):
