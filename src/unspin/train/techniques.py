@@ -1,13 +1,16 @@
-"""Train, export, tune and evaluate the `fast` propaganda-technique tagger.
+"""Train, export, tune and evaluate the propaganda-technique taggers (`fast`, `minilm-l6`, `accurate`).
 
     python -m unspin.train.techniques --config configs/techniques-fast.toml \
         --data-dir ../shared/data/ptc --out src/unspin/models/techniques/fast [--stages all]
 
 Stages (run in order; each reads what the previous one wrote, so a stage can be re-run alone):
 
-* ``train``  -- MiniLM-L6 token tagger, 15 sigmoid outputs per token (14 techniques and "any technique"),
-  each output's bias initialised at its log-odds in the training windows; a checkpoint per epoch and
-  the best epoch (lowest dev loss over all outputs) kept as ``best.pt`` in the work folder.
+* ``teacher`` -- only for a config with ``[distil]``: a shipped model's token probabilities on the
+  training articles and on unlabelled articles, the soft targets of distillation.
+* ``train``  -- a token tagger on the base encoder (all its layers or the lower ``layers``), 15 sigmoid
+  outputs per token (14 techniques and "any technique"), each output's bias initialised at its
+  log-odds in the training windows; a checkpoint per epoch and the best epoch (lowest dev loss over
+  all outputs) kept as ``best.pt`` in the work folder.
 * ``export`` -- ONNX (dynamic batch and sequence axes), then dynamic int8 quantisation.
 * ``tune``   -- with the shipped ONNX model and the torch-free tagger: per-technique thresholds, the
   Repetition recurrence boost, the TC scoring rule and the score calibration, all on the dev split;
@@ -46,7 +49,7 @@ def verified_file(enc: Any, filename: str) -> Path:
 
 
 OUTPUTS: tuple[str, ...] = (*PTC_TECHNIQUES, "any")
-STAGES = ("train", "export", "tune", "test")
+STAGES = ("teacher", "train", "export", "tune", "test")
 
 
 # --------------------------------------------------------------------------------------------- data
@@ -119,7 +122,10 @@ def make_windows(
     tok,
     window: int,
     stride: int,
+    targets: dict[str, np.ndarray] | None = None,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Training windows of the articles `ids`: token ids with [CLS]/[SEP] and per-token targets, the
+    gold 0/1 targets or, for an article in `targets`, those (soft) targets instead."""
     from unspin.analyse.techniques.tagger import window_starts
 
     cls_id, sep_id, _ = special_ids(tok)
@@ -127,7 +133,12 @@ def make_windows(
     for aid in ids:
         enc = tok.encode(articles[aid], add_special_tokens=False)
         ids_arr = np.array(enc.ids, dtype=np.int64)
-        y = token_targets(enc.offsets, labels.get(aid, []))
+        if targets is not None and aid in targets:
+            y = targets[aid]
+            if len(y) != len(ids_arr):
+                raise SystemExit(f"{aid}: {len(y)} teacher targets for {len(ids_arr)} tokens (stale teacher files?)")
+        else:
+            y = token_targets(enc.offsets, labels.get(aid, []))
         for a in window_starts(len(ids_arr), window - 2, stride):
             b = min(a + window - 2, len(ids_arr))
             wid = np.concatenate([[cls_id], ids_arr[a:b], [sep_id]])
@@ -140,7 +151,7 @@ def make_windows(
 # --------------------------------------------------------------------------------------------- model
 
 
-def build_model(base_dir: Path, n_out: int, dropout: float, attn: str = "sdpa"):
+def build_model(base_dir: Path, n_out: int, dropout: float, attn: str = "sdpa", layers: int | None = None):
     import torch
     from torch import nn
     from transformers import BertModel, MPNetModel
@@ -152,6 +163,10 @@ def build_model(base_dir: Path, n_out: int, dropout: float, attn: str = "sdpa"):
         def __init__(self) -> None:
             super().__init__()
             self.encoder = encoder_cls.from_pretrained(str(base_dir), add_pooling_layer=False, attn_implementation=attn)
+            if layers and layers < self.encoder.config.num_hidden_layers:
+                # the lower layers only: a shallower, proportionally faster tagger
+                self.encoder.encoder.layer = self.encoder.encoder.layer[:layers]
+                self.encoder.config.num_hidden_layers = layers
             self.dropout = nn.Dropout(dropout)
             self.head = nn.Linear(self.encoder.config.hidden_size, n_out)
 
@@ -165,6 +180,90 @@ def build_model(base_dir: Path, n_out: int, dropout: float, attn: str = "sdpa"):
 def base_dir_for(cfg: dict[str, Any]) -> Path:
     enc = ENCODERS[cfg["model"]["base"]]
     return verified_file(enc, "model.safetensors").parent
+
+
+def unlabeled_texts(cfg: dict[str, Any], data_dir: Path) -> dict[str, str]:
+    """The unlabelled articles named in `[distil] unlabeled` (folders of .txt files, relative to the
+    PTC folder), keyed "<folder>/<file stem>"."""
+    from unspin.semeval import read_article
+
+    out: dict[str, str] = {}
+    for rel in cfg["distil"].get("unlabeled", []):
+        folder = (data_dir / rel).resolve()
+        files = sorted(folder.glob("*.txt"))
+        if not files:
+            raise SystemExit(f"{folder}: no .txt files (named in [distil] unlabeled)")
+        for path in files:
+            text = read_article(path)
+            if text.strip():
+                out[f"{folder.name}/{path.stem}"] = text
+    return out
+
+
+def _teacher_file(work: Path, key: str) -> Path:
+    return work / "teacher" / (key.replace("/", "__") + ".npy")
+
+
+def stage_teacher(cfg: dict[str, Any], data_dir: Path, work: Path) -> None:
+    """Token probabilities of the teacher model (a shipped model, `[distil] teacher`) on the training
+    articles and the unlabelled ones, carried onto the student's tokens; one file per article, so an
+    interrupted run resumes."""
+    if "distil" not in cfg:
+        LOG.info("no [distil] section: no teacher")
+        return
+    from unspin.analyse.techniques.tagger import TechniqueTagger, project_probs
+
+    dc = cfg["distil"]
+    teacher = TechniqueTagger.load(dc["teacher"], threads=int(cfg["train"].get("threads", 1)))
+    if teacher.labels != list(OUTPUTS):
+        raise SystemExit(f"teacher {dc['teacher']!r} has other outputs than the student")
+    articles, _ = load_ptc(data_dir)
+    split = split_ids(list(articles), cfg["split"]["seed"], cfg["split"]["train"], cfg["split"]["dev"])
+    texts = {aid: articles[aid] for aid in split["train"]} | unlabeled_texts(cfg, data_dir)
+    tok = load_tokenizer(verified_file(ENCODERS[cfg["model"]["base"]], "tokenizer.json"))
+    (work / "teacher").mkdir(parents=True, exist_ok=True)
+    t0, done = time.time(), 0
+    for key, text in texts.items():
+        path = _teacher_file(work, key)
+        if path.is_file():
+            continue
+        tp = teacher.token_probs([text])[0]
+        offsets = np.asarray(tok.encode(text, add_special_tokens=False).offsets, dtype=np.int64).reshape(-1, 2)
+        missing = np.full((len(offsets), len(OUTPUTS)), np.nan, dtype=np.float32)
+        np.save(path, project_probs(tp, offsets, missing).astype(np.float16))
+        done += 1
+        if done % 20 == 0:
+            LOG.info("teacher: %d/%d articles, %.0fs", done, len(texts), time.time() - t0)
+    LOG.info("teacher: %d articles labelled (%d new) in %.0fs", len(texts), done, time.time() - t0)
+
+
+def distil_targets(
+    cfg: dict[str, Any],
+    data_dir: Path,
+    work: Path,
+    articles: dict[str, str],
+    labels: dict[str, list[LabelSpan]],
+    train_ids: list[str],
+    tok,
+) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """Soft per-token targets: on a training article `gold_weight` x gold + the rest x teacher, on an
+    unlabelled article the teacher alone (tokens the teacher did not see: gold, or ignored). Returns
+    the targets and the unlabelled texts."""
+    w = float(cfg["distil"].get("gold_weight", 0.5))
+    extra = unlabeled_texts(cfg, data_dir)
+    targets: dict[str, np.ndarray] = {}
+    for key in [*train_ids, *extra]:
+        path = _teacher_file(work, key)
+        if not path.is_file():
+            raise SystemExit(f"{path}: missing; run the `teacher` stage first")
+        soft = np.load(path).astype(np.float32)
+        if key in extra:
+            targets[key] = np.where(np.isnan(soft), -1.0, soft).astype(np.float32)
+        else:
+            offsets = tok.encode(articles[key], add_special_tokens=False).offsets
+            gold = token_targets(offsets, labels.get(key, []))
+            targets[key] = np.where(np.isnan(soft), gold, w * gold + (1 - w) * soft).astype(np.float32)
+    return targets, extra
 
 
 def _collate(batch, torch, pad_id: int = 0):
@@ -221,24 +320,38 @@ def _prepare_training(cfg: dict[str, Any], data_dir: Path, work: Path, attn: str
     tok = load_tokenizer(verified_file(enc, "tokenizer.json"))
     _, _, pad_id = special_ids(tok)
     window = cfg["model"]["window"]
-    train_w = make_windows(articles, labels, split["train"], tok, window, tc["stride"])
+    targets = None
+    if "distil" in cfg:
+        # Distillation: the teacher's token probabilities (stage `teacher`) mixed with the gold labels
+        # on the training articles, and alone on the unlabelled articles.
+        targets, extra = distil_targets(cfg, data_dir, work, articles, labels, split["train"], tok)
+        articles = {**articles, **extra}
+    train_ids = split["train"] + (sorted(set(targets) - set(split["train"])) if targets else [])
+    train_w = make_windows(articles, labels, train_ids, tok, window, tc["stride"], targets)
     dev_w = make_windows(articles, labels, split["dev"], tok, window, window - 2)
     LOG.info(
-        "articles: %s; windows: train %d, dev %d",
+        "articles: %s (+%d unlabelled); windows: train %d, dev %d",
         {k: len(v) for k, v in split.items()},
+        len(train_ids) - len(split["train"]),
         len(train_w),
         len(dev_w),
     )
 
     # Log-odds bias: each output starts at its positive rate in the training tokens.
     ys = np.concatenate([wy[1:-1] for _, wy in train_w])
+    ys = ys[ys[:, 0] >= 0]  # tokens without a target are ignored
     rate = np.clip(ys.mean(axis=0), 1e-4, 1 - 1e-4)
     LOG.info("positive token rate: %s", {t: round(float(r), 4) for t, r in zip(OUTPUTS, rate, strict=True)})
 
-    model = build_model(base_dir_for(cfg), len(OUTPUTS), tc["dropout"], attn=attn)
+    model = build_model(base_dir_for(cfg), len(OUTPUTS), tc["dropout"], attn=attn, layers=cfg["model"].get("layers"))
     with torch.no_grad():
         model.head.bias.copy_(torch.from_numpy(np.log(rate / (1 - rate)).astype(np.float32)))
         model.head.weight.normal_(0.0, 0.02)
+    if tc.get("freeze_embeddings"):
+        # The embeddings keep the base weights: faster steps, and the shipped model rebuilds them
+        # from the base package instead of carrying them.
+        for param in model.encoder.embeddings.parameters():
+            param.requires_grad_(False)
     return torch, model, train_w, dev_w, pad_id
 
 
@@ -423,7 +536,7 @@ def stage_export(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> 
     from unspin.train.claims import quantize
 
     torch.set_num_threads(int(cfg["train"].get("threads", 1)))
-    model = build_model(base_dir_for(cfg), len(OUTPUTS), 0.0, attn="eager")
+    model = build_model(base_dir_for(cfg), len(OUTPUTS), 0.0, attn="eager", layers=cfg["model"].get("layers"))
     model.load_state_dict(torch.load(work / "best.pt", map_location="cpu"))
     model.eval()
     fp32 = work / "model-fp32.onnx"
@@ -446,12 +559,13 @@ def stage_export(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> 
     out.mkdir(parents=True, exist_ok=True)
     int8 = out / "model.onnx"
     frozen = int(cfg["train"].get("frozen_layers", 0))
+    strip = bool(frozen or cfg["train"].get("freeze_embeddings"))
     enc = ENCODERS[cfg["model"]["base"]]
-    if frozen:
+    if strip:
         import onnx
 
-        # Only MatMul weights to int8 (the embeddings stay float and come from the base package), in
-        # the reduced 7-bit range, and the feed-forward output projections stay float: MPNet's
+        # Only MatMul weights to int8 (the embeddings stay float and come from the base package); for
+        # MPNet in the reduced 7-bit range, and the feed-forward output projections stay float: MPNet's
         # activations there have outliers, and with them quantised the int8 model's outputs drifted
         # far from the float model's (see `export` in the config).
         ex = cfg.get("export", {})
@@ -476,7 +590,7 @@ def stage_export(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> 
 
     so = ort.SessionOptions()
     keep = []
-    if frozen:
+    if strip:
         from unspin.models.frozen import add_to_session_options
 
         keep = add_to_session_options(so, out / "frozen.json")
@@ -1111,6 +1225,7 @@ def stage_test(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path, confi
             "mean_words_per_article": round(n_words / len(texts), 1),
         },
         "training": meta,
+        **({"distil_unlabeled_articles": len(unlabeled_texts(cfg, data_dir))} if "distil" in cfg else {}),
     }
     (work / "test_results.json").write_text(json.dumps(results, indent=1))
     LOG.info("test results %s", json.dumps(results))
@@ -1179,6 +1294,27 @@ def write_model_card(
         if frozen
         else []
     )
+    if tc.get("freeze_embeddings") and not frozen:
+        frozen_lines = [
+            "- The embeddings keep the base weights (not trained): `model.onnx` holds the trained layers (int8)",
+            "  and the head, with placeholders for the embeddings, which are rebuilt at load from the base",
+            "  package as `frozen.json` says, each checked against the sha256 recorded at export.",
+        ]
+    layers = cfg["model"].get("layers")
+    if layers:
+        frozen_lines.insert(0, f"- Depth: the lower {layers} layers of the base only (the layers above are dropped).")
+    dc = cfg.get("distil")
+    if dc:
+        n_unlabeled = res.get("distil_unlabeled_articles", "?")
+        frozen_lines += [
+            f"- Distilled from the shipped `{dc['teacher']}` model: its token probabilities (carried onto this"
+            " model's tokens)",
+            f"  are the targets, mixed {dc.get('gold_weight', 0.5)} gold / {1 - dc.get('gold_weight', 0.5)}"
+            " teacher on the training articles and",
+            f"  the teacher's alone on {n_unlabeled} unlabelled news articles"
+            f" ({', '.join('`' + Path(u).as_posix().replace('../', '') + '`' for u in dc.get('unlabeled', []))}).",
+            "  The teacher never saw the dev or test articles either.",
+        ]
     ex = cfg.get("export", {})
     if frozen:
         frozen_lines += [
@@ -1283,7 +1419,7 @@ def write_model_card(
         f"        --data-dir ../shared/data/ptc --out src/unspin/models/techniques/{name}",
         "",
         "## Limits",
-        "English news only; trained on 260 articles. Rare techniques (Slogans, Thought-terminating Cliches,",
+        "English news only; trained on 260 labelled articles. Rare techniques (Slogans, Thought-terminating Cliches,",
         "Bandwagon, Whataboutism) are found rarely and with low precision. Spans are pointers for a human",
         "reader, not verdicts.",
         "",
@@ -1314,6 +1450,8 @@ def main(argv: list[str] | None = None) -> int:
         if s not in STAGES:
             ap.error(f"unknown stage {s!r}")
     LOG.info("stages %s, config %s", stages, cfg)
+    if "teacher" in stages:
+        stage_teacher(cfg, args.data_dir, work)
     if "train" in stages:
         stage_train(cfg, args.data_dir, work)
     if "export" in stages:

@@ -1,0 +1,76 @@
+"""The technique training recipe's data side: distillation targets and training windows (no torch)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from unspin.semeval import LabelSpan
+from unspin.train.techniques import (
+    ENCODERS,
+    OUTPUTS,
+    _teacher_file,
+    distil_targets,
+    load_tokenizer,
+    make_windows,
+    token_targets,
+    verified_file,
+)
+
+TEXT = "They are traitors and liars.\n\nNothing else was said."
+UNLABELED = "Another article, without labels."
+
+
+@pytest.fixture()
+def tok():
+    return load_tokenizer(verified_file(ENCODERS["minilm-l6"], "tokenizer.json"))
+
+
+def _setup(tmp_path: Path, tok) -> tuple[dict, Path, Path, dict, int, int]:
+    data = tmp_path / "ptc"
+    (data / "more").mkdir(parents=True)
+    (data / "more" / "a.txt").write_text(UNLABELED, encoding="utf-8")
+    (data / "more" / "empty.txt").write_text("  \n", encoding="utf-8")  # skipped: nothing to learn from
+    work = tmp_path / "work"
+    (work / "teacher").mkdir(parents=True)
+    labels = {"1": [LabelSpan("1", 9, 27, "Name_Calling,Labeling")]}
+    n1 = len(tok.encode(TEXT, add_special_tokens=False).ids)
+    n2 = len(tok.encode(UNLABELED, add_special_tokens=False).ids)
+    return labels, data, work, {"distil": {"gold_weight": 0.25, "unlabeled": ["more"]}}, n1, n2
+
+
+def test_distillation_targets_mix_gold_and_teacher(tmp_path: Path, tok) -> None:
+    labels, data, work, cfg, n1, n2 = _setup(tmp_path, tok)
+    soft = np.full((n1, len(OUTPUTS)), 0.8, dtype=np.float16)
+    soft[0] = np.nan  # a token the teacher did not see
+    np.save(_teacher_file(work, "1"), soft)
+    soft_u = np.full((n2, len(OUTPUTS)), 0.1, dtype=np.float16)
+    soft_u[-1] = np.nan
+    np.save(_teacher_file(work, "more/a"), soft_u)
+
+    targets, extra = distil_targets(cfg, data, work, {"1": TEXT}, labels, ["1"], tok)
+
+    assert extra == {"more/a": UNLABELED}
+    gold = token_targets(tok.encode(TEXT, add_special_tokens=False).offsets, labels["1"])
+    assert gold[:, OUTPUTS.index("Name_Calling,Labeling")].sum() >= 3  # "traitors and liars"
+    assert np.allclose(targets["1"][1:], 0.25 * gold[1:] + 0.75 * 0.8, atol=1e-3)
+    assert np.array_equal(targets["1"][0], gold[0])  # unseen by the teacher: the gold label
+    assert np.allclose(targets["more/a"][:-1], 0.1, atol=1e-3)
+    assert (targets["more/a"][-1] == -1).all()  # unlabelled and unseen: ignored by the loss
+
+    windows = make_windows({"1": TEXT, **extra}, labels, ["1", "more/a"], tok, 8, 6, targets)
+    first = windows[0][1]
+    assert (first[0] == -1).all() and (first[-1] == -1).all()  # [CLS] and [SEP] carry no target
+    assert np.allclose(first[1:-1], targets["1"][:6])
+    assert sum(len(w) - 2 for w, _ in windows) >= n1 + n2  # every token of both articles is in a window
+
+
+def test_missing_or_stale_teacher_files_stop_training(tmp_path: Path, tok) -> None:
+    labels, data, work, cfg, n1, _ = _setup(tmp_path, tok)
+    with pytest.raises(SystemExit, match="run the `teacher` stage"):
+        distil_targets(cfg, data, work, {"1": TEXT}, labels, ["1"], tok)
+    stale = {"1": np.zeros((n1 + 3, len(OUTPUTS)), dtype=np.float32)}
+    with pytest.raises(SystemExit, match="stale teacher"):
+        make_windows({"1": TEXT}, labels, ["1"], tok, 8, 6, stale)
