@@ -27,7 +27,7 @@ class Settings:
     clean: bool = True
     # Treat the first line as the title when it looks like one (plain-text inputs).
     detect_title: bool = True
-    # Which shipped technique model to use: "fast" or "accurate".
+    # Which shipped technique model to use: "fast", "minilm-l6" or "accurate".
     model: str = "fast"
     # Threads each model may use (None: all cores). A Dask worker with one thread sets 1, so that
     # several workers on one machine do not fight over the cores.

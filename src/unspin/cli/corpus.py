@@ -43,7 +43,7 @@ def add(
     scheduler: Annotated[
         str | None, typer.Option("--scheduler", help="Use an existing Dask cluster: tcp://HOST:PORT.")
     ] = None,
-    model: Annotated[str, typer.Option("--model", "-m", help="fast or accurate.")] = "fast",
+    model: Annotated[str, typer.Option("--model", "-m", help="fast, minilm-l6 or accurate.")] = "fast",
     batch_size: Annotated[int, typer.Option("--batch-size", help="Documents per database transaction.")] = 16,
     max_bytes: Annotated[
         int, typer.Option("--max-bytes", help="Refuse inputs larger than this.")

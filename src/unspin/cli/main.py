@@ -44,10 +44,14 @@ NoCleanOpt = Annotated[bool, typer.Option("--no-clean", help="Keep the text as g
 
 class ModelName(str, Enum):
     fast = "fast"
+    minilm_l6 = "minilm-l6"
     accurate = "accurate"
 
 
-ModelOpt = Annotated[ModelName, typer.Option("--model", "-m", help="fast (default) or accurate.")]
+ModelOpt = Annotated[
+    ModelName,
+    typer.Option("--model", "-m", help="fast (default), minilm-l6 (slower, a little better) or accurate (best)."),
+]
 
 
 def _settings(max_bytes: int, no_clean: bool) -> Settings:
