@@ -1313,7 +1313,7 @@ def write_model_card(
             " teacher on the training articles and",
             f"  the teacher's alone on {n_unlabeled} unlabelled news articles"
             f" ({', '.join('`' + Path(u).as_posix().replace('../', '') + '`' for u in dc.get('unlabeled', []))}).",
-            "  The teacher never saw the dev or test articles either.",
+            "  The teacher was trained on the same training split; no dev or test article is among these texts.",
         ]
     ex = cfg.get("export", {})
     if frozen:
@@ -1418,6 +1418,15 @@ def write_model_card(
         f"    python -m unspin.train.techniques --config {config_path} \\",
         f"        --data-dir ../shared/data/ptc --out src/unspin/models/techniques/{name}",
         "",
+        *(
+            [
+                f"The `teacher` stage runs the shipped `{cfg['distil']['teacher']}` model (install its base first)",
+                "over the training split and the unlabelled folders of the config (cached per article).",
+                "",
+            ]
+            if "distil" in cfg
+            else []
+        ),
         "## Limits",
         "English news only; trained on 260 labelled articles. Rare techniques (Slogans, Thought-terminating Cliches,",
         "Bandwagon, Whataboutism) are found rarely and with low precision. Spans are pointers for a human",
