@@ -175,7 +175,8 @@ def _is_word(ch: str) -> bool:
     return ch.isalnum() or ch == "_"
 
 
-_JOINERS = "-'\u2019\u2010\u2011"  # hyphens and apostrophes inside a word: so-called, don't, Russia's
+_HYPHENS = "-\u2010\u2011"
+_JOINERS = _HYPHENS + "'\u2019"  # hyphens and apostrophes inside a word: so-called, don't, Russia's
 
 
 def _in_word(text: str, i: int) -> bool:
@@ -195,9 +196,9 @@ def snap_to_words(text: str, start: int, end: int) -> tuple[int, int]:
         start -= 1
     while end < n and end > 0 and _in_word(text, end) and _in_word(text, end - 1):
         end += 1
-    while start < end and (text[start].isspace() or text[start] in "-\u2010\u2011"):
+    while start < end and (text[start].isspace() or text[start] in _HYPHENS):
         start += 1
-    while end > start and (text[end - 1].isspace() or text[end - 1] in "-\u2010\u2011"):
+    while end > start and (text[end - 1].isspace() or text[end - 1] in _HYPHENS):
         end -= 1
     return start, end
 
