@@ -341,6 +341,12 @@ def train_techniques(ctx: typer.Context) -> None:
     _train("unspin.train.techniques", list(ctx.args))
 
 
+@train_app.command("span-classifier", context_settings=TRAIN_CONTEXT)
+def train_span_classifier(ctx: typer.Context) -> None:
+    """Train the TC span classifier: --config configs/span-classifier.toml --data-dir PTC_DIR --out MODEL_DIR."""
+    _train("unspin.train.span_classifier", list(ctx.args))
+
+
 @train_app.command("claims", context_settings=TRAIN_CONTEXT)
 def train_claims(ctx: typer.Context) -> None:
     """Train the check-worthiness classifier: --config configs/claims.toml --data-dir CHECKTHAT_DIR --out DIR."""

@@ -15,6 +15,9 @@ Stages (run in order; each reads what the previous one wrote, so a stage can be 
 * ``tune``   -- with the shipped ONNX model and the torch-free tagger: per-technique thresholds, the
   Repetition recurrence boost, the TC scoring rule and the score calibration, all on the dev split;
   writes ``config.json``.
+* ``tc``     -- run alone (``--stages tc``) on a tuned model: refit only its TC step with the span
+  classifier that ``[tc] span_classifier`` names (`unspin.analyse.techniques.classifier`), keeping
+  it when its 5-fold dev accuracy is higher (a full run does this inside ``tune``).
 * ``test``   -- the official SemEval-2020 span metrics on the held-out test split, the
   every-sentence baseline, calibration error and speed; writes ``MODEL_CARD.md``.
 
@@ -49,7 +52,7 @@ def verified_file(enc: Any, filename: str) -> Path:
 
 
 OUTPUTS: tuple[str, ...] = (*PTC_TECHNIQUES, "any")
-STAGES = ("teacher", "train", "export", "tune", "test")
+STAGES = ("teacher", "train", "export", "tune", "tc", "test")
 
 
 # --------------------------------------------------------------------------------------------- data
@@ -786,12 +789,14 @@ def _flc_for(texts: dict[str, str], probs: dict, params, label: str) -> list[Lab
     return out
 
 
-def _predict_all(texts: dict[str, str], probs: dict, params) -> tuple[list[LabelSpan], list[LabelSpan], list]:
+def _predict_all(
+    texts: dict[str, str], probs: dict, params, span_lp=None
+) -> tuple[list[LabelSpan], list[LabelSpan], list]:
     from unspin.analyse.techniques.tagger import si_from_probs, spans_from_probs
 
     flc, si, raw = [], [], []
     for aid, text in texts.items():
-        for sp in spans_from_probs(text, probs[aid], params):
+        for sp in spans_from_probs(text, probs[aid], params, span_lp):
             flc.append(LabelSpan(aid, sp.start, sp.end, sp.technique))
             raw.append((aid, sp))
         si.extend(LabelSpan(aid, s, e) for s, e in si_from_probs(text, probs[aid], params))
@@ -819,6 +824,88 @@ def _calibration_data(raw: list, labels: dict[str, list[LabelSpan]], params) -> 
         xs.append(float(np.log(sp.score / (1 - sp.score))) if 0 < sp.score < 1 else 0.0)
         ys.append(_credit(aid, sp.start, sp.end, sp.technique, gold_by))
     return np.array(xs), np.array(ys)
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, iters: int = 200) -> tuple[np.ndarray, float]:
+    """Fit sigmoid(x @ w + b) to soft targets y (x: [n, k]) by Newton's method on the log loss."""
+    z = np.hstack([x, np.ones((len(x), 1))])
+    theta = np.zeros(z.shape[1])
+    theta[0] = 1.0
+    for _ in range(iters):
+        p = 1 / (1 + np.exp(-(z @ theta)))
+        g = z.T @ (p - y)
+        h = (z * (p * (1 - p) + 1e-9)[:, None]).T @ z + 1e-6 * np.eye(z.shape[1])
+        step = np.linalg.solve(h, g)
+        theta -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return theta[:-1], float(theta[-1])
+
+
+def memo_span_logprobs(clf):
+    """The span classifier's log-probabilities, remembered per (text, start, end): tuning asks for
+    the same spans many times."""
+    memo: dict[tuple[int, int, int], np.ndarray] = {}
+
+    def span_lp(text: str, places):
+        key = id(text)
+        if not len(places):
+            return np.zeros((0, len(PTC_TECHNIQUES)), dtype=np.float32)
+        todo = [pl for pl in places if (key, *pl) not in memo]
+        if todo:
+            for pl, row in zip(todo, clf.log_probs(text, todo), strict=True):
+                memo[(key, *pl)] = row
+        return np.array([memo[(key, *pl)] for pl in places]).reshape(len(places), -1)
+
+    return span_lp
+
+
+def _tune_flc_relabel(
+    texts: dict[str, str], probs: dict, labels: dict[str, list[LabelSpan]], params, span_lp, relabel: bool = True
+) -> dict:
+    """FLC through the TC step (`flc_keep`, see `unspin.analyse.techniques.tagger.relabel`), chosen
+    on dev FLC F1 against not relabelling (the only choice when not `relabel`: a model that must stay
+    fast); then the confidence calibration is refitted, with the TC probability of each span's label as
+    a second input when spans are relabelled. Updates `params`; returns dev numbers."""
+    from unspin.analyse.techniques.tagger import tc_probabilities
+    from unspin.eval.spans import score_flc, score_si
+
+    gold = _gold(labels, list(texts))
+    params.calibration = (1.0, 0.0, 0.0)  # identity while choosing: score = sigmoid(logit(p) - logit(th))
+    scores = {}
+    for keep in (-1.0, 0.2, 0.15, 0.1, 0.05, 0.0) if relabel else (-1.0,):
+        params.flc_keep = keep
+        scores[keep] = score_flc(gold, _predict_all(texts, probs, params, span_lp)[0]).f1
+    params.flc_keep = max(scores, key=scores.get)
+    LOG.info(
+        "FLC through the TC step: dev F1 by flc_keep %s -> %s",
+        {k: round(v, 4) for k, v in scores.items()},
+        params.flc_keep,
+    )
+    flc, si, raw = _predict_all(texts, probs, params, span_lp)
+    x, y = _calibration_data(raw, labels, params)
+    if params.flc_keep < 0:
+        params.calibration = fit_platt(x, y)
+        return {"flc_f1": round(scores[-1.0], 4), "si_f1": round(score_si(gold, si).f1, 4)}
+    tc_q = []
+    for aid, sp in raw:
+        q = tc_probabilities(
+            texts[aid], probs[aid], [(sp.start, sp.end)], params, span_lp(texts[aid], [(sp.start, sp.end)])
+        )
+        tc_q.append(float(q[0, PTC_TECHNIQUES.index(sp.technique)]))
+    feats = np.c_[x, np.log(np.clip(tc_q, 1e-6, 1.0))]
+    w, b = fit_logistic(feats, y)
+    params.calibration = (float(w[0]), b, float(w[1]))
+    conf = 1 / (1 + np.exp(-(feats @ w + b)))
+    dev = {
+        "flc_f1": round(scores[params.flc_keep], 4),
+        "flc_f1_without_relabel": round(scores[-1.0], 4),
+        "si_f1": round(score_si(gold, si).f1, 4),
+        "ece_before": round(expected_calibration_error(1 / (1 + np.exp(-x)), y), 4),
+        "ece_after": round(expected_calibration_error(conf, y), 4),
+    }
+    LOG.info("relabelled FLC: calibration %s; dev %s", params.calibration, dev)
+    return dev
 
 
 def fit_platt(x: np.ndarray, y: np.ndarray, iters: int = 200) -> tuple[float, float]:
@@ -909,20 +996,22 @@ def _tune_tc_classifier(
     labels: dict[str, list[LabelSpan]],
     techs: list[str],
     lexical: dict[str, Any] | None = None,
+    span_lp: dict[str, np.ndarray] | None = None,
+    groups: tuple[str, ...] | None = None,
 ) -> tuple[dict[str, Any] | None, float]:
     """Fit the TC span classifier on dev gold spans; its accuracy by 5-fold cross-validation over articles.
     With a `lexical` model (fitted on the train split, so unbiased on dev), its log-probabilities are
-    features too."""
-    from unspin.analyse.techniques.tagger import fit_softmax, lexical_logprobs, span_features
+    features too; so are the span classifier's (`span_lp`: per article, one row per gold span)."""
+    from unspin.analyse.techniques.tagger import fit_softmax, span_features, tc_features
 
     rows: list[tuple[int, np.ndarray, int]] = []
     for i, (aid, text) in enumerate(texts.items()):
         low = text.lower()
-        for g in labels.get(aid, []):
+        for j, g in enumerate(labels.get(aid, [])):
             f = span_features(text, low, probs[aid], g.start, g.end)
             if f is not None:
-                if lexical is not None:
-                    f = np.concatenate([f, lexical_logprobs(lexical, text[g.start : g.end])])
+                own = span_lp[aid][j] if span_lp is not None else None
+                f = tc_features(f, text[g.start : g.end], lexical, own, groups)
                 rows.append((i % 5, f, techs.index(g.technique)))
     if len(rows) < 50:
         return None, 0.0
@@ -930,7 +1019,7 @@ def _tune_tc_classifier(
     x = np.stack([r[1] for r in rows]).astype(np.float64)
     y = np.array([r[2] for r in rows])
     best: tuple[float, float] = (-1.0, 1e-2)
-    for l2 in (1e-3, 1e-2, 1e-1):
+    for l2 in (1e-3, 1e-2, 1e-1, 1.0):
         correct = 0
         for k in range(5):
             tr, te = fold != k, fold == k
@@ -940,6 +1029,7 @@ def _tune_tc_classifier(
     w, b, m, sd = fit_softmax(x, y, len(techs), l2=best[1])
     model = {
         "classes": techs,
+        **({"features": list(groups)} if groups else {}),
         "l2": best[1],
         "W": np.round(w, 5).tolist(),
         "b": np.round(b, 5).tolist(),
@@ -983,6 +1073,96 @@ def _tune_ensemble(
                 probs[a].probs = (1 - best) * probs[a].probs + best * projected[a]
             chosen.append({"model": name, "weight": best})
     return chosen
+
+
+def _tune_tc_with_span_classifier(
+    cfg: dict[str, Any],
+    articles: dict[str, str],
+    labels: dict[str, list[LabelSpan]],
+    train_ids: list[str],
+    texts: dict[str, str],
+    probs: dict,
+    params,
+    current: float,
+) -> float:
+    """Fit TC models whose features include the span classifier's log-probabilities (with and without
+    a words-only model fitted on the train split); adopt the best when its 5-fold dev accuracy beats
+    `current`. Updates `params.extra` in place; returns the chosen dev accuracy."""
+    from unspin.analyse.techniques.classifier import SpanClassifier
+
+    name = cfg["tc"]["span_classifier"]
+    clf = SpanClassifier.load(name, threads=int(cfg["train"].get("threads", 1)))
+    techs = list(PTC_TECHNIQUES)
+    if list(clf.labels) != techs:
+        raise SystemExit(f"span classifier {name!r} has other labels than the PTC techniques")
+    span_lp = {a: clf.log_probs(t, [(g.start, g.end) for g in labels.get(a, [])]) for a, t in texts.items()}
+    alone = np.mean(
+        [
+            int(np.argmax(row)) == techs.index(g.technique)
+            for a in texts
+            for row, g in zip(span_lp[a], labels.get(a, []), strict=True)
+        ]
+    )
+    LOG.info("TC: span classifier %s alone, dev accuracy %.3f", name, alone)
+    best: tuple[float, dict[str, Any] | None, dict[str, Any] | None] = (current, None, None)
+    lexical = fit_lexical(articles, labels, train_ids, techs, 0.1)
+    # Few dev spans for many features: smaller feature sets are tried too (the span's shape carries
+    # how often its text recurs, which a span classifier reading one line cannot see).
+    for groups in (
+        ("shape", "span_classifier"),
+        ("mean", "shape", "span_classifier"),
+        ("mean", "shape", "lexical", "span_classifier"),
+        ("mean", "max", "shape", "lexical", "span_classifier"),
+    ):
+        lex = lexical if "lexical" in groups else None
+        model, cv = _tune_tc_classifier(texts, probs, labels, techs, lex, span_lp, groups)
+        LOG.info("TC model over %s: 5-fold dev accuracy %.3f", "+".join(groups), cv)
+        if model is not None and cv > best[0]:
+            best = (cv, model, {**lexical, "data": "PTC train"} if lex else None)
+    if best[1] is None:
+        LOG.info("TC: the span classifier does not beat %.3f on dev; not used", current)
+        return current
+    params.extra["tc_model"], params.extra["tc_span_classifier"] = best[1], name
+    params.extra.pop("tc_lexical", None)
+    if best[2] is not None:
+        params.extra["tc_lexical"] = best[2]
+    return best[0]
+
+
+def stage_tc(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> None:
+    """Refit only the TC step of a tuned model (`config.json` in `out`), with the span classifier that
+    `[tc] span_classifier` names; thresholds, merging and calibration stay as they are."""
+    from unspin.analyse.techniques.tagger import TechniqueTagger
+
+    if not cfg.get("tc", {}).get("span_classifier"):
+        raise SystemExit("the `tc` stage needs `[tc] span_classifier` in the config")
+    articles, labels = load_ptc(data_dir)
+    split = split_ids(list(articles), cfg["split"]["seed"], cfg["split"]["train"], cfg["split"]["dev"])
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "split.json").write_text(json.dumps(split, indent=1))
+    tagger = TechniqueTagger(out, threads=int(cfg["train"].get("threads", 1)))
+    params = tagger.params
+    texts = {a: articles[a] for a in split["dev"]}
+    probs = dict(zip(texts, tagger.token_probs(list(texts.values())), strict=True))
+    cfg_json = json.loads((out / "config.json").read_text())
+    before = float(cfg_json.get("dev", {}).get("tc_f1", 0.0))
+    # the current TC step, re-scored on these probabilities (the config's dev number may be a rule's)
+    for key in ("tc_model", "tc_lexical", "tc_span_classifier"):
+        params.extra.pop(key, None)
+    chosen = _tune_tc_with_span_classifier(cfg, articles, labels, split["train"], texts, probs, params, -1.0)
+    LOG.info("TC dev accuracy: %.3f before, %.3f with the span classifier", before, chosen)
+    if chosen < before:
+        LOG.info("no gain on dev: config.json left as it was")
+        return
+    dev = cfg_json.setdefault("dev", {})
+    dev["tc_f1"] = round(chosen, 4)
+    from unspin.analyse.techniques.classifier import SpanClassifier
+
+    clf = SpanClassifier.load(params.extra["tc_span_classifier"], threads=int(cfg["train"].get("threads", 1)))
+    relabel = bool(cfg["tc"].get("relabel", True))
+    dev.update(_tune_flc_relabel(texts, probs, labels, params, memo_span_logprobs(clf), relabel))
+    cfg_json["decode"] = params.to_config()
+    (out / "config.json").write_text(config_json(cfg_json))
 
 
 def stage_tune(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> None:
@@ -1140,6 +1320,10 @@ def stage_tune(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
             if lex_model is not None and lex_cv > best_tc[0]:
                 params.extra["tc_model"], params.extra["tc_lexical"] = lex_model, {**lexical, "data": what}
                 best_tc = (lex_cv, "classifier+words", 0.0)
+    # ... and with the span classifier's log-probabilities (`[tc] span_classifier`)
+    if cfg.get("tc", {}).get("span_classifier"):
+        chosen = _tune_tc_with_span_classifier(cfg, articles, labels, train_ids, texts, probs, params, best_tc[0])
+        best_tc = (chosen, "classifier+span classifier" if chosen > best_tc[0] else best_tc[1], 0.0)
 
     # 4. calibration of span scores against their precision credit
     params.calibration = (1.0, 0.0)
@@ -1155,7 +1339,12 @@ def stage_tune(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
         "ece_after": round(expected_calibration_error(conf, y), 4),
         "per_technique": tuned,
     }
-    LOG.info("calibration a=%.3f b=%.3f; dev %s", *params.calibration, dev)
+    if params.extra.get("tc_span_classifier") and cfg["tc"].get("relabel", True):
+        from unspin.analyse.techniques.classifier import SpanClassifier
+
+        clf = SpanClassifier.load(params.extra["tc_span_classifier"], threads=int(cfg["train"].get("threads", 1)))
+        dev.update(_tune_flc_relabel(texts, probs, labels, params, memo_span_logprobs(clf)))
+    LOG.info("calibration %s; dev %s", params.calibration, dev)
     write_model_config(cfg, out, params.to_config(), {"dev": dev, **({"ensemble": ensemble} if ensemble else {})})
 
 
@@ -1179,11 +1368,13 @@ def stage_test(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path, confi
     probs = dict(zip(texts, tagger.token_probs(list(texts.values())), strict=True))
     elapsed = time.time() - t0
     gold = _gold(labels, test_ids)
-    flc, si, raw = _predict_all(texts, probs, params)
+    span_lp = tagger.span_logprobs if params.flc_keep >= 0 else None
+    flc, si, raw = _predict_all(texts, probs, params, span_lp)
     tc_pred = []
     for a in texts:
         spans = labels.get(a, [])
-        labs = classify_from_probs(texts[a], probs[a], [(s.start, s.end) for s in spans], params)
+        given = [(s.start, s.end) for s in spans]
+        labs = classify_from_probs(texts[a], probs[a], given, params, tagger.span_logprobs(texts[a], given))
         tc_pred.extend(LabelSpan(a, s.start, s.end, lab) for s, lab in zip(spans, labs, strict=True))
     r_si, r_flc, r_tc = score_si(gold, si), score_flc(gold, flc), score_tc(gold, tc_pred)
     # baseline: every non-empty line (sentence) is one propaganda span
@@ -1203,7 +1394,11 @@ def stage_test(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path, confi
     ece = expected_calibration_error(conf, credit)
     n_tokens = sum(len(p.offsets) for p in probs.values())
     n_words = sum(len(t.split()) for t in texts.values())
-    meta = json.loads((work / "best.json").read_text()) if (work / "best.json").exists() else {}
+    # training facts: from this run's work folder, or as the model's config recorded them last time
+    shipped = json.loads((out / "config.json").read_text())
+    meta = (
+        json.loads((work / "best.json").read_text()) if (work / "best.json").exists() else shipped.get("training", {})
+    )
     results = {
         "test_articles": len(test_ids),
         "si": vars_short(r_si),
@@ -1231,6 +1426,7 @@ def stage_test(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path, confi
     LOG.info("test results %s", json.dumps(results))
     cfg_json = json.loads((out / "config.json").read_text())
     cfg_json["test"] = {k: results[k] for k in ("si", "flc", "tc", "si_baseline_every_sentence", "ece")}
+    cfg_json["training"] = {k: v for k, v in meta.items() if k in ("epoch", "train_seconds", "total_train_seconds")}
     (out / "config.json").write_text(config_json(cfg_json))
     write_model_card(cfg, out, results, cfg_json, config_path)
 
@@ -1260,10 +1456,26 @@ def write_model_card(
     train_min = tr.get("total_train_seconds", tr.get("train_seconds", 0)) / 60
     base = cfg_json["base"]
     d = cfg_json["decode"]
-    a, b = d["calibration"]
+    a, b = d["calibration"][:2]
+    c = d["calibration"][2] if len(d["calibration"]) > 2 else None
     speed = res["speed_2_threads"]
     dev = cfg_json.get("dev", {})
-    if d.get("tc_model"):
+    if d.get("tc_span_classifier"):
+        groups = d["tc_model"].get("features", ["mean", "max", "shape", "lexical", "span_classifier"])
+        named = {
+            "mean": "the span's mean output probabilities",
+            "max": "its max output probabilities",
+            "shape": "its length and how often its text recurs in the article",
+            "lexical": "a words-only model's log-probabilities (fitted on the train split)",
+            "span_classifier": f"the log-probabilities of the span classifier `{d['tc_span_classifier']}`",
+        }
+        tc_line = (
+            "- TC: softmax regression over " + "; ".join(named[g] for g in groups) + ","
+            f"\n  fitted on dev gold spans (5-fold dev accuracy {dev.get('tc_f1', 0):.3f}). The span classifier is a"
+            "\n  fine-tuned MiniLM-L6 that reads the span and its line (`src/unspin/models/span-classifier/`,"
+            "\n  its own model card); the span's shape adds what one line cannot show: recurrence in the article."
+        )
+    elif d.get("tc_model"):
         tc_line = (
             "- TC: a softmax-regression span classifier over the span's mean and max output probabilities,"
             "\n  its length and how often its text recurs in the article, fitted on dev gold spans"
@@ -1362,10 +1574,30 @@ def write_model_card(
         f"  is multiplied by {d['repetition_boost']} on content words that recur in the article and by",
         f"  {d['repetition_damp']} elsewhere; Repetition spans: {d.get('repetition_mode', 'model')!r}."
         f" SI output: {d['si_source']!r} (threshold {d['si_threshold']}).",
-        f"- Confidence = sigmoid({a:.3f} * (logit(p) - logit(threshold)) + {b:.3f}), p the span's mean token",
-        "  probability; fitted on dev against the share of the span's characters inside a gold span of its",
-        "  technique.",
+        f"- Confidence = sigmoid({a:.3f} * (logit(p) - logit(threshold)) + {b:.3f}"
+        + (f" + {c:.3f} * log q), q the TC model's" if c is not None else "), p the span's mean token"),
+        *(
+            [
+                "  probability of the span's technique and p the span's mean token probability; fitted on dev",
+                "  against the share of the span's characters inside a gold span of its technique.",
+            ]
+            if c is not None
+            else [
+                "  probability; fitted on dev against the share of the span's characters inside a gold span of its",
+                "  technique.",
+            ]
+        ),
         tc_line,
+        *(
+            [
+                f"- FLC through the TC step: each technique span takes the TC model's most likely technique and keeps"
+                f"\n  the tagger's own when the TC model gives that at least {d['flc_keep']:.2f} (chosen on dev: FLC F1"
+                f"\n  {dev.get('flc_f1_without_relabel', 0):.3f} without this step, "
+                f"{dev.get('flc_f1', 0):.3f} with it)."
+            ]
+            if d.get("flc_keep", -1) >= 0
+            else []
+        ),
         "",
         "## Data and terms",
         "PTC v2 training split (SemEval-2020 Task 11; Da San Martino et al., EMNLP 2019 and SemEval 2020),",
@@ -1466,6 +1698,8 @@ def main(argv: list[str] | None = None) -> int:
         stage_export(cfg, args.data_dir, work, args.out)
     if "tune" in stages:
         stage_tune(cfg, args.data_dir, work, args.out)
+    if "tc" in stages and args.stages != "all":  # `tune` already chose the TC step in a full run
+        stage_tc(cfg, args.data_dir, work, args.out)
     if "test" in stages:
         stage_test(cfg, args.data_dir, work, args.out, args.config)
     return 0

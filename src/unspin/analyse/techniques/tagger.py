@@ -22,7 +22,7 @@ import math
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ import numpy as np
 from unspin.analyse.techniques.taxonomy import BY_LABEL
 from unspin.document import Document, Span
 from unspin.models.base import sha256_file
+from unspin.semeval import PTC_TECHNIQUES
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models" / "techniques"
 WORD_RE = re.compile(r"\w+", re.UNICODE)
@@ -83,6 +84,12 @@ def _sigmoid(x: np.ndarray | float) -> np.ndarray | float:
 # --------------------------------------------------------------------------------------------- decoding
 
 
+# Optional parts of the TC step kept in `DecodeParams.extra`: the softmax over span features, the
+# words-only model whose log-probabilities are among those features, and the name of the span
+# classifier (`unspin.analyse.techniques.classifier`) whose log-probabilities are too.
+TC_EXTRA_KEYS = ("tc_model", "tc_lexical", "tc_span_classifier")
+
+
 @dataclass
 class DecodeParams:
     """Everything that turns token probabilities into spans (stored in the model's config.json)."""
@@ -102,7 +109,12 @@ class DecodeParams:
     repetition_mode: str = "model"
     tc_mode: str = "ratio"  # "raw": argmax mean prob; "ratio": argmax mean prob / threshold
     tc_repetition: float = 1.0  # TC: multiply Repetition's score when the span's text recurs
-    calibration: tuple[float, float] = (1.0, 0.0)  # confidence = sigmoid(a * (logit(p) - logit(th)) + b)
+    # confidence = sigmoid(a * (logit(p) - logit(th)) + b [+ c * log q]), q the TC model's probability
+    # of the span's technique when spans are relabelled (`flc_keep`)
+    calibration: tuple[float, ...] = (1.0, 0.0)
+    # FLC through the TC step: each technique span also takes the TC model's most likely technique, and
+    # keeps its own only when the TC model gives it at least this probability (negative: off)
+    flc_keep: float = -1.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -120,8 +132,9 @@ class DecodeParams:
             repetition_mode=d.get("repetition_mode", "model"),
             tc_mode=d.get("tc_mode", "ratio"),
             tc_repetition=float(d.get("tc_repetition", 1.0)),
-            calibration=tuple(d.get("calibration", (1.0, 0.0))),  # type: ignore[arg-type]
-            extra={k: d[k] for k in ("tc_model", "tc_lexical") if d.get(k)},
+            calibration=tuple(d.get("calibration", (1.0, 0.0))),
+            flc_keep=float(d.get("flc_keep", -1.0)),
+            extra={k: d[k] for k in TC_EXTRA_KEYS if d.get(k)},
         )
 
     def to_config(self) -> dict[str, Any]:
@@ -137,7 +150,8 @@ class DecodeParams:
             "tc_mode": self.tc_mode,
             "tc_repetition": self.tc_repetition,
             "calibration": list(self.calibration),
-            **{k: self.extra[k] for k in ("tc_model", "tc_lexical") if self.extra.get(k)},
+            **({"flc_keep": self.flc_keep} if self.flc_keep >= 0 else {}),
+            **{k: self.extra[k] for k in TC_EXTRA_KEYS if self.extra.get(k)},
         }
 
 
@@ -257,9 +271,12 @@ def adjusted_column(tp: TokenProbs, k: int, label: str, params: DecodeParams) ->
     return col
 
 
-def calibrate(raw: float, threshold: float, calibration: Sequence[float]) -> float:
-    a, b = calibration
-    return float(_sigmoid(a * (float(_logit(raw)) - float(_logit(threshold))) + b))
+def calibrate(raw: float, threshold: float, calibration: Sequence[float], tc_prob: float | None = None) -> float:
+    a, b = calibration[0], calibration[1]
+    z = a * (float(_logit(raw)) - float(_logit(threshold))) + b
+    if tc_prob is not None and len(calibration) > 2:
+        z += calibration[2] * math.log(max(tc_prob, 1e-6))
+    return float(_sigmoid(z))
 
 
 def repetition_copies(text: str, spans: Sequence[Span], copy_all: bool) -> list[Span]:
@@ -296,15 +313,27 @@ def repetition_copies(text: str, spans: Sequence[Span], copy_all: bool) -> list[
     return out
 
 
-def spans_from_probs(text: str, tp: TokenProbs, params: DecodeParams) -> list[Span]:
-    spans: list[Span] = []
+SpanLogprobs = Callable[[str, Sequence[tuple[int, int]]], "np.ndarray | None"]
+
+
+def spans_from_probs(
+    text: str, tp: TokenProbs, params: DecodeParams, span_lp: SpanLogprobs | None = None
+) -> list[Span]:
+    """Technique spans from token probabilities. With `params.flc_keep` set and `span_lp` (the span
+    classifier's log-probabilities of given spans), spans go through the TC step (`relabel`)."""
+    raw: list[tuple[int, int, str, float, float]] = []
     for k, label in enumerate(params.labels):
         if label not in params.thresholds:
             continue  # the "any" output
         th = params.thresholds[label]
         col = adjusted_column(tp, k, label, params)
-        for s, e, p in decode_spans(text, tp, col, th, params.merge_gap, params.merge_words):
-            spans.append(Span(s, e, label, round(calibrate(p, th, params.calibration), 4)))
+        raw.extend(
+            (s, e, label, p, th) for s, e, p in decode_spans(text, tp, col, th, params.merge_gap, params.merge_words)
+        )
+    if params.flc_keep >= 0 and span_lp is not None and params.extra.get("tc_model"):
+        spans = relabel(text, tp, raw, params, span_lp)
+    else:
+        spans = [Span(s, e, lab, round(calibrate(p, th, params.calibration), 4)) for s, e, lab, p, th in raw]
     mode = params.repetition_mode
     if mode != "model":
         if not mode.startswith("model+"):
@@ -312,6 +341,34 @@ def spans_from_probs(text: str, tp: TokenProbs, params: DecodeParams) -> list[Sp
         spans.extend(repetition_copies(text, spans, copy_all=mode.endswith("copy_all")))
     spans.sort(key=lambda sp: (sp.start, sp.end, sp.technique))
     return spans
+
+
+def relabel(
+    text: str,
+    tp: TokenProbs,
+    raw: Sequence[tuple[int, int, str, float, float]],
+    params: DecodeParams,
+    span_lp: SpanLogprobs,
+) -> list[Span]:
+    """The TC step on predicted spans: each span (start, end, technique, mean prob, threshold) takes
+    the TC model's most likely technique, and keeps its own when the TC model gives that at least
+    `params.flc_keep`. A token tagger finds *where* well but confuses neighbouring techniques; the TC
+    model reads the span whole. Confidence adds the TC probability of the label to the calibration."""
+    if not raw:
+        return []
+    places = sorted({(s, e) for s, e, *_ in raw})
+    q = tc_probabilities(text, tp, places, params, span_lp(text, places))
+    row = {pl: i for i, pl in enumerate(places)}
+    best: dict[tuple[int, int, str], float] = {}
+    for s, e, label, p, th in raw:
+        probs = q[row[(s, e)]]
+        labs = {PTC_TECHNIQUES[int(np.argmax(probs))]}
+        if probs[PTC_TECHNIQUES.index(label)] >= params.flc_keep:
+            labs.add(label)
+        for lab in labs:
+            conf = calibrate(p, th, params.calibration, float(probs[PTC_TECHNIQUES.index(lab)]))
+            best[(s, e, lab)] = max(best.get((s, e, lab), 0.0), conf)
+    return [Span(s, e, lab, round(c, 4)) for (s, e, lab), c in best.items()]
 
 
 def si_from_probs(text: str, tp: TokenProbs, params: DecodeParams) -> list[tuple[int, int]]:
@@ -401,23 +458,101 @@ def lexical_logprobs(model: dict[str, Any], phrase: str) -> np.ndarray:
     return (logits - np.log(np.exp(logits).sum())).astype(np.float32)
 
 
-def classify_from_probs(text: str, tp: TokenProbs, spans: Sequence[tuple[int, int]], params: DecodeParams) -> list[str]:
-    """TC: the technique of each given span.
+# Feature groups a TC model may use: the tagger's mean and max output probabilities over the span, the
+# span's shape (length, words, how often its text recurs), the words-only model's log-probabilities and
+# the span classifier's log-probabilities.
+TC_GROUPS = ("mean", "max", "shape", "lexical", "span_classifier")
 
-    With a span classifier in the config (`tc_model`: softmax regression over `span_features`), use it;
-    otherwise take the technique with the highest mean token probability (optionally divided by its
-    threshold), Repetition's score multiplied when the span's text recurs in the article."""
+
+def tc_features(
+    feat: np.ndarray,
+    phrase: str,
+    lexical: dict[str, Any] | None,
+    span_logprobs: np.ndarray | None,
+    groups: Sequence[str] | None = None,
+) -> np.ndarray:
+    """The TC model's input, group by group (`TC_GROUPS`; by default every group that is available):
+    parts of `span_features`, the words-only model's log-probabilities of the span's text (with a
+    `lexical` model), the span classifier's log-probabilities (when given)."""
+    n = (len(feat) - 5) // 2
+    if groups is None:
+        groups = ["mean", "max", "shape"] + (["lexical"] if lexical else [])
+        groups += ["span_classifier"] if span_logprobs is not None else []
+    parts = []
+    for g in groups:
+        if g == "mean":
+            parts.append(feat[:n])
+        elif g == "max":
+            parts.append(feat[n : 2 * n])
+        elif g == "shape":
+            parts.append(feat[2 * n :])
+        elif g == "lexical":
+            if not lexical:
+                raise ValueError("TC feature group 'lexical' needs the words-only model")
+            parts.append(lexical_logprobs(lexical, phrase))
+        elif g == "span_classifier":
+            if span_logprobs is None:
+                raise ValueError("TC feature group 'span_classifier' needs the span classifier's log-probabilities")
+            parts.append(np.asarray(span_logprobs, dtype=np.float32))
+        else:
+            raise ValueError(f"unknown TC feature group {g!r}")
+    return np.concatenate(parts).astype(np.float32)
+
+
+def tc_probabilities(
+    text: str, tp: TokenProbs, spans: Sequence[tuple[int, int]], params: DecodeParams, span_logprobs: np.ndarray | None
+) -> np.ndarray:
+    """[n, 14] the TC model's probability of each PTC technique for each span (the model must be a
+    `tc_model`; spans without a token fall back to the span classifier alone, or to uniform)."""
+    model = params.extra["tc_model"]
+    if list(model["classes"]) != list(PTC_TECHNIQUES):
+        raise ValueError("the TC model's classes are not the 14 PTC techniques in their usual order")
     lowered = text.lower()
-    model = params.extra.get("tc_model")
-    out: list[str] = []
-    for start, end in spans:
+    out = np.full((len(spans), len(PTC_TECHNIQUES)), 1.0 / len(PTC_TECHNIQUES))
+    w, b = np.asarray(model["W"]), np.asarray(model["b"])
+    mean, std = np.asarray(model["mean"]), np.asarray(model["std"])
+    for i, (start, end) in enumerate(spans):
+        own = span_logprobs[i] if span_logprobs is not None else None
         feat = span_features(text, lowered, tp, start, end)
         if feat is None:
-            out.append("Loaded_Language")  # the most frequent technique, for spans with no token
+            if own is not None:
+                out[i] = np.exp(own)
+            continue
+        z = (
+            (tc_features(feat, text[start:end], params.extra.get("tc_lexical"), own, model.get("features")) - mean)
+            / std
+        ) @ w + b
+        z = np.exp(z - z.max())
+        out[i] = z / z.sum()
+    return out
+
+
+def classify_from_probs(
+    text: str,
+    tp: TokenProbs,
+    spans: Sequence[tuple[int, int]],
+    params: DecodeParams,
+    span_logprobs: np.ndarray | None = None,
+) -> list[str]:
+    """TC: the technique of each given span.
+
+    With a TC model in the config (`tc_model`: softmax regression over `span_features`, the words-only
+    model's log-probabilities if `tc_lexical`, and the span classifier's `span_logprobs` [n, 14] if
+    `tc_span_classifier`), use it; otherwise take the technique with the highest mean token probability
+    (optionally divided by its threshold), Repetition's score multiplied when the span's text recurs."""
+    lowered = text.lower()
+    model = params.extra.get("tc_model")
+    if model and params.extra.get("tc_span_classifier") and span_logprobs is None:
+        raise ValueError("this model's TC step needs the span classifier's log-probabilities")
+    out: list[str] = []
+    for i, (start, end) in enumerate(spans):
+        own = span_logprobs[i] if span_logprobs is not None else None
+        feat = span_features(text, lowered, tp, start, end)
+        if feat is None:
+            # no token inside the span: the span classifier alone, or the most frequent technique
+            out.append(PTC_TECHNIQUES[int(np.argmax(own))] if own is not None else "Loaded_Language")
         elif model:
-            lexical = params.extra.get("tc_lexical")
-            if lexical:
-                feat = np.concatenate([feat, lexical_logprobs(lexical, text[start:end])])
+            feat = tc_features(feat, text[start:end], params.extra.get("tc_lexical"), own, model.get("features"))
             x = (feat - np.asarray(model["mean"])) / np.asarray(model["std"])
             logits = x @ np.asarray(model["W"]) + np.asarray(model["b"])
             out.append(model["classes"][int(np.argmax(logits))])
@@ -526,6 +661,9 @@ class TechniqueTagger:
             so,
             providers=["CPUExecutionProvider"],
         )
+        # The TC step's span classifier, when the config names one (loaded on first use: only TC needs it).
+        self._threads = threads
+        self._span_classifier: Any = None
         # An ensemble: other shipped models whose token probabilities are averaged into this one's.
         self.members: list[tuple[TechniqueTagger, float]] = []
         for m in self.config.get("ensemble", []):
@@ -606,15 +744,34 @@ class TechniqueTagger:
 
     def predict(self, texts: list[str]) -> list[list[Span]]:
         """Technique spans of each text, offsets into that text, scores calibrated to [0, 1]."""
-        return [spans_from_probs(t, tp, self.params) for t, tp in zip(texts, self.token_probs(texts), strict=True)]
+        span_lp = self.span_logprobs if self.params.flc_keep >= 0 else None
+        return [
+            spans_from_probs(t, tp, self.params, span_lp) for t, tp in zip(texts, self.token_probs(texts), strict=True)
+        ]
 
     def predict_si(self, text: str) -> list[tuple[int, int]]:
         """Span identification: (start, end) of text that uses any technique, overlaps merged."""
         return si_from_probs(text, self.token_probs([text])[0], self.params)
 
+    def span_logprobs(self, text: str, spans: Sequence[tuple[int, int]]) -> np.ndarray | None:
+        """The span classifier's log-probabilities of each span, or None when this model's TC step
+        uses none."""
+        name = self.params.extra.get("tc_span_classifier")
+        if not name:
+            return None
+        if self._span_classifier is None:
+            from unspin.analyse.techniques.classifier import SpanClassifier, SpanClassifierError
+
+            try:
+                self._span_classifier = SpanClassifier.load(name, threads=self._threads)
+            except SpanClassifierError as exc:
+                raise ModelLoadError(f"model {self.config.get('name')!r}: {exc}") from exc
+        return self._span_classifier.log_probs(text, spans)
+
     def classify(self, text: str, spans: list[tuple[int, int]]) -> list[str]:
         """Technique classification: the most likely PTC label of each given span of `text`."""
-        return classify_from_probs(text, self.token_probs([text])[0], spans, self.params)
+        tp = self.token_probs([text])[0]
+        return classify_from_probs(text, tp, spans, self.params, self.span_logprobs(text, spans))
 
     def __call__(self, doc: Document) -> Document:
         """Set `doc.spans` from `doc.text`, score every sentence and add `doc.scores["article"]`."""

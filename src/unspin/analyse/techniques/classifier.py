@@ -1,0 +1,181 @@
+"""Technique classification of given spans: a fine-tuned encoder that reads the span and its sentence.
+
+The token taggers see a technique token by token; deciding *which* technique a whole fragment uses is
+easier when the model reads the fragment as one unit. For every span this model reads
+
+    [CLS] the span's own words [SEP] the span in its line (the words around it) [SEP]
+
+(token types 0 and 1), pools the span's tokens and the whole input, and gives one logit per PTC
+technique. Its log-probabilities join the tagger's span features in the TC classifier that a technique
+model's config names (`decode.tc_span_classifier`), see `unspin.analyse.techniques.tagger`.
+
+`span_inputs` builds one model input; the training recipe (`unspin.train.span_classifier`) uses the
+same function, so training and inference read a span the same way. Inference is torch-free (ONNX
+Runtime, int8); the base encoder's embeddings are rebuilt from its package and checked by hash.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from unspin.models.base import ENCODERS, ModelFilesError, sha256_file, verified_file
+
+MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+DEFAULT_MODEL = "span-classifier"
+
+
+class SpanClassifierError(RuntimeError):
+    """The span classifier's folder is missing or incomplete, or a file does not match its hash."""
+
+
+@dataclass(frozen=True)
+class InputShape:
+    """How much of a span and its line the model reads (stored in the model's config.json)."""
+
+    max_span: int = 40  # tokens of the span itself (longer spans keep their first and last halves)
+    max_len: int = 128  # tokens in all, [CLS] and both [SEP] included
+
+
+def _line_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    a = text.rfind("\n", 0, start) + 1
+    b = text.find("\n", end)
+    return a, len(text) if b < 0 else b
+
+
+def _head_tail(ids: list[int], n: int) -> list[int]:
+    if len(ids) <= n:
+        return ids
+    return ids[: n // 2] + ids[len(ids) - (n - n // 2) :]
+
+
+def span_inputs(
+    tok: Any, text: str, start: int, end: int, cls_id: int, sep_id: int, shape: InputShape = InputShape()
+) -> tuple[list[int], list[int], int]:
+    """(token ids, token type ids, number of span tokens) of one span of `text`.
+
+    The first segment is the span alone; the second is the span inside its line(s), with as many words
+    on each side as fit (balanced, the rest going to the side that has more)."""
+
+    def ids_of(s: str) -> list[int]:
+        return tok.encode(s, add_special_tokens=False).ids if s else []
+
+    full = ids_of(text[start:end])
+    span = _head_tail(full, shape.max_span)
+    a, b = _line_bounds(text, start, end)
+    left, right = ids_of(text[a:start]), ids_of(text[end:b])
+    room = max(shape.max_len - 3 - len(span), 0)
+    middle = _head_tail(full, room)
+    room -= len(middle)
+    n_right = min(len(right), room - min(len(left), room // 2))
+    n_left = min(len(left), room - n_right)
+    context = left[len(left) - n_left :] + middle + right[:n_right]
+    ids = [cls_id, *span, sep_id, *context, sep_id]
+    types = [0] * (len(span) + 2) + [1] * (len(context) + 1)
+    return ids, types, len(span)
+
+
+def batch_arrays(rows: Sequence[tuple[list[int], list[int], int]], pad_id: int) -> dict[str, np.ndarray]:
+    """The model's four inputs for a batch of `span_inputs` rows, padded to the longest."""
+    width = max(len(r[0]) for r in rows)
+    ids = np.full((len(rows), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(rows), width), dtype=np.int64)
+    types = np.zeros((len(rows), width), dtype=np.int64)
+    span_mask = np.zeros((len(rows), width), dtype=np.int64)
+    for i, (x, t, n) in enumerate(rows):
+        ids[i, : len(x)] = x
+        mask[i, : len(x)] = 1
+        types[i, : len(t)] = t
+        span_mask[i, 1 : 1 + n] = 1
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types, "span_mask": span_mask}
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
+class SpanClassifier:
+    """Loads once per process (`SpanClassifier.load()`); `log_probs(text, spans)` gives [n, 14]."""
+
+    _cache: dict[tuple[str, int | None], SpanClassifier] = {}
+    _lock = threading.Lock()
+
+    def __init__(self, model_dir: str | Path, threads: int | None = None, batch_size: int = 32) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.model_dir = Path(model_dir)
+        cfg_path = self.model_dir / "config.json"
+        if not cfg_path.is_file():
+            raise SpanClassifierError(f"{cfg_path}: missing; is {self.model_dir} a span classifier folder?")
+        self.config: dict[str, Any] = json.loads(cfg_path.read_text(encoding="utf-8"))
+        for name, expected in self.config.get("files", {}).items():
+            path = self.model_dir / name
+            if not path.is_file():
+                raise SpanClassifierError(f"{path}: missing from the model folder")
+            if sha256_file(path) != expected:
+                raise SpanClassifierError(f"{path}: sha256 does not match config.json's {expected}")
+        self.labels: list[str] = list(self.config["labels"])
+        self.shape = InputShape(**self.config.get("input", {}))
+        self.batch_size = batch_size
+        try:
+            tok_path = verified_file(ENCODERS[self.config["base_key"]], "tokenizer.json")
+        except ModelFilesError as exc:
+            raise SpanClassifierError(f"span classifier: {exc}") from exc
+        tok = Tokenizer.from_file(str(tok_path))
+        tok.no_truncation()
+        tok.no_padding()
+        self.tokenizer = tok
+        from unspin.analyse.techniques.tagger import special_token_ids
+
+        self.cls_id, self.sep_id, self.pad_id = special_token_ids(tok)
+        so = ort.SessionOptions()
+        if threads:
+            so.intra_op_num_threads = threads
+            so.inter_op_num_threads = 1
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self._base_values: list[Any] = []  # rebuilt base tensors: must live as long as the session
+        if self.config.get("frozen"):
+            from unspin.models.frozen import FrozenWeightsError, add_to_session_options
+
+            try:
+                self._base_values = add_to_session_options(so, self.model_dir / self.config["frozen"])
+            except (FrozenWeightsError, ModelFilesError) as exc:
+                raise SpanClassifierError(f"span classifier: {exc}") from exc
+        self.session = ort.InferenceSession(
+            str(self.model_dir / self.config.get("onnx", "model.onnx")), so, providers=["CPUExecutionProvider"]
+        )
+
+    @classmethod
+    def load(cls, name: str = DEFAULT_MODEL, threads: int | None = None) -> SpanClassifier:
+        """The shipped span classifier `name` (or a path to a model folder), loaded once per process."""
+        key = (name, threads)
+        with cls._lock:
+            if key not in cls._cache:
+                path = Path(name) if ("/" in name or Path(name).is_dir()) else MODELS_DIR / name
+                cls._cache[key] = cls(path, threads=threads)
+            return cls._cache[key]
+
+    def logits(self, text: str, spans: Sequence[tuple[int, int]]) -> np.ndarray:
+        """[len(spans), n_labels] logits. Spans of one call are batched by length (each batch's int8
+        activation range depends only on this text's spans, so a result is the same on every run)."""
+        out = np.zeros((len(spans), len(self.labels)), dtype=np.float32)
+        if not len(spans):
+            return out
+        rows = [span_inputs(self.tokenizer, text, s, e, self.cls_id, self.sep_id, self.shape) for s, e in spans]
+        order = sorted(range(len(rows)), key=lambda i: len(rows[i][0]))
+        for j in range(0, len(order), self.batch_size):
+            idx = order[j : j + self.batch_size]
+            feeds = batch_arrays([rows[i] for i in idx], self.pad_id)
+            out[idx] = self.session.run(None, feeds)[0]
+        return out
+
+    def log_probs(self, text: str, spans: Sequence[tuple[int, int]]) -> np.ndarray:
+        return log_softmax(self.logits(text, spans)).astype(np.float32)

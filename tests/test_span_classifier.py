@@ -1,0 +1,237 @@
+"""The TC span classifier: how it reads a span, the shipped model, and its part in the TC step.
+
+Runs without torch (onnxruntime, tokenizers, numpy only).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from unspin.analyse.techniques.classifier import (
+    MODELS_DIR,
+    InputShape,
+    SpanClassifier,
+    batch_arrays,
+    span_inputs,
+)
+from unspin.analyse.techniques.tagger import MODELS_DIR as TAGGERS_DIR
+from unspin.analyse.techniques.tagger import TechniqueTagger, tc_features
+from unspin.semeval import PTC_TECHNIQUES
+
+PTC_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ptc"
+SHIPPED = (MODELS_DIR / "span-classifier" / "config.json").is_file()
+needs_model = pytest.mark.skipif(not SHIPPED, reason="the span classifier is not built")
+
+
+class WordTokenizer:
+    """One token per word, ids from a growing vocabulary: enough to check the input layout."""
+
+    def __init__(self) -> None:
+        self.vocab: dict[str, int] = {}
+
+    def encode(self, text: str, add_special_tokens: bool = False):  # noqa: ARG002
+        ids = [self.vocab.setdefault(w, 10 + len(self.vocab)) for w in text.split()]
+        return type("Encoding", (), {"ids": ids})()
+
+
+def decode(tok: WordTokenizer, ids: list[int]) -> list[str]:
+    names = {v: k for k, v in tok.vocab.items()} | {1: "[CLS]", 2: "[SEP]"}
+    return [names[i] for i in ids]
+
+
+def test_span_inputs_put_the_span_first_then_the_span_in_its_line() -> None:
+    tok = WordTokenizer()
+    text = "A first line.\nThey call it a so-called peace plan for us.\nLast line."
+    start = text.index("so-called")
+    end = text.index(" for us")
+    ids, types, n = span_inputs(tok, text, start, end, 1, 2)
+    words = decode(tok, ids)
+    assert words == [
+        "[CLS]",
+        "so-called",
+        "peace",
+        "plan",
+        "[SEP]",
+        "They",
+        "call",
+        "it",
+        "a",
+        "so-called",
+        "peace",
+        "plan",
+        "for",
+        "us.",
+        "[SEP]",
+    ]
+    assert n == 3
+    assert types == [0] * 5 + [1] * 10  # the second segment (with its [SEP]) has type 1
+    assert "line." not in words and "Last" not in words  # only the span's own line
+
+
+def test_span_inputs_stay_within_the_length_limit_and_keep_the_span_centred() -> None:
+    tok = WordTokenizer()
+    left = " ".join(f"l{i}" for i in range(300))
+    right = " ".join(f"r{i}" for i in range(300))
+    span = " ".join(f"s{i}" for i in range(100))
+    text = f"{left} {span} {right}"
+    start = text.index("s0")
+    shape = InputShape(max_span=40, max_len=128)
+    ids, types, n = span_inputs(tok, text, start, start + len(span), 1, 2, shape)
+    words = decode(tok, ids)
+    assert len(ids) == len(types) == 128
+    assert n == 40 and words[1:21] == [f"s{i}" for i in range(20)]  # head and tail of a long span
+    assert words[21:41] == [f"s{i}" for i in range(80, 100)]
+    # a span longer than the room for context: its head and tail fill the second segment
+    assert words[42] == "s0" and words[-2] == "s99"
+
+    short = text.index("s50")
+    ids, _, n = span_inputs(tok, text, short, short + 3, 1, 2, shape)
+    words = decode(tok, ids)
+    ctx = words[words.index("[SEP]") + 1 : -1]
+    at = ctx.index("s50")
+    assert n == 1 and len(ids) == 128
+    assert abs(at - (len(ctx) - 1 - at)) <= 1  # as many words on each side
+
+
+def test_batch_arrays_mark_the_span_tokens() -> None:
+    rows = [([1, 7, 8, 2, 5, 7, 8, 6, 2], [0, 0, 0, 0, 1, 1, 1, 1, 1], 2), ([1, 9, 2, 9, 2], [0, 0, 0, 1, 1], 1)]
+    a = batch_arrays(rows, pad_id=0)
+    assert a["input_ids"].shape == (2, 9)
+    assert a["attention_mask"][1].tolist() == [1] * 5 + [0] * 4
+    assert a["span_mask"][0].tolist() == [0, 1, 1, 0, 0, 0, 0, 0, 0]
+    assert a["span_mask"][1].tolist() == [0, 1, 0, 0, 0, 0, 0, 0, 0]
+    assert a["token_type_ids"][1].tolist() == [0, 0, 0, 1, 1, 0, 0, 0, 0]
+
+
+def test_tc_features_take_the_groups_a_model_names() -> None:
+    n = 15
+    feat = np.arange(2 * n + 5, dtype=np.float32)
+    own = np.full(14, -2.0, dtype=np.float32)
+    assert tc_features(feat, "x", None, own, ["shape", "span_classifier"]).tolist() == [*range(30, 35), *[-2.0] * 14]
+    assert tc_features(feat, "x", None, None, ["mean"]).tolist() == list(range(15))
+    assert len(tc_features(feat, "x", None, own)) == 2 * n + 5 + 14  # default: all that is available
+    with pytest.raises(ValueError, match="span classifier"):
+        tc_features(feat, "x", None, None, ["span_classifier"])
+
+
+@needs_model
+def test_shipped_classifier_gives_a_distribution_per_span() -> None:
+    clf = SpanClassifier.load(threads=2)
+    assert clf.labels == list(PTC_TECHNIQUES)
+    text = "They are traitors and criminals.\nMake our nation great again!\nNobody knows if he is honest."
+    spans = [(9, 31), (33, 61), (0, 4), (5, 5)]
+    lp = clf.log_probs(text, spans)
+    assert lp.shape == (4, 14)
+    assert np.allclose(np.exp(lp).sum(axis=1), 1.0, atol=1e-4)
+    assert np.array_equal(lp, clf.log_probs(text, spans))  # the same answer every time
+    assert clf.log_probs(text, []).shape == (0, 14)
+
+
+@needs_model
+def test_a_changed_model_file_is_refused(tmp_path: Path) -> None:
+    import shutil
+
+    from unspin.analyse.techniques.classifier import SpanClassifierError
+
+    folder = tmp_path / "copy"
+    shutil.copytree(MODELS_DIR / "span-classifier", folder)
+    with open(folder / "model.onnx", "ab") as fh:
+        fh.write(b"\0")
+    with pytest.raises(SpanClassifierError, match="model.onnx"):
+        SpanClassifier(folder)
+
+
+@needs_model
+@pytest.mark.skipif(not PTC_DIR.is_dir(), reason="PTC data not available")
+def test_tc_on_held_out_articles_beats_the_tagger_alone() -> None:
+    """On the 74 test-split articles (1,111 gold spans), the `fast` model's TC step with the span
+    classifier names the technique of gold spans far more often than the best TC step without it
+    (0.54 for `fast`, 0.58 for `accurate`)."""
+    from unspin.eval.spans import score_tc
+    from unspin.semeval import LabelSpan, read_articles, read_labels
+    from unspin.train.techniques import split_ids
+
+    name = "fast"
+    if not (TAGGERS_DIR / name / "config.json").is_file():
+        pytest.skip("the fast technique model is not built")
+    if not TechniqueTagger.load(name, threads=2).params.extra.get("tc_span_classifier"):
+        pytest.skip("the fast model's TC step does not use the span classifier")
+    tagger = TechniqueTagger.load(name, threads=2)
+    articles = read_articles(PTC_DIR / "train-articles")
+    s = tagger.config["split"]
+    test_ids = split_ids(list(articles), s["seed"], s["train"], s["dev"])["test"]
+    gold = [g for g in read_labels(PTC_DIR / "train-task-flc-tc.labels", "flc") if g.article_id in test_ids]
+    pred = []
+    for a in test_ids:
+        mine = [g for g in gold if g.article_id == a]
+        labs = tagger.classify(articles[a], [(g.start, g.end) for g in mine])
+        pred += [LabelSpan(a, g.start, g.end, lab) for g, lab in zip(mine, labs, strict=True)]
+    assert score_tc(gold, pred).f1 >= 0.61
+
+
+def _tc_params(keep: float):
+    from unspin.analyse.techniques.tagger import DecodeParams
+
+    labels = [*PTC_TECHNIQUES, "any"]
+    params = DecodeParams(labels=labels, thresholds={t: 0.3 for t in PTC_TECHNIQUES}, flc_keep=keep)
+    params.calibration = (1.0, 0.0, 1.0)
+    # a TC model that passes the span classifier's distribution through unchanged
+    params.extra["tc_model"] = {
+        "classes": list(PTC_TECHNIQUES),
+        "features": ["span_classifier"],
+        "W": np.eye(14).tolist(),
+        "b": [0.0] * 14,
+        "mean": [0.0] * 14,
+        "std": [1.0] * 14,
+    }
+    params.extra["tc_span_classifier"] = "span-classifier"
+    return params
+
+
+def _fake_span_lp(own: float):
+    """Every span: 'Doubt' most likely, 'Loaded_Language' with probability `own`."""
+
+    def span_lp(text: str, places):
+        p = np.full(14, (1.0 - 0.6 - own) / 12)
+        p[PTC_TECHNIQUES.index("Doubt")] = 0.6
+        p[PTC_TECHNIQUES.index("Loaded_Language")] = own
+        return np.log(np.tile(p, (len(places), 1)))
+
+    return span_lp
+
+
+def test_relabel_takes_the_tc_models_technique_and_keeps_its_own_when_likely_enough() -> None:
+    from unspin.analyse.techniques.tagger import TokenProbs, calibrate, relabel
+
+    text = "These vile traitors lied."
+    tp = TokenProbs(np.array([[6, 10], [11, 19]]), np.full((2, 15), 0.5, dtype=np.float32), np.zeros(2, dtype=bool))
+    raw = [(6, 19, "Loaded_Language", 0.6, 0.3), (6, 19, "Name_Calling,Labeling", 0.4, 0.3)]
+    params = _tc_params(keep=0.1)
+    out = relabel(text, tp, raw, params, _fake_span_lp(own=0.05))
+    assert {(s.start, s.end, s.technique) for s in out} == {(6, 19, "Doubt")}  # own label too unlikely
+    # the same place found by two techniques gives one 'Doubt' span, with the higher confidence
+    assert out[0].score == round(calibrate(0.6, 0.3, params.calibration, 0.6), 4)
+    out = relabel(text, tp, raw, params, _fake_span_lp(own=0.2))
+    assert {s.technique for s in out} == {"Doubt", "Loaded_Language"}
+    low = next(s for s in out if s.technique == "Loaded_Language")
+    doubt = next(s for s in out if s.technique == "Doubt")
+    assert low.score == round(calibrate(0.6, 0.3, params.calibration, 0.2), 4) < doubt.score
+    assert relabel(text, tp, [], params, _fake_span_lp(own=0.2)) == []
+
+
+def test_spans_from_probs_relabel_only_with_a_span_classifier() -> None:
+    from unspin.analyse.techniques.tagger import TokenProbs, spans_from_probs
+
+    text = "These vile traitors lied."
+    probs = np.full((2, 15), 0.01, dtype=np.float32)
+    probs[:, PTC_TECHNIQUES.index("Loaded_Language")] = 0.9
+    tp = TokenProbs(np.array([[6, 10], [11, 19]]), probs, np.zeros(2, dtype=bool))
+    params = _tc_params(keep=0.1)
+    assert {s.technique for s in spans_from_probs(text, tp, params)} == {"Loaded_Language"}
+    got = spans_from_probs(text, tp, params, _fake_span_lp(own=0.05))
+    assert [(s.start, s.end, s.technique) for s in got] == [(6, 19, "Doubt")]
+    params.flc_keep = -1.0  # off
+    assert {s.technique for s in spans_from_probs(text, tp, params, _fake_span_lp(own=0.05))} == {"Loaded_Language"}
