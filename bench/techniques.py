@@ -2,9 +2,11 @@
 
     python bench/techniques.py [--threads 2] [--articles 40] [--words 1000] [--models fast,accurate]
 
-For each model: articles/s and tokens/s end to end (tokenize, windows, ONNX, decoding), the bare ONNX
-encoder's throughput on the same windows (so the overhead shows as a ratio), latency p50/p95 for one
-article, and the RSS the model adds. Each model runs in its own process, so RSS is its own.
+For each model: articles/s and tokens/s end to end (tokenize, windows, ONNX, decoding, and the TC
+step for models that relabel their spans through it), the bare ONNX encoder's throughput on the same
+windows (so the overhead shows as a ratio), latency p50/p95 for one article, TC of given spans
+(`classify`: token probabilities plus the span classifier), and the RSS the model adds. Each model
+runs in its own process, so RSS is its own.
 Articles are built from PTC texts when `../shared/data/ptc` exists, else from invented sentences.
 """
 
@@ -105,6 +107,14 @@ def measure(model: str, threads: int, n_articles: int, words: int, latency_runs:
         lat.append(time.perf_counter() - t0)
     lat.sort()
     p95 = lat[min(len(lat) - 1, int(round(0.95 * (len(lat) - 1))))]
+
+    # TC: the technique of given spans (here each article's own predicted places), one article a call
+    places = [sorted({(sp.start, sp.end) for sp in article_spans}) for article_spans in spans]
+    t0 = time.perf_counter()
+    for a, pl in zip(articles, places, strict=True):
+        tagger.classify(a, pl)
+    tc_s = time.perf_counter() - t0
+    n_places = sum(map(len, places))
     return {
         "onnx": f"{tagger.config.get('onnx', 'model.onnx')}"
         + (" + base tensors" if tagger.config.get("frozen") else ""),
@@ -118,6 +128,8 @@ def measure(model: str, threads: int, n_articles: int, words: int, latency_runs:
         "latency one article p50": f"{statistics.median(lat) * 1000:.0f} ms",
         "latency one article p95": f"{p95 * 1000:.0f} ms",
         "spans per article": f"{sum(map(len, spans)) / len(articles):.1f}",
+        "FLC spans through the TC step": "yes" if tagger.params.flc_keep >= 0 else "no",
+        "TC of given spans, spans/s": f"{n_places / tc_s:.0f}",
         "peak RSS (process)": f"{rss_mb():.0f} MB",
         "RSS added by the model": f"{rss_mb() - rss0:.0f} MB",
     }

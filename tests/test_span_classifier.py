@@ -119,15 +119,24 @@ def test_tc_features_take_the_groups_a_model_names() -> None:
 
 @needs_model
 def test_shipped_classifier_gives_a_distribution_per_span() -> None:
+    from unspin.analyse.techniques.classifier import NONE, none_probs
+
     clf = SpanClassifier.load(threads=2)
-    assert clf.labels == list(PTC_TECHNIQUES)
+    assert clf.labels[:14] == list(PTC_TECHNIQUES) and clf.labels[14:] in ([], [NONE])
     text = "They are traitors and criminals.\nMake our nation great again!\nNobody knows if he is honest."
     spans = [(9, 31), (33, 61), (0, 4), (5, 5)]
-    lp = clf.log_probs(text, spans)
+    lp = clf.log_probs(text, spans)  # the 14 techniques
     assert lp.shape == (4, 14)
     assert np.allclose(np.exp(lp).sum(axis=1), 1.0, atol=1e-4)
     assert np.array_equal(lp, clf.log_probs(text, spans))  # the same answer every time
     assert clf.log_probs(text, []).shape == (0, 14)
+    full = clf.all_log_probs(text, spans)
+    assert full.shape == (4, len(clf.labels))
+    assert np.allclose(np.exp(full).sum(axis=1), 1.0, atol=1e-4)
+    if NONE in clf.labels:
+        p_none = none_probs(full)
+        # a name-calling clause reads as a technique more than the word "They" alone
+        assert p_none[0] < p_none[2]
 
 
 @needs_model
@@ -235,3 +244,55 @@ def test_spans_from_probs_relabel_only_with_a_span_classifier() -> None:
     assert [(s.start, s.end, s.technique) for s in got] == [(6, 19, "Doubt")]
     params.flc_keep = -1.0  # off
     assert {s.technique for s in spans_from_probs(text, tp, params, _fake_span_lp(own=0.05))} == {"Loaded_Language"}
+
+
+def test_technique_logprobs_renormalise_without_none() -> None:
+    from unspin.analyse.techniques.classifier import none_probs, technique_logprobs
+
+    p = np.full(15, 0.02)
+    p[14] = 1.0 - 0.02 * 14  # "none": 0.72
+    lp = np.log(p)[None, :]
+    assert np.allclose(np.exp(technique_logprobs(lp)), 1 / 14)
+    assert np.allclose(none_probs(lp), [0.72])
+    assert none_probs(np.log(np.full((1, 14), 1 / 14))) is None  # a model without "none"
+
+
+def test_relabel_drops_spans_the_classifier_calls_none() -> None:
+    from unspin.analyse.techniques.tagger import TokenProbs, relabel
+
+    text = "These vile traitors lied."
+    tp = TokenProbs(np.array([[6, 10], [11, 19]]), np.full((2, 15), 0.5, dtype=np.float32), np.zeros(2, dtype=bool))
+    raw = [(6, 19, "Loaded_Language", 0.6, 0.3)]
+
+    def with_none(p_none: float):
+        def span_lp(text: str, places):
+            p = np.full(15, (1.0 - p_none - 0.3) / 13)
+            p[PTC_TECHNIQUES.index("Doubt")] = 0.3
+            p[14] = p_none
+            return np.log(np.tile(p, (len(places), 1)))
+
+        return span_lp
+
+    params = _tc_params(keep=0.1)
+    params.flc_drop = 0.6
+    assert relabel(text, tp, raw, params, with_none(0.65)) == []
+    assert [s.technique for s in relabel(text, tp, raw, params, with_none(0.3))] == ["Doubt"]
+
+
+def test_span_inputs_read_a_bounded_context_in_a_text_without_line_breaks() -> None:
+    from unspin.analyse.techniques.classifier import CONTEXT_CHARS
+
+    calls: list[int] = []
+
+    class Counting(WordTokenizer):
+        def encode(self, text: str, add_special_tokens: bool = False):  # noqa: ARG002
+            calls.append(len(text))
+            return super().encode(text)
+
+    text = " ".join(f"w{i}" for i in range(100_000))  # one 590,000-character line
+    start = text.index("w50000 ")
+    ids, _, n = span_inputs(Counting(), text, start, start + len("w50000"), 1, 2)
+    assert n == 1 and len(ids) == 128
+    assert max(calls) <= CONTEXT_CHARS + 1  # never the whole line
+    words = [w for w in ids if w not in (1, 2)]
+    assert len(words) == 125  # the span, then the span with 62 words before and 62 after

@@ -246,3 +246,33 @@ def test_shipped_tc_word_model_gives_a_distribution(tagger: TechniqueTagger) -> 
         pytest.skip("this model's TC classifier does not use the words of the span")
     lp = lexical_logprobs(lexical, "these treacherous traitors")
     assert lp.shape == (14,) and abs(float(np.exp(lp).sum()) - 1.0) < 1e-4
+
+
+def test_function_word_fragments_are_no_spans() -> None:
+    from unspin.analyse.techniques.tagger import function_words_only
+
+    for phrase in ("for", "a", "has been", "our", "it is", "—"):
+        assert function_words_only(phrase), phrase
+    for phrase in ("corrupt elite", "NO", "ALL of them", "so-called experts", "traitors"):
+        assert not function_words_only(phrase), phrase
+
+
+@needs_model
+def test_no_span_is_only_function_words(tagger: TechniqueTagger) -> None:
+    from unspin.analyse.techniques.tagger import function_words_only
+
+    loaded = (
+        "These disgusting, treacherous traitors are destroying our great nation with their vile lies.\n"
+        "Who can still believe a word they say? For years they have been lying to us, and they have been\n"
+        "lying to our children. Every true patriot must stand up against this evil, corrupt mob before it\n"
+        "is too late, or we will all pay for it. They are traitors, traitors, traitors!"
+    )
+    examples = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.txt"))
+    found = 0
+    for article in [loaded, *(p.read_text(encoding="utf-8") for p in examples)]:
+        spans = tagger.predict([article])[0]
+        found += len(spans)
+        assert_valid(article, spans)
+        assert not [article[s.start : s.end] for s in spans if function_words_only(article[s.start : s.end])]
+        assert not [article[s:e] for s, e in tagger.predict_si(article) if function_words_only(article[s:e])]
+    assert found, "the example articles should get spans"

@@ -26,6 +26,7 @@ import json
 import logging
 import math
 import random
+import re
 import sys
 import time
 from pathlib import Path
@@ -33,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from unspin.analyse.techniques.classifier import InputShape, batch_arrays, span_inputs
+from unspin.analyse.techniques.classifier import NONE, InputShape, batch_arrays, span_inputs
 from unspin.models.base import ENCODERS, sha256_file, verified_file
 from unspin.semeval import PTC_TECHNIQUES
 from unspin.train.techniques import config_json, load_config, load_ptc, load_tokenizer, special_ids, split_ids
@@ -52,20 +53,56 @@ def split_of(cfg: dict[str, Any], articles: dict[str, str]) -> dict[str, list[st
     return split_ids(list(articles), s["seed"], s["train"], s["dev"])
 
 
+def class_names(cfg: dict[str, Any]) -> list[str]:
+    """The 14 PTC techniques, and "none" when the recipe adds negative spans."""
+    return [*PTC_TECHNIQUES, *([NONE] if float(cfg["model"].get("negatives", 0)) > 0 else [])]
+
+
+def negative_spans(text: str, gold: list, n: int, lengths: list[int], rng: random.Random) -> list[tuple[int, int]]:
+    """Up to `n` spans of whole words that touch no gold span, inside one line each, their lengths in
+    words drawn from the gold spans' lengths: text an annotator read and did not mark."""
+    covered = np.zeros(len(text) + 1, dtype=bool)
+    for g in gold:
+        covered[g.start : g.end] = True
+    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+    line_of = np.cumsum([0] + [c == "\n" for c in text])
+    out: set[tuple[int, int]] = set()
+    for _ in range(20 * n):
+        if len(out) >= n or not words:
+            break
+        k = rng.choice(lengths)
+        i = rng.randrange(len(words))
+        j = min(i + k, len(words)) - 1
+        a, b = words[i][0], words[j][1]
+        if line_of[a] != line_of[b] or covered[a:b].any():
+            continue
+        out.add((a, b))
+    return sorted(out)
+
+
 def gold_rows(cfg: dict[str, Any], data_dir: Path) -> dict[str, list[Row]]:
-    """Model inputs of every gold span, per split (a span with two techniques gives two rows)."""
+    """Model inputs of every gold span, per split (a span with two techniques gives two rows), and with
+    `negatives = r` in [model], r x as many spans outside every gold span, labelled "none"."""
     articles, labels = load_ptc(data_dir)
     tok = load_tokenizer(verified_file(ENCODERS[cfg["model"]["base"]], "tokenizer.json"))
     cls_id, sep_id, _ = special_ids(tok)
-    techs = list(PTC_TECHNIQUES)
+    names = class_names(cfg)
     shape = shape_of(cfg)
+    ratio = float(cfg["model"].get("negatives", 0))
+    lengths = [max(1, len(articles[g.article_id][g.start : g.end].split())) for gs in labels.values() for g in gs]
     out: dict[str, list[Row]] = {}
     for part, ids in split_of(cfg, articles).items():
-        out[part] = [
-            (*span_inputs(tok, articles[a], g.start, g.end, cls_id, sep_id, shape), techs.index(g.technique))
-            for a in ids
-            for g in labels.get(a, [])
-        ]
+        rows: list[Row] = []
+        for a in ids:
+            text, gold = articles[a], labels.get(a, [])
+            rows += [
+                (*span_inputs(tok, text, g.start, g.end, cls_id, sep_id, shape), names.index(g.technique)) for g in gold
+            ]
+            if ratio > 0:
+                rng = random.Random(f"{cfg['train']['seed']}:{a}")
+                for s, e in negative_spans(text, gold, round(ratio * max(len(gold), 1)), lengths, rng):
+                    rows.append((*span_inputs(tok, text, s, e, cls_id, sep_id, shape), names.index(NONE)))
+        out[part] = rows
     return out
 
 
@@ -75,7 +112,7 @@ def build_model(cfg: dict[str, Any], dropout: float):
     from transformers import BertModel
 
     base = verified_file(ENCODERS[cfg["model"]["base"]], "model.safetensors").parent
-    n_out = len(PTC_TECHNIQUES)
+    n_out = len(class_names(cfg))
     layers = cfg["model"].get("layers")
 
     class SpanModel(nn.Module):
@@ -108,7 +145,7 @@ def _tensors(rows: list[Row], pad_id: int, torch) -> dict[str, Any]:
 
 def torch_logits(model, rows: list[Row], pad_id: int, torch, batch_size: int = 128) -> np.ndarray:
     model.eval()
-    out = np.zeros((len(rows), len(PTC_TECHNIQUES)), dtype=np.float32)
+    out = np.zeros((len(rows), model.head.out_features), dtype=np.float32)
     order = sorted(range(len(rows)), key=lambda i: len(rows[i][0]))
     with torch.no_grad():
         for j in range(0, len(order), batch_size):
@@ -118,7 +155,21 @@ def torch_logits(model, rows: list[Row], pad_id: int, torch, batch_size: int = 1
 
 
 def accuracy(rows: list[Row], logits: np.ndarray) -> float:
-    return float((logits.argmax(axis=1) == np.array([r[3] for r in rows])).mean()) if rows else 0.0
+    """TC accuracy: over the rows of gold spans, is the most likely of the 14 techniques the gold one."""
+    y = np.array([r[3] for r in rows])
+    gold = y < len(PTC_TECHNIQUES)
+    return float((logits[gold, : len(PTC_TECHNIQUES)].argmax(1) == y[gold]).mean()) if gold.any() else 0.0
+
+
+def none_accuracy(rows: list[Row], logits: np.ndarray) -> float | None:
+    """With a "none" class: share of rows (gold and negative spans) on the right side of P(none) = 0.5."""
+    if logits.shape[1] <= len(PTC_TECHNIQUES):
+        return None
+    from unspin.analyse.techniques.classifier import log_softmax
+
+    p_none = np.exp(log_softmax(logits)[:, len(PTC_TECHNIQUES)])
+    y = np.array([r[3] for r in rows]) == len(PTC_TECHNIQUES)
+    return float(((p_none >= 0.5) == y).mean())
 
 
 def stage_train(cfg: dict[str, Any], data_dir: Path, work: Path) -> None:
@@ -137,7 +188,7 @@ def stage_train(cfg: dict[str, Any], data_dir: Path, work: Path) -> None:
     model = build_model(cfg, float(tc["dropout"]))
     for p in model.encoder.embeddings.parameters():  # rebuilt from the base package, not shipped
         p.requires_grad_(False)
-    counts = np.bincount([r[3] for r in data["train"]], minlength=len(PTC_TECHNIQUES))
+    counts = np.bincount([r[3] for r in data["train"]], minlength=len(class_names(cfg)))
     with torch.no_grad():  # start at the class priors
         model.head.bias.copy_(torch.from_numpy(np.log((counts + 1) / counts.sum()).astype(np.float32)))
     bs = int(tc["batch_size"])
@@ -180,12 +231,14 @@ def stage_train(cfg: dict[str, Any], data_dir: Path, work: Path) -> None:
             opt.step()
             sched.step()
             total += loss.item()
-        dev_acc = accuracy(data["dev"], torch_logits(model, data["dev"], pad_id, torch))
+        dev_logits = torch_logits(model, data["dev"], pad_id, torch)
+        dev_acc = accuracy(data["dev"], dev_logits)
         history.append(
             {
                 "epoch": epoch + 1,
                 "loss": round(total / len(batches), 4),
                 "dev_accuracy": round(dev_acc, 4),
+                **({"dev_none_accuracy": round(na, 4)} if (na := none_accuracy(data["dev"], dev_logits)) else {}),
                 "seconds": round(time.time() - t0),
             }
         )
@@ -268,7 +321,7 @@ def stage_test(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path, confi
     config = {
         "name": cfg["model"]["name"],
         "task": "technique of a given span (SemEval-2020 Task 11 TC, PTC labels)",
-        "labels": list(PTC_TECHNIQUES),
+        "labels": class_names(cfg),
         "base_key": cfg["model"]["base"],
         "base": {"name": enc.name, "package": enc.pip_name, "sha256": dict(enc.sha256)},
         "input": {"max_span": shape_of(cfg).max_span, "max_len": shape_of(cfg).max_len},
@@ -288,7 +341,7 @@ def stage_test(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path, confi
         for a in split[part]:
             gold = labels.get(a, [])
             if gold:
-                lp = clf.logits(articles[a], [(g.start, g.end) for g in gold])
+                lp = clf.log_probs(articles[a], [(g.start, g.end) for g in gold])  # the 14 techniques
                 pred += [int(i) for i in lp.argmax(1)]
                 y += [techs.index(g.technique) for g in gold]
                 n += len(gold)
@@ -302,10 +355,28 @@ def stage_test(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path, confi
                 "f1": round(2 * prec * rec / (prec + rec), 4) if prec + rec else 0.0,
                 "n_gold": int((y_a == k).sum()),
             }
+        none_acc = None
+        if NONE in clf.labels:
+            # "none" against the gold spans and as many negative spans sampled as in training
+            lengths = [
+                max(1, len(articles[g.article_id][g.start : g.end].split())) for gs in labels.values() for g in gs
+            ]
+            right, total = 0, 0
+            for a in split[part]:
+                gold = labels.get(a, [])
+                rng = random.Random(f"{cfg['train']['seed']}:{a}")
+                neg = negative_spans(
+                    articles[a], gold, round(float(cfg["model"]["negatives"]) * max(len(gold), 1)), lengths, rng
+                )
+                p_none = np.exp(clf.all_log_probs(articles[a], [(g.start, g.end) for g in gold] + neg)[:, -1])
+                right += int((p_none[: len(gold)] < 0.5).sum() + (p_none[len(gold) :] >= 0.5).sum())
+                total += len(p_none)
+            none_acc = round(right / max(total, 1), 4)
         results[part] = {
             "articles": len(split[part]),
             "spans": n,
             "accuracy": round(float((y_a == p_a).mean()), 4),
+            **({"none_accuracy": none_acc} if none_acc is not None else {}),
             "per_technique": per,
             "spans_per_s": round(n / (time.time() - t0), 1),
         }
@@ -328,6 +399,20 @@ def write_model_card(
         for t in PTC_TECHNIQUES
     )
     hist = "\n".join(f"| {h['epoch']} | {h['loss']:.4f} | {h['dev_accuracy']:.4f} | {h['seconds']} |" for h in history)
+    ratio = float(cfg["model"].get("negatives", 0))
+    negatives_line = (
+        f"- Negatives: {ratio:g} x as many spans as there are gold spans in each article, of whole words inside one"
+        '\n  line, touching no gold span, their lengths drawn from the gold spans\' lengths, labelled "none".'
+        "\n  Its probability lets a technique model drop a predicted span (`decode.flc_drop`)."
+        if ratio > 0
+        else ""
+    )
+    none_rows = "".join(
+        f'\n| {part}: gold spans against as many negative spans, "none" at 0.5 | {results[part]["none_accuracy"]:.3f} |'
+        for part in ("dev", "test")
+        if "none_accuracy" in results[part]
+    )
+    none_table = ('\n\n| "none" detection | accuracy |\n|---|---|' + none_rows) if none_rows else ""
     card = f"""# unspin span classifier (`{cfg["model"]["name"]}`)
 
 Names the propaganda technique of a given text span (SemEval-2020 Task 11 TC: the 14 PTC techniques).
@@ -341,7 +426,9 @@ the `fast`, `minilm-l6` and `accurate` technique models (see their model cards f
   Base file hashes: {", ".join(f"`{k}` {v}" for k, v in enc.sha256.items())}.
 - Input: `[CLS] span [SEP] the span in its line [SEP]`, at most {cfg["model"]["max_span"]} span tokens and
   {cfg["model"]["max_len"]} in all (`unspin.analyse.techniques.classifier.span_inputs`).
-- Output: mean of the span's tokens and mean of all tokens, concatenated, into one linear layer (14 logits).
+- Output: mean of the span's tokens and mean of all tokens, concatenated, into one linear layer
+  ({len(class_names(cfg))} logits: the 14 techniques{', and "none"' if NONE in class_names(cfg) else ""}).
+{negatives_line}
 
 ## Data
 PTC v2 training articles (Da San Martino et al., 2019), split by article with the technique models' seed
@@ -363,7 +450,7 @@ Kept: epoch {meta.get("best_epoch", "?")}.
 | split | spans | accuracy (= TC micro-F1) |
 |---|---|---|
 | dev | {results["dev"]["spans"]} | {results["dev"]["accuracy"]:.3f} |
-| test | {results["test"]["spans"]} | **{results["test"]["accuracy"]:.3f}** |
+| test | {results["test"]["spans"]} | **{results["test"]["accuracy"]:.3f}** |{none_table}
 
 Per technique on test (F1):
 

@@ -850,10 +850,10 @@ def memo_span_logprobs(clf):
     def span_lp(text: str, places):
         key = id(text)
         if not len(places):
-            return np.zeros((0, len(PTC_TECHNIQUES)), dtype=np.float32)
+            return np.zeros((0, len(clf.labels)), dtype=np.float32)
         todo = [pl for pl in places if (key, *pl) not in memo]
         if todo:
-            for pl, row in zip(todo, clf.log_probs(text, todo), strict=True):
+            for pl, row in zip(todo, clf.all_log_probs(text, todo), strict=True):
                 memo[(key, *pl)] = row
         return np.array([memo[(key, *pl)] for pl in places]).reshape(len(places), -1)
 
@@ -872,21 +872,25 @@ def _tune_flc_relabel(
 
     gold = _gold(labels, list(texts))
     params.calibration = (1.0, 0.0, 0.0)  # identity while choosing: score = sigmoid(logit(p) - logit(th))
-    scores = {}
+    # with a "none" class, the span classifier may also drop spans (`flc_drop`)
+    some = next((t for t in texts.values() if t.strip()), "")
+    has_none = relabel and span_lp(some, [(0, min(len(some), 20))]).shape[1] > len(PTC_TECHNIQUES)
+    scores: dict[tuple[float, float], float] = {}
     for keep in (-1.0, 0.2, 0.15, 0.1, 0.05, 0.0) if relabel else (-1.0,):
-        params.flc_keep = keep
-        scores[keep] = score_flc(gold, _predict_all(texts, probs, params, span_lp)[0]).f1
-    params.flc_keep = max(scores, key=scores.get)
+        for drop in (1.01, 0.9, 0.8, 0.7, 0.6, 0.5) if has_none and keep >= 0 else (1.01,):
+            params.flc_keep, params.flc_drop = keep, drop
+            scores[(keep, drop)] = score_flc(gold, _predict_all(texts, probs, params, span_lp)[0]).f1
+    params.flc_keep, params.flc_drop = max(scores, key=scores.get)
     LOG.info(
-        "FLC through the TC step: dev F1 by flc_keep %s -> %s",
+        "FLC through the TC step: dev F1 by (flc_keep, flc_drop) %s -> %s",
         {k: round(v, 4) for k, v in scores.items()},
-        params.flc_keep,
+        (params.flc_keep, params.flc_drop),
     )
     flc, si, raw = _predict_all(texts, probs, params, span_lp)
     x, y = _calibration_data(raw, labels, params)
     if params.flc_keep < 0:
         params.calibration = fit_platt(x, y)
-        return {"flc_f1": round(scores[-1.0], 4), "si_f1": round(score_si(gold, si).f1, 4)}
+        return {"flc_f1": round(scores[(-1.0, 1.01)], 4), "si_f1": round(score_si(gold, si).f1, 4)}
     tc_q = []
     for aid, sp in raw:
         q = tc_probabilities(
@@ -898,8 +902,8 @@ def _tune_flc_relabel(
     params.calibration = (float(w[0]), b, float(w[1]))
     conf = 1 / (1 + np.exp(-(feats @ w + b)))
     dev = {
-        "flc_f1": round(scores[params.flc_keep], 4),
-        "flc_f1_without_relabel": round(scores[-1.0], 4),
+        "flc_f1": round(scores[(params.flc_keep, params.flc_drop)], 4),
+        "flc_f1_without_relabel": round(scores[(-1.0, 1.01)], 4),
         "si_f1": round(score_si(gold, si).f1, 4),
         "ece_before": round(expected_calibration_error(1 / (1 + np.exp(-x)), y), 4),
         "ece_after": round(expected_calibration_error(conf, y), 4),
@@ -1093,7 +1097,7 @@ def _tune_tc_with_span_classifier(
     name = cfg["tc"]["span_classifier"]
     clf = SpanClassifier.load(name, threads=int(cfg["train"].get("threads", 1)))
     techs = list(PTC_TECHNIQUES)
-    if list(clf.labels) != techs:
+    if list(clf.labels)[: len(techs)] != techs:
         raise SystemExit(f"span classifier {name!r} has other labels than the PTC techniques")
     span_lp = {a: clf.log_probs(t, [(g.start, g.end) for g in labels.get(a, [])]) for a, t in texts.items()}
     alone = np.mean(
@@ -1464,13 +1468,13 @@ def write_model_card(
         groups = d["tc_model"].get("features", ["mean", "max", "shape", "lexical", "span_classifier"])
         named = {
             "mean": "the span's mean output probabilities",
-            "max": "its max output probabilities",
-            "shape": "its length and how often its text recurs in the article",
+            "max": "the span's max output probabilities",
+            "shape": "the span's length and how often its text recurs in the article",
             "lexical": "a words-only model's log-probabilities (fitted on the train split)",
             "span_classifier": f"the log-probabilities of the span classifier `{d['tc_span_classifier']}`",
         }
         tc_line = (
-            "- TC: softmax regression over " + "; ".join(named[g] for g in groups) + ","
+            "- TC: softmax regression over " + ";\n  ".join(named[g] for g in groups) + ","
             f"\n  fitted on dev gold spans (5-fold dev accuracy {dev.get('tc_f1', 0):.3f}). The span classifier is a"
             "\n  fine-tuned MiniLM-L6 that reads the span and its line (`src/unspin/models/span-classifier/`,"
             "\n  its own model card); the span's shape adds what one line cannot show: recurrence in the article."
@@ -1594,6 +1598,11 @@ def write_model_card(
                 f"\n  the tagger's own when the TC model gives that at least {d['flc_keep']:.2f} (chosen on dev: FLC F1"
                 f"\n  {dev.get('flc_f1_without_relabel', 0):.3f} without this step, "
                 f"{dev.get('flc_f1', 0):.3f} with it)."
+                + (
+                    f'\n  A span goes when the span classifier gives "no technique" at least {d["flc_drop"]:.2f}.'
+                    if d.get("flc_drop", 1.01) <= 1
+                    else ""
+                )
             ]
             if d.get("flc_keep", -1) >= 0
             else []

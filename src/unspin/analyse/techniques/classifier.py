@@ -6,8 +6,10 @@ easier when the model reads the fragment as one unit. For every span this model 
     [CLS] the span's own words [SEP] the span in its line (the words around it) [SEP]
 
 (token types 0 and 1), pools the span's tokens and the whole input, and gives one logit per PTC
-technique. Its log-probabilities join the tagger's span features in the TC classifier that a technique
-model's config names (`decode.tc_span_classifier`), see `unspin.analyse.techniques.tagger`.
+technique (and, for a model trained on negative spans too, one for "none": no technique). Its
+technique log-probabilities join the tagger's span features in the TC classifier that a technique
+model's config names (`decode.tc_span_classifier`), see `unspin.analyse.techniques.tagger`; its
+"none" probability can drop a predicted span (`decode.flc_drop`).
 
 `span_inputs` builds one model input; the training recipe (`unspin.train.span_classifier`) uses the
 same function, so training and inference read a span the same way. Inference is torch-free (ONNX
@@ -29,6 +31,8 @@ from unspin.models.base import ENCODERS, ModelFilesError, sha256_file, verified_
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 DEFAULT_MODEL = "span-classifier"
+NONE = "none"  # the class of spans that use no technique, after the 14 (when a model has it)
+N_TECHNIQUES = 14
 
 
 class SpanClassifierError(RuntimeError):
@@ -43,10 +47,22 @@ class InputShape:
     max_len: int = 128  # tokens in all, [CLS] and both [SEP] included
 
 
+# Context is read from at most this many characters on each side of the span (cut at a space): far more
+# than the tokens that fit, and a text with no line breaks is not tokenized whole for every span.
+CONTEXT_CHARS = 1000
+
+
 def _line_bounds(text: str, start: int, end: int) -> tuple[int, int]:
     a = text.rfind("\n", 0, start) + 1
     b = text.find("\n", end)
-    return a, len(text) if b < 0 else b
+    b = len(text) if b < 0 else b
+    if start - a > CONTEXT_CHARS:
+        cut = text.find(" ", start - CONTEXT_CHARS, start)
+        a = cut + 1 if cut >= 0 else start - CONTEXT_CHARS
+    if b - end > CONTEXT_CHARS:
+        cut = text.rfind(" ", end, end + CONTEXT_CHARS)
+        b = cut if cut >= 0 else end + CONTEXT_CHARS
+    return a, b
 
 
 def _head_tail(ids: list[int], n: int) -> list[int]:
@@ -99,6 +115,18 @@ def batch_arrays(rows: Sequence[tuple[list[int], list[int], int]], pad_id: int) 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
     z = logits - logits.max(axis=-1, keepdims=True)
     return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
+def technique_logprobs(lp: np.ndarray) -> np.ndarray:
+    """Log-probabilities of the 14 techniques alone (renormalised without "none"), [n, 14]."""
+    return log_softmax(np.asarray(lp, dtype=np.float64)[..., :N_TECHNIQUES]).astype(np.float32)
+
+
+def none_probs(lp: np.ndarray) -> np.ndarray | None:
+    """Probability that each span uses no technique, from a full [n, 15] log-probability matrix;
+    None for a model without the "none" class."""
+    lp = np.asarray(lp)
+    return np.exp(lp[..., N_TECHNIQUES]) if lp.shape[-1] > N_TECHNIQUES else None
 
 
 class SpanClassifier:
@@ -177,5 +205,10 @@ class SpanClassifier:
             out[idx] = self.session.run(None, feeds)[0]
         return out
 
-    def log_probs(self, text: str, spans: Sequence[tuple[int, int]]) -> np.ndarray:
+    def all_log_probs(self, text: str, spans: Sequence[tuple[int, int]]) -> np.ndarray:
+        """[n, len(labels)] log-probabilities over every class, "none" included when the model has it."""
         return log_softmax(self.logits(text, spans)).astype(np.float32)
+
+    def log_probs(self, text: str, spans: Sequence[tuple[int, int]]) -> np.ndarray:
+        """[n, 14] log-probabilities of the techniques alone (what the TC model reads)."""
+        return technique_logprobs(self.all_log_probs(text, spans))

@@ -8,7 +8,13 @@ Probabilities of tokens seen by several windows are
 averaged. For each technique, runs of tokens above that technique's threshold become spans, which are
 snapped to word boundaries and merged when only a short gap of non-word characters separates them.
 Repetition uses the article as a whole: tokens of content words that recur in the text get their
-Repetition probability raised, others lowered (factors tuned on the dev split).
+Repetition probability raised, others lowered (factors tuned on the dev split). Fragments made only of
+function words are dropped.
+
+The TC step (the technique of a given span) is a softmax over the span's features: its token
+probabilities, its length and recurrence, and the log-probabilities of the span classifier
+(`unspin.analyse.techniques.classifier`) when the model's config names one. With `flc_keep` set, the
+tagger's own spans go through that step too (`relabel`).
 
 `TechniqueTagger.load("fast")` loads a model folder once per process; `predict(texts)` returns
 `Span`s with exact offsets into each input string; calling the tagger on a `Document` fills
@@ -115,6 +121,8 @@ class DecodeParams:
     # FLC through the TC step: each technique span also takes the TC model's most likely technique, and
     # keeps its own only when the TC model gives it at least this probability (negative: off)
     flc_keep: float = -1.0
+    # ... and drops a span when the span classifier says "no technique" with at least this probability
+    flc_drop: float = 1.01
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -134,6 +142,7 @@ class DecodeParams:
             tc_repetition=float(d.get("tc_repetition", 1.0)),
             calibration=tuple(d.get("calibration", (1.0, 0.0))),
             flc_keep=float(d.get("flc_keep", -1.0)),
+            flc_drop=float(d.get("flc_drop", 1.01)),
             extra={k: d[k] for k in TC_EXTRA_KEYS if d.get(k)},
         )
 
@@ -151,6 +160,7 @@ class DecodeParams:
             "tc_repetition": self.tc_repetition,
             "calibration": list(self.calibration),
             **({"flc_keep": self.flc_keep} if self.flc_keep >= 0 else {}),
+            **({"flc_drop": self.flc_drop} if self.flc_drop <= 1 else {}),
             **{k: self.extra[k] for k in TC_EXTRA_KEYS if self.extra.get(k)},
         }
 
@@ -169,6 +179,15 @@ def recurring_words(text: str) -> list[tuple[int, int]]:
     words = [(m.start(), m.end(), m.group().lower()) for m in WORD_RE.finditer(text)]
     counts = Counter(w for _, _, w in words if len(w) >= 3 and w not in STOPWORDS and not w.isdigit())
     return [(a, b) for a, b, w in words if counts.get(w, 0) >= 2]
+
+
+def function_words_only(phrase: str) -> bool:
+    """True when every word of `phrase` is a function word or shorter than 3 letters ("for", "has",
+    "a"), none of them in capitals ("NO" and "ALL" can be loaded). Such fragments are what a tagger's
+    low thresholds leave behind; annotators mark them in under 1% of PTC spans."""
+    return all(
+        (w.lower() in STOPWORDS or len(w) < 3) and not (len(w) > 1 and w.isupper()) for w in WORD_RE.findall(phrase)
+    )
 
 
 def _mark_recurring(text: str, offsets: np.ndarray) -> np.ndarray:
@@ -328,7 +347,9 @@ def spans_from_probs(
         th = params.thresholds[label]
         col = adjusted_column(tp, k, label, params)
         raw.extend(
-            (s, e, label, p, th) for s, e, p in decode_spans(text, tp, col, th, params.merge_gap, params.merge_words)
+            (s, e, label, p, th)
+            for s, e, p in decode_spans(text, tp, col, th, params.merge_gap, params.merge_words)
+            if not function_words_only(text[s:e])
         )
     if params.flc_keep >= 0 and span_lp is not None and params.extra.get("tc_model"):
         spans = relabel(text, tp, raw, params, span_lp)
@@ -352,15 +373,22 @@ def relabel(
 ) -> list[Span]:
     """The TC step on predicted spans: each span (start, end, technique, mean prob, threshold) takes
     the TC model's most likely technique, and keeps its own when the TC model gives that at least
-    `params.flc_keep`. A token tagger finds *where* well but confuses neighbouring techniques; the TC
-    model reads the span whole. Confidence adds the TC probability of the label to the calibration."""
+    `params.flc_keep`; a span the span classifier calls "no technique" with probability at least
+    `params.flc_drop` goes. A token tagger finds *where* well but confuses neighbouring techniques; the
+    TC model reads the span whole. Confidence adds the TC probability of the label to the calibration."""
     if not raw:
         return []
+    from unspin.analyse.techniques.classifier import none_probs
+
     places = sorted({(s, e) for s, e, *_ in raw})
-    q = tc_probabilities(text, tp, places, params, span_lp(text, places))
+    lp = span_lp(text, places)
+    q = tc_probabilities(text, tp, places, params, lp)
+    p_none = none_probs(lp)
     row = {pl: i for i, pl in enumerate(places)}
     best: dict[tuple[int, int, str], float] = {}
     for s, e, label, p, th in raw:
+        if p_none is not None and p_none[row[(s, e)]] >= params.flc_drop:
+            continue
         probs = q[row[(s, e)]]
         labs = {PTC_TECHNIQUES[int(np.argmax(probs))]}
         if probs[PTC_TECHNIQUES.index(label)] >= params.flc_keep:
@@ -379,6 +407,7 @@ def si_from_probs(text: str, tp: TokenProbs, params: DecodeParams) -> list[tuple
             for s, e, _ in decode_spans(
                 text, tp, tp.probs[:, k], params.si_threshold, params.merge_gap, params.merge_words
             )
+            if not function_words_only(text[s:e])
         ]
     merged: list[list[int]] = []
     for sp in sorted(spans_from_probs(text, tp, params), key=lambda x: (x.start, x.end)):
@@ -504,6 +533,10 @@ def tc_probabilities(
 ) -> np.ndarray:
     """[n, 14] the TC model's probability of each PTC technique for each span (the model must be a
     `tc_model`; spans without a token fall back to the span classifier alone, or to uniform)."""
+    from unspin.analyse.techniques.classifier import technique_logprobs
+
+    if span_logprobs is not None:
+        span_logprobs = technique_logprobs(span_logprobs)
     model = params.extra["tc_model"]
     if list(model["classes"]) != list(PTC_TECHNIQUES):
         raise ValueError("the TC model's classes are not the 14 PTC techniques in their usual order")
@@ -540,10 +573,14 @@ def classify_from_probs(
     model's log-probabilities if `tc_lexical`, and the span classifier's `span_logprobs` [n, 14] if
     `tc_span_classifier`), use it; otherwise take the technique with the highest mean token probability
     (optionally divided by its threshold), Repetition's score multiplied when the span's text recurs."""
+    from unspin.analyse.techniques.classifier import technique_logprobs
+
     lowered = text.lower()
     model = params.extra.get("tc_model")
     if model and params.extra.get("tc_span_classifier") and span_logprobs is None:
         raise ValueError("this model's TC step needs the span classifier's log-probabilities")
+    if span_logprobs is not None:
+        span_logprobs = technique_logprobs(span_logprobs)
     out: list[str] = []
     for i, (start, end) in enumerate(spans):
         own = span_logprobs[i] if span_logprobs is not None else None
@@ -754,8 +791,8 @@ class TechniqueTagger:
         return si_from_probs(text, self.token_probs([text])[0], self.params)
 
     def span_logprobs(self, text: str, spans: Sequence[tuple[int, int]]) -> np.ndarray | None:
-        """The span classifier's log-probabilities of each span, or None when this model's TC step
-        uses none."""
+        """The span classifier's log-probabilities of each span over all its classes ("none" too, if it
+        has that class), or None when this model's TC step uses no span classifier."""
         name = self.params.extra.get("tc_span_classifier")
         if not name:
             return None
@@ -766,7 +803,7 @@ class TechniqueTagger:
                 self._span_classifier = SpanClassifier.load(name, threads=self._threads)
             except SpanClassifierError as exc:
                 raise ModelLoadError(f"model {self.config.get('name')!r}: {exc}") from exc
-        return self._span_classifier.log_probs(text, spans)
+        return self._span_classifier.all_log_probs(text, spans)
 
     def classify(self, text: str, spans: list[tuple[int, int]]) -> list[str]:
         """Technique classification: the most likely PTC label of each given span of `text`."""
