@@ -235,19 +235,6 @@ def test_lexical_features_are_stable_and_see_words_and_shape() -> None:
     assert 9 <= a[:LEXICAL_DIM].sum() <= 11
 
 
-@needs_model
-def test_shipped_tc_word_model_gives_a_distribution(tagger: TechniqueTagger) -> None:
-    import numpy as np
-
-    from unspin.analyse.techniques.tagger import lexical_logprobs
-
-    lexical = tagger.params.extra.get("tc_lexical")
-    if lexical is None:
-        pytest.skip("this model's TC classifier does not use the words of the span")
-    lp = lexical_logprobs(lexical, "these treacherous traitors")
-    assert lp.shape == (14,) and abs(float(np.exp(lp).sum()) - 1.0) < 1e-4
-
-
 def test_function_word_fragments_are_no_spans() -> None:
     from unspin.analyse.techniques.tagger import function_words_only
 
