@@ -18,7 +18,6 @@ Runtime, int8); the base encoder's embeddings are rebuilt from its package and c
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from unspin.models.base import ENCODERS, ModelFilesError, sha256_file, verified_file
+from unspin.models.base import ENCODERS, ModelFilesError, verified_file
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 DEFAULT_MODEL = "span-classifier"
@@ -136,20 +135,13 @@ class SpanClassifier:
     _lock = threading.Lock()
 
     def __init__(self, model_dir: str | Path, threads: int | None = None, batch_size: int = 32) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
+        from unspin.analyse.techniques.tagger import special_token_ids
+        from unspin.models.folder import cpu_session, read_config
+
         self.model_dir = Path(model_dir)
-        cfg_path = self.model_dir / "config.json"
-        if not cfg_path.is_file():
-            raise SpanClassifierError(f"{cfg_path}: missing; is {self.model_dir} a span classifier folder?")
-        self.config: dict[str, Any] = json.loads(cfg_path.read_text(encoding="utf-8"))
-        for name, expected in self.config.get("files", {}).items():
-            path = self.model_dir / name
-            if not path.is_file():
-                raise SpanClassifierError(f"{path}: missing from the model folder")
-            if sha256_file(path) != expected:
-                raise SpanClassifierError(f"{path}: sha256 does not match config.json's {expected}")
+        self.config: dict[str, Any] = read_config(self.model_dir, SpanClassifierError, "span classifier")
         self.labels: list[str] = list(self.config["labels"])
         self.shape = InputShape(**self.config.get("input", {}))
         self.batch_size = batch_size
@@ -161,24 +153,10 @@ class SpanClassifier:
         tok.no_truncation()
         tok.no_padding()
         self.tokenizer = tok
-        from unspin.analyse.techniques.tagger import special_token_ids
-
         self.cls_id, self.sep_id, self.pad_id = special_token_ids(tok)
-        so = ort.SessionOptions()
-        if threads:
-            so.intra_op_num_threads = threads
-            so.inter_op_num_threads = 1
-        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._base_values: list[Any] = []  # rebuilt base tensors: must live as long as the session
-        if self.config.get("frozen"):
-            from unspin.models.frozen import FrozenWeightsError, add_to_session_options
-
-            try:
-                self._base_values = add_to_session_options(so, self.model_dir / self.config["frozen"])
-            except (FrozenWeightsError, ModelFilesError) as exc:
-                raise SpanClassifierError(f"span classifier: {exc}") from exc
-        self.session = ort.InferenceSession(
-            str(self.model_dir / self.config.get("onnx", "model.onnx")), so, providers=["CPUExecutionProvider"]
+        # the rebuilt base tensors must live as long as the session
+        self.session, self._base_values = cpu_session(
+            self.model_dir, self.config, threads, SpanClassifierError, "span classifier"
         )
 
     @classmethod

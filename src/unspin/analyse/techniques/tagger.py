@@ -23,7 +23,6 @@ tagger's own spans go through that step too (`relabel`).
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import threading
@@ -37,7 +36,6 @@ import numpy as np
 
 from unspin.analyse.techniques.taxonomy import BY_LABEL
 from unspin.document import Document, Span
-from unspin.models.base import sha256_file
 from unspin.semeval import PTC_TECHNIQUES
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models" / "techniques"
@@ -651,21 +649,12 @@ class TechniqueTagger:
     _lock = threading.RLock()  # re-entrant: an ensemble loads its members while loading
 
     def __init__(self, model_dir: str | Path, threads: int | None = None, batch_size: int = 16) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
+        from unspin.models.folder import cpu_session, read_config
+
         self.model_dir = Path(model_dir)
-        cfg_path = self.model_dir / "config.json"
-        if not cfg_path.is_file():
-            raise ModelLoadError(f"{cfg_path}: missing; is {self.model_dir} a technique model folder?")
-        self.config: dict[str, Any] = json.loads(cfg_path.read_text(encoding="utf-8"))
-        for name, expected in self.config.get("files", {}).items():
-            path = self.model_dir / name
-            if not path.is_file():
-                raise ModelLoadError(f"{path}: missing from the model folder")
-            actual = sha256_file(path)
-            if actual != expected:
-                raise ModelLoadError(f"{path}: sha256 {actual} does not match config.json's {expected}")
+        self.config: dict[str, Any] = read_config(self.model_dir, ModelLoadError, "technique model")
         self.params = DecodeParams.from_config(self.config)
         self.window = int(self.config["window"])
         self.stride = int(self.config["stride"])
@@ -675,29 +664,10 @@ class TechniqueTagger:
         tok.no_padding()
         self.tokenizer = tok
         self.cls_id, self.sep_id, self.pad_id = special_token_ids(tok)
-        so = ort.SessionOptions()
-        if threads:
-            so.intra_op_num_threads = threads
-            so.inter_op_num_threads = 1
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # Idle threads sleep instead of spinning: the claims model and other workers share the cores.
-        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        # Rebuilt base tensors, handed to ONNX Runtime without a copy: kept alive with the session.
-        self._base_values: list[Any] = []
-        if self.config.get("frozen"):
-            # Base-encoder weights the model did not change are rebuilt from their package.
-            from unspin.models.base import ModelFilesError
-            from unspin.models.frozen import FrozenWeightsError, add_to_session_options
-
-            try:
-                self._base_values = add_to_session_options(so, self.model_dir / self.config["frozen"])
-            except (FrozenWeightsError, ModelFilesError) as exc:
-                raise ModelLoadError(f"model {self.config.get('name')!r}: {exc}") from exc
-        self.session = ort.InferenceSession(
-            str(self.model_dir / self.config.get("onnx", "model.onnx")),
-            so,
-            providers=["CPUExecutionProvider"],
-        )
+        # Base-encoder weights the model did not change are rebuilt from their package; they must
+        # live as long as the session.
+        what = f"model {self.config.get('name')!r}"
+        self.session, self._base_values = cpu_session(self.model_dir, self.config, threads, ModelLoadError, what)
         # The TC step's span classifier, when the config names one (loaded on first use: only TC needs it).
         self._threads = threads
         self._span_classifier: Any = None
