@@ -80,6 +80,23 @@ def negative_spans(text: str, gold: list, n: int, lengths: list[int], rng: rando
     return sorted(out)
 
 
+def negatives_by_article(
+    cfg: dict[str, Any], articles: dict[str, str], labels: dict[str, list]
+) -> dict[str, list[tuple[int, int]]]:
+    """With `negatives = r` in [model], r x as many spans outside every gold span as each article has
+    gold spans (`negative_spans`, seeded per article, so training and test draw the same ones)."""
+    ratio = float(cfg["model"].get("negatives", 0))
+    if ratio <= 0:
+        return {}
+    lengths = [max(1, len(articles[g.article_id][g.start : g.end].split())) for gs in labels.values() for g in gs]
+    out = {}
+    for a, text in articles.items():
+        gold = labels.get(a, [])
+        rng = random.Random(f"{cfg['train']['seed']}:{a}")
+        out[a] = negative_spans(text, gold, round(ratio * max(len(gold), 1)), lengths, rng)
+    return out
+
+
 def gold_rows(cfg: dict[str, Any], data_dir: Path) -> dict[str, list[Row]]:
     """Model inputs of every gold span, per split (a span with two techniques gives two rows), and with
     `negatives = r` in [model], r x as many spans outside every gold span, labelled "none"."""
@@ -88,8 +105,7 @@ def gold_rows(cfg: dict[str, Any], data_dir: Path) -> dict[str, list[Row]]:
     cls_id, sep_id, _ = special_ids(tok)
     names = class_names(cfg)
     shape = shape_of(cfg)
-    ratio = float(cfg["model"].get("negatives", 0))
-    lengths = [max(1, len(articles[g.article_id][g.start : g.end].split())) for gs in labels.values() for g in gs]
+    negatives = negatives_by_article(cfg, articles, labels)
     out: dict[str, list[Row]] = {}
     for part, ids in split_of(cfg, articles).items():
         rows: list[Row] = []
@@ -98,10 +114,8 @@ def gold_rows(cfg: dict[str, Any], data_dir: Path) -> dict[str, list[Row]]:
             rows += [
                 (*span_inputs(tok, text, g.start, g.end, cls_id, sep_id, shape), names.index(g.technique)) for g in gold
             ]
-            if ratio > 0:
-                rng = random.Random(f"{cfg['train']['seed']}:{a}")
-                for s, e in negative_spans(text, gold, round(ratio * max(len(gold), 1)), lengths, rng):
-                    rows.append((*span_inputs(tok, text, s, e, cls_id, sep_id, shape), names.index(NONE)))
+            for s, e in negatives.get(a, []):
+                rows.append((*span_inputs(tok, text, s, e, cls_id, sep_id, shape), names.index(NONE)))
         out[part] = rows
     return out
 
@@ -358,16 +372,10 @@ def stage_test(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path, confi
         none_acc = None
         if NONE in clf.labels:
             # "none" against the gold spans and as many negative spans sampled as in training
-            lengths = [
-                max(1, len(articles[g.article_id][g.start : g.end].split())) for gs in labels.values() for g in gs
-            ]
+            negatives = negatives_by_article(cfg, articles, labels)
             right, total = 0, 0
             for a in split[part]:
-                gold = labels.get(a, [])
-                rng = random.Random(f"{cfg['train']['seed']}:{a}")
-                neg = negative_spans(
-                    articles[a], gold, round(float(cfg["model"]["negatives"]) * max(len(gold), 1)), lengths, rng
-                )
+                gold, neg = labels.get(a, []), negatives.get(a, [])
                 p_none = np.exp(clf.all_log_probs(articles[a], [(g.start, g.end) for g in gold] + neg)[:, -1])
                 right += int((p_none[: len(gold)] < 0.5).sum() + (p_none[len(gold) :] >= 0.5).sum())
                 total += len(p_none)

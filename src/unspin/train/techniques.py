@@ -861,20 +861,20 @@ def memo_span_logprobs(clf):
 
 
 def _tune_flc_relabel(
-    texts: dict[str, str], probs: dict, labels: dict[str, list[LabelSpan]], params, span_lp, relabel: bool = True
+    texts: dict[str, str], probs: dict, labels: dict[str, list[LabelSpan]], params, clf, relabel: bool = True
 ) -> dict:
     """FLC through the TC step (`flc_keep`, see `unspin.analyse.techniques.tagger.relabel`), chosen
     on dev FLC F1 against not relabelling (the only choice when not `relabel`: a model that must stay
     fast); then the confidence calibration is refitted, with the TC probability of each span's label as
     a second input when spans are relabelled. Updates `params`; returns dev numbers."""
+    from unspin.analyse.techniques.classifier import NONE
     from unspin.analyse.techniques.tagger import tc_probabilities
     from unspin.eval.spans import score_flc, score_si
 
+    span_lp = memo_span_logprobs(clf)
     gold = _gold(labels, list(texts))
     params.calibration = (1.0, 0.0, 0.0)  # identity while choosing: score = sigmoid(logit(p) - logit(th))
-    # with a "none" class, the span classifier may also drop spans (`flc_drop`)
-    some = next((t for t in texts.values() if t.strip()), "")
-    has_none = relabel and span_lp(some, [(0, min(len(some), 20))]).shape[1] > len(PTC_TECHNIQUES)
+    has_none = relabel and NONE in clf.labels  # then the span classifier may also drop spans (`flc_drop`)
     scores: dict[tuple[float, float], float] = {}
     for keep in (-1.0, 0.2, 0.15, 0.1, 0.05, 0.0) if relabel else (-1.0,):
         for drop in (1.01, 0.9, 0.8, 0.7, 0.6, 0.5) if has_none and keep >= 0 else (1.01,):
@@ -891,12 +891,14 @@ def _tune_flc_relabel(
     if params.flc_keep < 0:
         params.calibration = fit_platt(x, y)
         return {"flc_f1": round(scores[(-1.0, 1.01)], 4), "si_f1": round(score_si(gold, si).f1, 4)}
-    tc_q = []
-    for aid, sp in raw:
-        q = tc_probabilities(
-            texts[aid], probs[aid], [(sp.start, sp.end)], params, span_lp(texts[aid], [(sp.start, sp.end)])
-        )
-        tc_q.append(float(q[0, PTC_TECHNIQUES.index(sp.technique)]))
+    places = [(sp.start, sp.end) for _, sp in raw]
+    tc_q = np.zeros(len(raw))
+    for aid in texts:  # the TC probability of each span's technique, one article at a time
+        idx = [i for i, (a, _) in enumerate(raw) if a == aid]
+        if idx:
+            mine = [places[i] for i in idx]
+            q = tc_probabilities(texts[aid], probs[aid], mine, params, span_lp(texts[aid], mine))
+            tc_q[idx] = [q[r, PTC_TECHNIQUES.index(raw[i][1].technique)] for r, i in enumerate(idx)]
     feats = np.c_[x, np.log(np.clip(tc_q, 1e-6, 1.0))]
     w, b = fit_logistic(feats, y)
     params.calibration = (float(w[0]), b, float(w[1]))
@@ -1164,7 +1166,7 @@ def stage_tc(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> None
 
     clf = SpanClassifier.load(params.extra["tc_span_classifier"], threads=int(cfg["train"].get("threads", 1)))
     relabel = bool(cfg["tc"].get("relabel", True))
-    dev.update(_tune_flc_relabel(texts, probs, labels, params, memo_span_logprobs(clf), relabel))
+    dev.update(_tune_flc_relabel(texts, probs, labels, params, clf, relabel))
     cfg_json["decode"] = params.to_config()
     (out / "config.json").write_text(config_json(cfg_json))
 
@@ -1347,7 +1349,7 @@ def stage_tune(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
         from unspin.analyse.techniques.classifier import SpanClassifier
 
         clf = SpanClassifier.load(params.extra["tc_span_classifier"], threads=int(cfg["train"].get("threads", 1)))
-        dev.update(_tune_flc_relabel(texts, probs, labels, params, memo_span_logprobs(clf)))
+        dev.update(_tune_flc_relabel(texts, probs, labels, params, clf))
     LOG.info("calibration %s; dev %s", params.calibration, dev)
     write_model_config(cfg, out, params.to_config(), {"dev": dev, **({"ensemble": ensemble} if ensemble else {})})
 

@@ -530,7 +530,8 @@ def tc_probabilities(
     text: str, tp: TokenProbs, spans: Sequence[tuple[int, int]], params: DecodeParams, span_logprobs: np.ndarray | None
 ) -> np.ndarray:
     """[n, 14] the TC model's probability of each PTC technique for each span (the model must be a
-    `tc_model`; spans without a token fall back to the span classifier alone, or to uniform)."""
+    `tc_model`; a span without a token falls back to the span classifier alone, or to the most
+    frequent technique)."""
     from unspin.analyse.techniques.classifier import technique_logprobs
 
     if span_logprobs is not None:
@@ -539,7 +540,7 @@ def tc_probabilities(
     if list(model["classes"]) != list(PTC_TECHNIQUES):
         raise ValueError("the TC model's classes are not the 14 PTC techniques in their usual order")
     lowered = text.lower()
-    out = np.full((len(spans), len(PTC_TECHNIQUES)), 1.0 / len(PTC_TECHNIQUES))
+    out = np.zeros((len(spans), len(PTC_TECHNIQUES)))
     w, b = np.asarray(model["W"]), np.asarray(model["b"])
     mean, std = np.asarray(model["mean"]), np.asarray(model["std"])
     for i, (start, end) in enumerate(spans):
@@ -548,6 +549,8 @@ def tc_probabilities(
         if feat is None:
             if own is not None:
                 out[i] = np.exp(own)
+            else:
+                out[i, PTC_TECHNIQUES.index("Loaded_Language")] = 1.0
             continue
         z = (
             (tc_features(feat, text[start:end], params.extra.get("tc_lexical"), own, model.get("features")) - mean)
@@ -571,26 +574,18 @@ def classify_from_probs(
     model's log-probabilities if `tc_lexical`, and the span classifier's `span_logprobs` [n, 14] if
     `tc_span_classifier`), use it; otherwise take the technique with the highest mean token probability
     (optionally divided by its threshold), Repetition's score multiplied when the span's text recurs."""
-    from unspin.analyse.techniques.classifier import technique_logprobs
-
-    lowered = text.lower()
     model = params.extra.get("tc_model")
-    if model and params.extra.get("tc_span_classifier") and span_logprobs is None:
-        raise ValueError("this model's TC step needs the span classifier's log-probabilities")
-    if span_logprobs is not None:
-        span_logprobs = technique_logprobs(span_logprobs)
+    if model:
+        if params.extra.get("tc_span_classifier") and span_logprobs is None:
+            raise ValueError("this model's TC step needs the span classifier's log-probabilities")
+        q = tc_probabilities(text, tp, spans, params, span_logprobs)
+        return [PTC_TECHNIQUES[int(k)] for k in q.argmax(axis=1)] if len(spans) else []
+    lowered = text.lower()
     out: list[str] = []
-    for i, (start, end) in enumerate(spans):
-        own = span_logprobs[i] if span_logprobs is not None else None
+    for start, end in spans:
         feat = span_features(text, lowered, tp, start, end)
         if feat is None:
-            # no token inside the span: the span classifier alone, or the most frequent technique
-            out.append(PTC_TECHNIQUES[int(np.argmax(own))] if own is not None else "Loaded_Language")
-        elif model:
-            feat = tc_features(feat, text[start:end], params.extra.get("tc_lexical"), own, model.get("features"))
-            x = (feat - np.asarray(model["mean"])) / np.asarray(model["std"])
-            logits = x @ np.asarray(model["W"]) + np.asarray(model["b"])
-            out.append(model["classes"][int(np.argmax(logits))])
+            out.append("Loaded_Language")  # the most frequent technique, for spans with no token
         else:
             recurs = bool(feat[2 * len(params.labels) + 2] > 0)
             out.append(_heuristic_label(feat, params, recurs))
