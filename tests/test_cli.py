@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from conftest import EXAMPLES, need
 from typer.testing import CliRunner
 
@@ -76,3 +77,32 @@ def test_examples_contract():
     by_name = {d["source"].split("/")[-1]: d for d in docs}
     assert by_name["blog-2015-paris-bombing.txt"]["author"] == "Andrei Akulov"
     assert by_name["sputnik-2016-nice-attack.txt"]["outlet"] == "sputniknews.com"
+
+
+def test_workers_give_the_same_documents_in_input_order_and_report_bad_files(tmp_path, fixtures):
+    pytest.importorskip("dask.distributed")
+    texts = [(fixtures / "blog-republished.txt").read_text(), (fixtures / "french.txt").read_text()]
+    for i in range(6):
+        (tmp_path / f"a{i}.txt").write_text(texts[i % 2] + f"\nParagraph number {i} closes this copy.\n")
+    (tmp_path / "a3b.txt").write_bytes(b"")  # sorts between a3 and a4: its error must not shift the others
+
+    def run(*extra: str) -> subprocess.CompletedProcess:
+        cmd = [sys.executable, "-m", "unspin.cli.main", "analyze", str(tmp_path), "--format", "jsonl", *extra]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+
+    alone, parallel = run(), run("--workers", "2")
+    assert alone.returncode == parallel.returncode == 1, parallel.stderr
+    for proc in (alone, parallel):
+        assert f"{tmp_path / 'a3b.txt'}: empty input" in proc.stderr
+        assert "1 input(s) failed" in proc.stderr
+    a = [json.loads(line) for line in alone.stdout.splitlines()]
+    b = [json.loads(line) for line in parallel.stdout.splitlines()]
+    assert [d["source"].rsplit("/", 1)[-1] for d in b] == [f"a{i}.txt" for i in range(6)]
+    assert [(d["source"], d["text"], d["sentences"], d["language"]) for d in a] == [
+        (d["source"], d["text"], d["sentences"], d["language"]) for d in b
+    ]
+    # one core per worker against all cores in one process: the same spans
+    for da, db in zip(a, b, strict=True):
+        assert [(s["start"], s["end"], s["technique"]) for s in da["spans"]] == [
+            (s["start"], s["end"], s["technique"]) for s in db["spans"]
+        ]

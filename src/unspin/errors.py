@@ -14,3 +14,6 @@ class InputError(UnspinError):
         super().__init__(f"{source}: {reason}")
         self.source = source
         self.reason = reason
+
+    def __reduce__(self) -> tuple:  # survives pickling, e.g. back from a worker process
+        return (type(self), (self.source, self.reason))

@@ -53,6 +53,7 @@ def add(
     """Analyse every input and store it; adding the same content again stores nothing new."""
     from unspin.corpus.runner import add_paths, estimate_inputs
     from unspin.corpus.store import StoreError
+    from unspin.parallel import PipelineLoadError
 
     store = _store(db)
     settings = Settings(max_bytes=max_bytes, model=model)
@@ -80,7 +81,7 @@ def add(
         try:
             report = add_paths(paths, store, settings, workers=workers, scheduler=scheduler, batch_size=batch_size,
                                tick=tick)  # fmt: skip
-        except StoreError as err:
+        except (StoreError, PipelineLoadError) as err:
             err_console.print(f"[red]error:[/] {err}")
             raise typer.Exit(2) from None
     for e in report.errors:

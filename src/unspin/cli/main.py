@@ -131,18 +131,29 @@ def analyze(
     max_bytes: MaxBytesOpt = Settings().max_bytes,
     no_clean: NoCleanOpt = False,
     model: ModelOpt = ModelName.fast,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            "-w",
+            help="Analyse on N worker processes (a local Dask cluster), one core each; output keeps input order.",
+            min=0,
+        ),
+    ] = 0,
 ) -> None:
     """Analyse articles: clean text and metadata, technique spans with scores, check-worthy claims."""
-    from unspin.pipeline import Pipeline
+    from unspin.parallel import PipelineLoadError, analyse_many, process_pipeline
 
     settings = _settings(max_bytes, no_clean)
     settings.model = model.value if isinstance(model, Enum) else str(model)
     try:
-        pipeline = Pipeline(settings=settings)
-    except Exception as err:  # a model that is not shipped or not installed: say which and why
-        err_console.print(f"[red]error:[/] cannot load the analysis models: {err}", highlight=False)
+        if not workers:
+            process_pipeline(settings)  # load the models now: a missing one fails before any input is read
+        jobs = ((item, {}) if not isinstance(item, InputError) else item for item in read_paths(paths, settings))
+        _finish(_emit(analyse_many(jobs, settings, workers=workers), fmt, lambda d: d.to_dict()))
+    except PipelineLoadError as err:  # a model that is not shipped or not installed: say which and why
+        err_console.print(f"[red]error:[/] {err}", highlight=False)
         raise typer.Exit(2) from None
-    _finish(_emit(pipeline.pipe(read_paths(paths, settings)), fmt, lambda d: d.to_dict()))
 
 
 class Task(str, Enum):

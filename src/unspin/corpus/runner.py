@@ -1,4 +1,4 @@
-"""`corpus add`: read inputs, analyse what is new, store in batches — in process or on Dask.
+"""`corpus add`: read inputs, analyse what is new (in process or on Dask), store in batches.
 
 Nothing is lost and nothing doubled: each input's hash is checked before it is analysed (a resumed
 run skips what a killed run already stored), each batch is written in one transaction, the content
@@ -15,8 +15,8 @@ from pathlib import Path
 from unspin.corpus.store import CorpusStore
 from unspin.document import Document
 from unspin.errors import InputError
-from unspin.ingest.build import build_document
 from unspin.ingest.sources import RECORD_SUFFIXES, RawInput, iter_folder, read_paths
+from unspin.parallel import Job, analyse_many, chunks
 from unspin.settings import Settings
 
 
@@ -57,48 +57,6 @@ def estimate_inputs(paths: Iterable[str]) -> int | None:
             else:
                 total += 1
     return total
-
-
-# -- analysis, shared by the in-process path and the Dask workers --------------------------------
-
-_PIPELINES: dict[tuple, object] = {}
-
-
-def _pipeline(settings: Settings, stages: tuple[str, ...]):
-    """One pipeline per process (and so per Dask worker): models load once."""
-    from unspin.pipeline import Pipeline
-
-    key = (stages, settings.model, settings.clean, settings.max_bytes, settings.threads)
-    if key not in _PIPELINES:
-        _PIPELINES[key] = Pipeline(stages=list(stages), settings=settings)
-    return _PIPELINES[key]
-
-
-def analyse_raw(raws: list[tuple[RawInput, str]], settings: Settings, stages: tuple[str, ...]) -> list:
-    """Build and analyse a batch of inputs; a bad input becomes its InputError."""
-    pipeline = _pipeline(settings, stages)
-    out: list[Document | InputError] = []
-    for raw, ihash in raws:
-        try:
-            doc = build_document(raw, settings)
-            doc.meta["input_hash"] = ihash
-            out.append(pipeline(doc))
-        except InputError as err:
-            out.append(err)
-        except Exception as err:  # a bug on one input must not stop the corpus run
-            out.append(InputError(raw.source, f"analysis failed: {type(err).__name__}: {err}"))
-    return out
-
-
-def _chunks(items: Iterator, size: int) -> Iterator[list]:
-    chunk: list = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 class _Writer:
@@ -151,9 +109,9 @@ def add_paths(
     writer = _Writer(store, run, batch_size, tick)
     seen: set[str] = set()
 
-    def new_inputs() -> Iterator[tuple[RawInput, str]]:
+    def new_inputs() -> Iterator[Job]:
         """Inputs not stored yet, in chunks checked against the database; errors go to the writer."""
-        for chunk in _chunks(iter(read_paths(paths, settings)), 64):
+        for chunk in chunks(iter(read_paths(paths, settings)), 64):
             raws = []
             for item in chunk:
                 if isinstance(item, InputError):
@@ -167,15 +125,12 @@ def add_paths(
                     tick(1)
                     continue
                 seen.add(h)
-                yield raw, h
+                yield raw, {"input_hash": h}
 
     try:
-        if workers or scheduler:
-            _run_dask(new_inputs(), writer, settings, stages, workers, scheduler)
-        else:
-            for batch in _chunks(new_inputs(), batch_size):
-                for item in analyse_raw(batch, settings, stages):
-                    writer.error(item) if isinstance(item, InputError) else writer.doc(item)
+        results = analyse_many(new_inputs(), settings, stages, workers=workers, scheduler=scheduler, ordered=False)
+        for item in results:
+            writer.error(item) if isinstance(item, InputError) else writer.doc(item)
         writer.flush()
     except BaseException:
         run.status = "failed"
@@ -186,50 +141,3 @@ def add_paths(
         raise
     store.finish_run(run.run_id, run.status, run.added, run.skipped, len(run.errors))
     return run
-
-
-def _run_dask(
-    inputs: Iterator[tuple[RawInput, str]],
-    writer: _Writer,
-    settings: Settings,
-    stages: tuple[str, ...],
-    workers: int,
-    scheduler: str | None,
-    task_size: int = 4,
-) -> None:
-    """Batches of inputs analysed on Dask workers; results written by this process as they come back."""
-    from dataclasses import replace
-
-    from dask.distributed import Client, LocalCluster, as_completed
-
-    # one thread per worker process, so the models in each worker use one core each
-    settings = replace(settings, threads=1)
-    cluster = None
-    if scheduler:
-        client = Client(scheduler)
-    else:
-        cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
-        )
-        client = Client(cluster)
-    try:
-        n_workers = max(1, len(client.scheduler_info().get("workers", {})) or workers or 1)
-        in_flight = 3 * n_workers
-        batches = _chunks(inputs, task_size)
-        pending = as_completed()
-        for _ in range(in_flight):
-            batch = next(batches, None)
-            if batch is None:
-                break
-            pending.add(client.submit(analyse_raw, batch, settings, stages, pure=False))
-        for future in pending:
-            for item in future.result():
-                writer.error(item) if isinstance(item, InputError) else writer.doc(item)
-            future.release()
-            batch = next(batches, None)
-            if batch is not None:
-                pending.add(client.submit(analyse_raw, batch, settings, stages, pure=False))
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()

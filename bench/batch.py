@@ -1,0 +1,94 @@
+"""Benchmark the batch CLI: `unspin analyze DIR --format jsonl` on a folder of ~1,000-word articles.
+
+    python bench/batch.py [--articles 100] [--words 1000] [--model fast] [--workers 0 2]
+
+Prints, in one run: articles/s of the CLI as a user runs it (process start and model loading
+included), for each `--workers` value asked for; then the time per article of every pipeline stage
+(cleaning and metadata, language, segmentation, techniques, claims) measured in this process, so
+the share of each stage shows. Articles are built from PTC texts when `../shared/data/ptc` exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from techniques import make_articles  # noqa: E402
+
+from unspin.ingest.build import build_document  # noqa: E402
+from unspin.ingest.sources import RawInput  # noqa: E402
+from unspin.pipeline import Pipeline  # noqa: E402
+from unspin.settings import Settings  # noqa: E402
+
+
+def cli_run(folder: Path, n: int, model: str, workers: int) -> tuple[float, int]:
+    exe = Path(sys.executable).with_name("unspin")
+    cmd = [str(exe), "analyze", str(folder), "--format", "jsonl", "--model", model]
+    if workers:
+        cmd += ["--workers", str(workers)]
+    t0 = time.perf_counter()
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    wall = time.perf_counter() - t0
+    lines = sum(1 for line in out.splitlines() if line.strip())
+    if lines != n:
+        raise SystemExit(f"expected {n} JSON lines from {' '.join(cmd)}, got {lines}")
+    return wall, lines
+
+
+def stage_times(articles: list[str], model: str, threads: int) -> dict[str, float]:
+    settings = Settings(model=model, threads=threads)
+    pipe = Pipeline(settings=settings)
+    docs = [build_document(RawInput(source="<bench>", content=a, kind="text"), settings) for a in articles[:3]]
+    for d in docs:
+        pipe(d)  # warm-up
+    times = {"cleaning": 0.0, **{name: 0.0 for name in pipe.stage_names}}
+    for a in articles:
+        t0 = time.perf_counter()
+        doc = build_document(RawInput(source="<bench>", content=a, kind="text"), settings)
+        times["cleaning"] += time.perf_counter() - t0
+        for name, stage in zip(pipe.stage_names, pipe.stages, strict=True):
+            t0 = time.perf_counter()
+            doc = stage(doc)
+            times[name] += time.perf_counter() - t0
+    return {k: 1000 * v / len(articles) for k, v in times.items()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--articles", type=int, default=100)
+    ap.add_argument("--words", type=int, default=1000)
+    ap.add_argument("--model", default="fast")
+    ap.add_argument("--workers", type=int, nargs="+", default=[0, 2])
+    ap.add_argument("--threads", type=int, default=2, help="threads for the in-process stage timings")
+    args = ap.parse_args()
+
+    articles = make_articles(args.articles, args.words, seed=1)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for i, a in enumerate(articles):
+            (folder / f"article{i:05d}.txt").write_text(a, encoding="utf-8")
+        print(f"batch CLI: {args.articles} articles x ~{args.words} words, model {args.model}")
+        print(f"{'workers':<10}{'wall s':>10}{'articles/s':>14}")
+        for w in args.workers:
+            wall, n = cli_run(folder, args.articles, args.model, w)
+            label = "in process" if w == 0 else str(w)
+            print(f"{label:<10}{wall:>10.1f}{n / wall:>14.2f}")
+
+    ms = stage_times(articles, args.model, args.threads)
+    total = sum(ms.values())
+    print(f"\nper article, in process, {args.threads} threads ({1000 / total:.2f} articles/s without start-up)")
+    print(f"{'stage':<12}{'ms':>8}{'share':>8}")
+    for k, v in ms.items():
+        print(f"{k:<12}{v:>8.1f}{v / total:>8.0%}")
+
+
+if __name__ == "__main__":
+    main()

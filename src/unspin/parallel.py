@@ -1,0 +1,184 @@
+"""Many inputs through the pipeline: in this process, or spread over Dask workers.
+
+A job is one input and the metadata its document should carry (`doc.meta`). Workers get small
+batches of jobs; each worker process builds its pipeline once and keeps it, and runs its models on
+one thread, so that N workers on N cores do not fight over them. A bad input becomes its
+`InputError`; so does an unexpected failure on one input, and the run goes on.
+
+    for item in analyse_many(jobs, settings, workers=2):          # Documents / InputErrors
+        ...
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
+from typing import Any
+
+from unspin.document import Document
+from unspin.errors import InputError
+from unspin.ingest.build import build_document
+from unspin.ingest.sources import RawInput
+from unspin.settings import Settings
+
+Job = tuple[RawInput, dict[str, Any]]
+Result = Document | InputError
+
+_PIPELINES: dict[tuple, Any] = {}
+
+
+class PipelineLoadError(RuntimeError):
+    """A worker could not build the pipeline (a model missing or not installed)."""
+
+
+def process_pipeline(settings: Settings, stages: Sequence[str] | None = None) -> Any:
+    """This process's pipeline for these settings and stages, built on first use (models load once)."""
+    from unspin.pipeline import DEFAULT_STAGES, Pipeline
+
+    stages = tuple(stages if stages is not None else DEFAULT_STAGES)
+    key = (stages, settings.model, settings.clean, settings.detect_title, settings.max_bytes, settings.threads)
+    if key not in _PIPELINES:
+        try:
+            _PIPELINES[key] = Pipeline(stages=list(stages), settings=settings)
+        except Exception as err:
+            raise PipelineLoadError(f"cannot load the analysis models: {err}") from err
+    return _PIPELINES[key]
+
+
+def analyse_jobs(jobs: Sequence[Job], settings: Settings, stages: Sequence[str] | None = None) -> list[Result]:
+    """Build and analyse a batch of inputs, in order; a bad input becomes its InputError."""
+    pipeline = process_pipeline(settings, stages)
+    out: list[Result] = []
+    for raw, meta in jobs:
+        try:
+            doc = build_document(raw, settings)
+            doc.meta.update(meta)
+            out.append(pipeline(doc))
+        except InputError as err:
+            out.append(err)
+        except Exception as err:  # a bug on one input must not stop the batch
+            out.append(InputError(raw.source, f"analysis failed: {type(err).__name__}: {err}"))
+    return out
+
+
+def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def analyse_many(
+    jobs: Iterable[Job | InputError],
+    settings: Settings | None = None,
+    stages: Sequence[str] | None = None,
+    *,
+    workers: int = 0,
+    scheduler: str | None = None,
+    batch_size: int = 4,
+    ordered: bool = True,
+) -> Iterator[Result]:
+    """Analyse a stream of jobs; InputErrors in the stream are passed on as they come.
+
+    `workers=0` and no `scheduler`: in this process. Else on a local Dask cluster of `workers`
+    processes, or on the cluster at `scheduler`. `ordered`: documents come back in input order
+    (else as they finish). Inputs are read lazily; a few batches per worker are in flight at a time.
+    """
+    settings = settings or Settings()
+    if not workers and not scheduler:
+        for item in jobs:
+            yield item if isinstance(item, InputError) else analyse_jobs([item], settings, stages)[0]
+        return
+    yield from _on_dask(jobs, settings, stages, workers, scheduler, batch_size, ordered)
+
+
+def _pass_errors(jobs: Iterable[Job | InputError], errors: deque) -> Iterator[Job]:
+    """The jobs of a stream; its InputErrors are set aside in `errors`."""
+    for item in jobs:
+        if isinstance(item, InputError):
+            errors.append(item)
+        else:
+            yield item
+
+
+def _on_dask(
+    jobs: Iterable[Job | InputError],
+    settings: Settings,
+    stages: Sequence[str] | None,
+    workers: int,
+    scheduler: str | None,
+    batch_size: int,
+    ordered: bool,
+) -> Iterator[Result]:
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    settings = replace(settings, threads=1)  # one core per worker process
+    cluster = None
+    if scheduler:
+        client = Client(scheduler)
+    else:
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+        )
+        client = Client(cluster)
+    try:
+        n_workers = max(1, len(client.scheduler_info().get("workers", {})) or workers or 1)
+        errors: deque[InputError] = deque()
+        batches = chunks(_pass_errors(jobs, errors), batch_size)
+
+        def submit() -> Any | None:
+            batch = next(batches, None)
+            if batch is None:
+                return None
+            return client.submit(analyse_jobs, batch, settings, stages, pure=False)
+
+        def drain_errors() -> Iterator[Result]:
+            while errors:
+                yield errors.popleft()
+
+        if ordered:
+            queue: deque = deque()
+            for _ in range(3 * n_workers):
+                fut = submit()
+                if fut is None:
+                    break
+                queue.append(fut)
+            yield from drain_errors()
+            while queue:
+                fut = queue.popleft()
+                results = _result(fut)
+                nxt = submit()
+                if nxt is not None:
+                    queue.append(nxt)
+                yield from drain_errors()
+                yield from results
+        else:
+            pending = as_completed()
+            for _ in range(3 * n_workers):
+                fut = submit()
+                if fut is None:
+                    break
+                pending.add(fut)
+            yield from drain_errors()
+            for fut in pending:
+                results = _result(fut)
+                nxt = submit()
+                if nxt is not None:
+                    pending.add(nxt)
+                yield from drain_errors()
+                yield from results
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _result(future: Any) -> list[Result]:
+    results = future.result()
+    future.release()
+    return results
