@@ -1,9 +1,9 @@
 """Benchmark the batch CLI: `unspin analyze DIR --format jsonl` on a folder of ~1,000-word articles.
 
-    python bench/batch.py [--articles 100] [--words 1000] [--model fast] [--workers 0 2]
+    python bench/batch.py [--articles 100] [--words 1000] [--model fast] [--workers 0 2] [--skip - claims]
 
 Prints, in one run: articles/s of the CLI as a user runs it (process start and model loading
-included), for each `--workers` value asked for; then the time per article of every pipeline stage
+included), for each `--workers` value and each `--skip` choice asked for ("-": every stage); then the time per article of every pipeline stage
 (cleaning and metadata, language, segmentation, techniques, claims) measured in this process, so
 the share of each stage shows. Articles are built from PTC texts when `../shared/data/ptc` exists.
 """
@@ -29,11 +29,13 @@ from unspin.pipeline import Pipeline  # noqa: E402
 from unspin.settings import Settings  # noqa: E402
 
 
-def cli_run(folder: Path, n: int, model: str, workers: int) -> tuple[float, int]:
+def cli_run(folder: Path, n: int, model: str, workers: int, skip: str) -> tuple[float, int]:
     exe = Path(sys.executable).with_name("unspin")
     cmd = [str(exe), "analyze", str(folder), "--format", "jsonl", "--model", model]
     if workers:
         cmd += ["--workers", str(workers)]
+    if skip != "-":
+        cmd += ["--skip", skip]
     t0 = time.perf_counter()
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     wall = time.perf_counter() - t0
@@ -67,6 +69,7 @@ def main() -> None:
     ap.add_argument("--words", type=int, default=1000)
     ap.add_argument("--model", default="fast")
     ap.add_argument("--workers", type=int, nargs="+", default=[0, 2])
+    ap.add_argument("--skip", nargs="+", default=["-", "claims"], help='"-" runs every stage')
     ap.add_argument("--threads", type=int, default=2, help="threads for the in-process stage timings")
     args = ap.parse_args()
 
@@ -76,11 +79,13 @@ def main() -> None:
         for i, a in enumerate(articles):
             (folder / f"article{i:05d}.txt").write_text(a, encoding="utf-8")
         print(f"batch CLI: {args.articles} articles x ~{args.words} words, model {args.model}")
-        print(f"{'workers':<10}{'wall s':>10}{'articles/s':>14}")
-        for w in args.workers:
-            wall, n = cli_run(folder, args.articles, args.model, w)
-            label = "in process" if w == 0 else str(w)
-            print(f"{label:<10}{wall:>10.1f}{n / wall:>14.2f}")
+        print(f"{'stages':<20}{'workers':<12}{'wall s':>8}{'articles/s':>12}")
+        for skip in args.skip:
+            for w in args.workers:
+                wall, n = cli_run(folder, args.articles, args.model, w, skip)
+                stages = "all" if skip == "-" else f"--skip {skip}"
+                label = "in process" if w == 0 else str(w)
+                print(f"{stages:<20}{label:<12}{wall:>8.1f}{n / wall:>12.2f}")
 
     ms = stage_times(articles, args.model, args.threads)
     total = sum(ms.values())

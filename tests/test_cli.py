@@ -106,3 +106,18 @@ def test_workers_give_the_same_documents_in_input_order_and_report_bad_files(tmp
         assert [(s["start"], s["end"], s["technique"]) for s in da["spans"]] == [
             (s["start"], s["end"], s["technique"]) for s in db["spans"]
         ]
+
+
+def test_skip_claims_leaves_claims_null_and_says_which_stages_ran(fixtures):
+    res = runner.invoke(app, ["analyze", str(fixtures / "blog-republished.txt"), "--skip", "claims"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["stages"] == ["language", "segment", "techniques"]
+    assert doc["claims"] is None and isinstance(doc["spans"], list)
+    full = json.loads(runner.invoke(app, ["analyze", str(fixtures / "blog-republished.txt")]).stdout)
+    assert full["stages"] == ["language", "segment", "techniques", "claims"] and isinstance(full["claims"], list)
+    assert [(s["start"], s["end"], s["technique"]) for s in full["spans"]] == [
+        (s["start"], s["end"], s["technique"]) for s in doc["spans"]
+    ]
+    bad = runner.invoke(app, ["analyze", str(fixtures / "blog-republished.txt"), "--skip", "segment"])
+    assert bad.exit_code == 2 and "segment" in bad.output

@@ -32,6 +32,16 @@ def test_document_json_round_trip():
     assert again.to_dict() == data
 
 
+def test_a_skipped_stage_is_null_not_empty_and_survives_the_round_trip():
+    doc = Document(text="Body text here.", spans=[Span(0, 4, "Loaded_Language", 0.8)], stages=["segment", "techniques"])
+    data = doc.to_dict()
+    assert data["claims"] is None and data["spans"] == [Span(0, 4, "Loaded_Language", 0.8).to_dict()]
+    assert data["stages"] == ["segment", "techniques"]
+    again = Document.from_dict(data)
+    assert again.claims == [] and not again.ran("claims") and again.ran("techniques")
+    assert again.to_dict() == data
+
+
 line = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\r"), max_size=60)
 debris = st.sampled_from(["Subscribe", "Newsfeed", "log in or register", "No comments:", "Post a Comment", "Chats"])
 

@@ -152,6 +152,12 @@ class Document:
     scores: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+    # names of the pipeline stages that ran, in order (empty: not analysed by a pipeline)
+    stages: list[str] = field(default_factory=list)
+
+    def ran(self, stage: str) -> bool:
+        """Whether `stage` ran, or no stage list is known (a document from before stages were recorded)."""
+        return not self.stages or stage in self.stages
 
     @property
     def content_hash(self) -> str:
@@ -175,9 +181,10 @@ class Document:
             "content_hash": self.content_hash,
             "sentences": [s.to_dict() for s in self.sentences],
             "paragraphs": [p.to_dict() for p in self.paragraphs],
-            "spans": [s.to_dict() for s in self.spans],
+            # a stage that was skipped leaves its field null, not empty: nothing was looked for
+            "spans": [s.to_dict() for s in self.spans] if self.ran("techniques") else None,
             "scores": self.scores,
-            "claims": self.claims,
+            "claims": self.claims if self.ran("claims") else None,
             "removed": [r.to_dict() for r in self.removed],
             "source_map": self.source_map.to_list(),
             "warnings": self.warnings,
@@ -190,6 +197,8 @@ class Document:
             out["narratives"] = self.narratives
         if self.meta:
             out["meta"] = self.meta
+        if self.stages:
+            out["stages"] = self.stages
         if include_source:
             out["source_text"] = self.source_text
         return out
@@ -214,12 +223,13 @@ class Document:
             language_score=data.get("language_score"),
             sentences=[Segment(**s) for s in data.get("sentences", [])],
             paragraphs=[Segment(**p) for p in data.get("paragraphs", [])],
-            spans=[Span(**s) for s in data.get("spans", [])],
-            claims=list(data.get("claims", [])),
+            spans=[Span(**s) for s in data.get("spans") or []],
+            claims=list(data.get("claims") or []),
             entities=data.get("entities"),
             narratives=data.get("narratives"),
             removed=[Removal(**r) for r in data.get("removed", [])],
             scores=dict(data.get("scores", {})),
             warnings=list(data.get("warnings", [])),
             meta=dict(data.get("meta", {})),
+            stages=list(data.get("stages", [])),
         )

@@ -93,8 +93,9 @@ class Pipeline:
         self.stages: list[Stage] = [load_stage(n, self.settings) for n in self.stage_names]
 
     def __call__(self, doc: Document) -> Document:
-        for stage in self.stages:
+        for name, stage in zip(self.stage_names, self.stages, strict=True):
             doc = stage(doc)
+            doc.stages.append(name)
         return doc
 
     def from_raw(self, raw: RawInput) -> Document:

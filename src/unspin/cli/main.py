@@ -48,6 +48,11 @@ class ModelName(str, Enum):
     accurate = "accurate"
 
 
+class SkippableStage(str, Enum):
+    techniques = "techniques"
+    claims = "claims"
+
+
 ModelOpt = Annotated[
     ModelName,
     typer.Option("--model", "-m", help="fast (default), minilm-l6 (slower, a little better) or accurate (best)."),
@@ -140,17 +145,27 @@ def analyze(
             min=0,
         ),
     ] = 0,
+    skip: Annotated[
+        list[SkippableStage] | None,
+        typer.Option(
+            "--skip",
+            help="Leave out a model stage (repeatable): techniques or claims. Its field in the output is null.",
+        ),
+    ] = None,
 ) -> None:
     """Analyse articles: clean text and metadata, technique spans with scores, check-worthy claims."""
     from unspin.parallel import PipelineLoadError, analyse_many, process_pipeline
+    from unspin.pipeline import DEFAULT_STAGES
 
     settings = _settings(max_bytes, no_clean)
     settings.model = model.value if isinstance(model, Enum) else str(model)
+    skipped = {s.value for s in skip or []}
+    stages = [s for s in DEFAULT_STAGES if s not in skipped]
     try:
         if not workers:
-            process_pipeline(settings)  # load the models now: a missing one fails before any input is read
+            process_pipeline(settings, stages)  # load the models now: a missing one fails before any input is read
         jobs = ((item, {}) if not isinstance(item, InputError) else item for item in read_paths(paths, settings))
-        _finish(_emit(analyse_many(jobs, settings, workers=workers), fmt, lambda d: d.to_dict()))
+        _finish(_emit(analyse_many(jobs, settings, stages, workers=workers), fmt, lambda d: d.to_dict()))
     except PipelineLoadError as err:  # a model that is not shipped or not installed: say which and why
         err_console.print(f"[red]error:[/] {err}", highlight=False)
         raise typer.Exit(2) from None

@@ -18,7 +18,7 @@ CSV_FIELDS = [
 
 def flat_row(doc: dict[str, Any]) -> dict[str, Any]:
     article = (doc.get("scores") or {}).get("article") or {}
-    mix = Counter(s["technique"] for s in doc.get("spans", []))
+    mix = Counter(s["technique"] for s in (doc.get("spans") or []))
     return {
         "corpus_id": doc.get("corpus_id"),
         "id": doc.get("id"),
@@ -31,9 +31,9 @@ def flat_row(doc: dict[str, Any]) -> dict[str, Any]:
         "published": doc.get("published"),
         "language": doc.get("language"),
         "article_score": article.get("share") if isinstance(article, dict) else None,
-        "spans": len(doc.get("spans", [])),
+        "spans": len(doc.get("spans") or []),
         "top_techniques": ";".join(t for t, _ in mix.most_common(3)),
-        "claims": len(doc.get("claims", [])),
+        "claims": len(doc.get("claims") or []),
         "words": len(doc.get("text", "").split()),
     }
 
@@ -67,8 +67,8 @@ def write_parquet(docs: Iterable[dict[str, Any]], path: str) -> int:
     for doc in docs:
         row = flat_row(doc)
         row["text"] = doc.get("text")
-        row["spans_json"] = json.dumps(doc.get("spans", []), ensure_ascii=False)
-        row["claims_json"] = json.dumps(doc.get("claims", []), ensure_ascii=False)
+        row["spans_json"] = json.dumps(doc.get("spans") or [], ensure_ascii=False)
+        row["claims_json"] = json.dumps(doc.get("claims") or [], ensure_ascii=False)
         rows.append(row)
     table = pa.Table.from_pylist(rows)
     pq.write_table(table, path)
@@ -82,7 +82,7 @@ def semeval_lines(doc: dict[str, Any]) -> list[str]:
         article_id = article_id[len("article") :]
     source_map = OffsetMap([tuple(r) for r in doc.get("source_map", [])])
     lines = []
-    for s in doc.get("spans", []):
+    for s in doc.get("spans") or []:
         start, end = source_map.span_to_source(s["start"], s["end"])
         lines.append(f"{article_id}\t{s['technique']}\t{start}\t{end}")
     return lines
