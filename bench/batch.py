@@ -3,9 +3,10 @@
     python bench/batch.py [--articles 100] [--words 1000] [--model fast] [--workers 0 2] [--skip - claims]
 
 Prints, in one run: articles/s of the CLI as a user runs it (process start and model loading
-included), for each `--workers` value and each `--skip` choice asked for ("-": every stage); then the time per article of every pipeline stage
-(cleaning and metadata, language, segmentation, techniques, claims) measured in this process, so
-the share of each stage shows. Articles are built from PTC texts when `../shared/data/ptc` exists.
+included), for each `--workers` value and each `--skip` choice asked for ("-": every stage); then
+the time per article of every pipeline stage (cleaning and metadata, language, segmentation,
+techniques, claims) measured in this process, so the share of each stage shows. Articles are built
+from PTC texts when `../shared/data/ptc` exists.
 """
 
 from __future__ import annotations
