@@ -37,6 +37,21 @@ def test_rebuild_copy_transpose_and_int8() -> None:
     assert np.allclose(q * s[None, :], base["layer.weight"].T, atol=float(s.max()))
 
 
+def test_rebuild_with_a_row_scale_quantises_the_smoothed_weight() -> None:
+    from unspin.train.smooth import encode_vector
+
+    base = {"layer.weight": np.arange(12, dtype=np.float32).reshape(3, 4) / 10 - 0.5}
+    rows = np.array([0.5, 2.0, 4.0, 1.0], dtype=np.float32)  # one per row of the transposed [4, 3] weight
+    entry = {"name": "w_q", "key": "layer.weight", "transpose": True, "axis": 1, "shape": [4, 3], "qmax": 64}
+    q = rebuild({**entry, "op": "int8", "row_scale": encode_vector(rows)}, base)
+    s = rebuild({**entry, "op": "scale", "row_scale": encode_vector(rows), "shape": [3]}, base)
+    want_q, want_s = quantize_per_channel(base["layer.weight"].T * rows[:, None], 1, 64)
+    assert np.array_equal(q, want_q) and np.array_equal(s, want_s)
+    assert not np.array_equal(q, rebuild({**entry, "op": "int8"}, base))
+    with pytest.raises(FrozenWeightsError, match="row_scale of 'w_q' has 3 values for 4 rows"):
+        rebuild({**entry, "op": "int8", "row_scale": encode_vector(rows[:3])}, base)
+
+
 def _recipe(tmp_path: Path, base: dict[str, np.ndarray], sha: str | None = None) -> Path:
     entry = {"name": "w", "key": "k", "op": "copy", "transpose": False, "shape": [2, 2]}
     entry["sha256"] = sha or tensor_sha256(base["k"])

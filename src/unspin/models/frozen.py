@@ -7,7 +7,9 @@ base-package tensor is stored as a placeholder (an external-data reference with 
 
 * ``copy``: the base tensor as it is (optionally transposed);
 * ``int8`` / ``scale``: the int8 weights and per-channel scales of the base tensor (transposed), by
-  `quantize_per_channel`, the same function that produced them at export.
+  `quantize_per_channel`, the same function that produced them at export; with ``row_scale`` (a
+  base64 little-endian float32 vector) the rows of the weight are first multiplied by it (smoothed
+  feed-forward projections, see `unspin.train.smooth`).
 
 Each rebuilt tensor's sha256 is checked against the one recorded at export, so a different base
 package (or numpy rounding differently) is a clear error instead of a silently different model. The
@@ -16,6 +18,7 @@ tensors reach ONNX Runtime through `SessionOptions.add_external_initializers`; n
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from pathlib import Path
@@ -57,6 +60,13 @@ def rebuild(entry: dict[str, Any], base: dict[str, np.ndarray]) -> np.ndarray:
     if op == "copy":
         out = np.ascontiguousarray(w)
     elif op in ("int8", "scale"):
+        if entry.get("row_scale"):
+            rows = np.frombuffer(base64.b64decode(entry["row_scale"]), dtype="<f4").astype(np.float32)
+            if rows.shape[0] != w.shape[0]:
+                raise FrozenWeightsError(
+                    f"row_scale of {entry['name']!r} has {rows.shape[0]} values for {w.shape[0]} rows"
+                )
+            w = w * rows[:, None]
         q, scale = quantize_per_channel(w, int(entry["axis"]), int(entry.get("qmax", 127)))
         out = q if op == "int8" else scale
     else:
