@@ -240,12 +240,23 @@ def test_page_without_spans_says_no_techniques_found() -> None:
     from unspin.pipeline import Pipeline
 
     no_models = Pipeline(stages=["language", "segment"])
-    with TestClient(create_app("sqlite://", analyzer=no_models)) as c:
+
+    def found_nothing(content: str, kind: str, source: str) -> Document:
+        doc = no_models.analyze_text(content, source=source)
+        doc.stages.append("techniques")  # as if the techniques stage ran and found nothing
+        return doc
+
+    with TestClient(create_app("sqlite://", analyzer=found_nothing)) as c:
         body = c.post("/api/analyze", json={"text": ARTICLE}).json()
         assert body["spans"] == []
         page = c.get(f"/a/{body['id']}").text
         assert 'id="no-techniques" class="notice">No techniques found.' in page
         assert "plotly" not in page
+    with TestClient(create_app("sqlite://", analyzer=no_models)) as c:  # no techniques stage at all
+        body = c.post("/api/analyze", json={"text": ARTICLE}).json()
+        assert body["spans"] is None and body["stages"] == ["language", "segment"]
+        page = c.get(f"/a/{body['id']}").text
+        assert "Techniques were not analysed for this document" in page and "No techniques found" not in page
 
 
 def test_form_post_redirects_to_the_article_page(client: TestClient) -> None:

@@ -132,6 +132,7 @@ def article_view(record: dict[str, Any]) -> dict[str, Any]:
         "doc": doc,
         "text": text,
         "spans": spans,
+        "techniques_ran": doc.get("spans") is not None,  # null: the techniques stage was skipped
         "pieces": split_pieces(text, spans),
         "mix": technique_mix(spans),
         "coverage": coverage(text, spans),
