@@ -216,8 +216,14 @@ def test_hostile_document_runs_no_script(server: str, browser) -> None:
     browser.execute_script("arguments[0].value = arguments[1]", area, HOSTILE)
     browser.find_element(By.ID, "file").send_keys(str(Path(__file__).resolve().parent / "fixtures" / "empty.pdf"))
     browser.find_element(By.ID, "analyze-button").click()
-    _wait(browser, lambda d: d.find_elements(By.ID, "form-error"))
-    assert browser.find_element(By.ID, "text").get_attribute("value") == HOSTILE
+    # The error page (its #form-error shown, with a reason) replaces the form page: read both elements
+    # in one script once it has loaded, so an element of the page being replaced is never used.
+    state = (
+        "var e = document.getElementById('form-error'), t = document.getElementById('text');"
+        "return document.readyState === 'complete' && e && !e.hidden && e.textContent.trim() && t ? t.value : null;"
+    )
+    _wait(browser, lambda d: d.execute_script(state) is not None)
+    assert browser.execute_script(state) == HOSTILE
     assert browser.execute_script("return window.__pwned === undefined")
 
 
