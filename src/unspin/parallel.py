@@ -141,44 +141,28 @@ def _on_dask(
             while errors:
                 yield errors.popleft()
 
-        if ordered:
-            queue: deque = deque()
-            for _ in range(3 * n_workers):
-                fut = submit()
-                if fut is None:
-                    break
-                queue.append(fut)
+        # in input order: a queue of futures; else as they finish (Dask's as_completed takes additions)
+        pending: Any = deque() if ordered else as_completed()
+        add = pending.append if ordered else pending.add
+        finished = None if ordered else iter(pending)
+        for _ in range(3 * n_workers):
+            fut = submit()
+            if fut is None:
+                break
+            add(fut)
+        yield from drain_errors()
+        while True:
+            fut = (pending.popleft() if pending else None) if ordered else next(finished, None)
+            if fut is None:
+                break
+            results = fut.result()
+            fut.release()
+            nxt = submit()
+            if nxt is not None:
+                add(nxt)
             yield from drain_errors()
-            while queue:
-                fut = queue.popleft()
-                results = _result(fut)
-                nxt = submit()
-                if nxt is not None:
-                    queue.append(nxt)
-                yield from drain_errors()
-                yield from results
-        else:
-            pending = as_completed()
-            for _ in range(3 * n_workers):
-                fut = submit()
-                if fut is None:
-                    break
-                pending.add(fut)
-            yield from drain_errors()
-            for fut in pending:
-                results = _result(fut)
-                nxt = submit()
-                if nxt is not None:
-                    pending.add(nxt)
-                yield from drain_errors()
-                yield from results
+            yield from results
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
-
-
-def _result(future: Any) -> list[Result]:
-    results = future.result()
-    future.release()
-    return results

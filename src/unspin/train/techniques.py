@@ -655,7 +655,7 @@ def stage_smooth(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> 
 
     calib = windows(split["train"][: int(ex.get("smooth_articles", 24))])
     dev_texts = [articles[a] for a in split["dev"][:8]]
-    members, tagger.members = tagger.members, []  # compare this model's own probabilities
+    tagger.members = []  # compare this model's own probabilities
     before = [tp.probs for tp in tagger.token_probs(dev_texts)]
     maxima = activation_maxima(out, calib)
     qmax = 64 if ex.get("reduce_range", True) else 127
@@ -677,7 +677,6 @@ def stage_smooth(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> 
         float(diff.mean()),
         float(diff.max()),
     )
-    del members
     if float(diff.mean()) > 0.01:
         raise SystemExit(f"{out}: smoothing moved the model's probabilities too far (mean {diff.mean():.4f})")
 
