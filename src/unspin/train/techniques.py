@@ -1226,7 +1226,7 @@ def stage_tc(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> None
 
 
 def stage_tune(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> None:
-    from unspin.analyse.techniques.tagger import DecodeParams, TechniqueTagger
+    from unspin.analyse.techniques.tagger import DecodeParams, TechniqueTagger, si_from_probs
     from unspin.eval.spans import score_flc, score_si, score_tc
 
     articles, labels = load_ptc(data_dir)
@@ -1328,13 +1328,7 @@ def stage_tune(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
         params.si_source = source
         for th in THRESHOLD_GRID if source == "any" else [0.0]:
             params.si_threshold = th
-            si = [
-                LabelSpan(a, s, e)
-                for a in texts
-                for s, e in __import__("unspin.analyse.techniques.tagger", fromlist=["si_from_probs"]).si_from_probs(
-                    texts[a], probs[a], params
-                )
-            ]
+            si = [LabelSpan(a, s, e) for a in texts for s, e in si_from_probs(texts[a], probs[a], params)]
             f1 = score_si(gold_all, si).f1
             if f1 > best_si[0]:
                 best_si = (f1, source, th)
