@@ -74,3 +74,18 @@ def test_missing_or_stale_teacher_files_stop_training(tmp_path: Path, tok) -> No
     stale = {"1": np.zeros((n1 + 3, len(OUTPUTS)), dtype=np.float32)}
     with pytest.raises(SystemExit, match="stale teacher"):
         make_windows({"1": TEXT}, labels, ["1"], tok, 8, 6, stale)
+
+
+def test_seed_option_changes_the_training_seed_but_not_the_split() -> None:
+    from unspin.train.techniques import load_config, split_ids
+
+    root = Path(__file__).resolve().parents[1]
+    shipped = load_config(root / "configs" / "techniques-accurate.toml")
+    other = load_config(root / "configs" / "techniques-accurate.toml", seed=7)
+    assert other["train"]["seed"] == 7 and shipped["train"]["seed"] != 7
+    assert other["split"] == shipped["split"]
+    ids = [str(i) for i in range(371)]
+    sp = other["split"]
+    assert split_ids(ids, sp["seed"], sp["train"], sp["dev"]) == split_ids(
+        ids, shipped["split"]["seed"], shipped["split"]["train"], shipped["split"]["dev"]
+    )

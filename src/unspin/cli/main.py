@@ -342,7 +342,8 @@ def serve(
 
 TRAIN_CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
 train_app = typer.Typer(
-    help="Reproduce the shipped models from data (needs the training extras: pip install -e '.[train]')."
+    help="Reproduce the shipped models from data (needs the training extras: pip install -e '.\\[train]'). "
+    "Each command takes --config, --data-dir, --out and --seed (the training seed; the split stays)."
 )
 app.add_typer(train_app, name="train")
 

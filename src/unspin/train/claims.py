@@ -384,6 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-steps", type=int, default=None, help="stop early (smoke test)")
     ap.add_argument("--limit", type=int, default=None, help="use only the first N training sentences")
     ap.add_argument("--card-only", action="store_true", help="rewrite MODEL_CARD.md from config.json")
+    ap.add_argument("--seed", type=int, default=None, help="training seed (replaces [train] seed)")
     args = ap.parse_args(argv)
     if args.card_only:
         config = json.loads((args.out / CONFIG_NAME).read_text(encoding="utf-8"))
@@ -399,6 +400,8 @@ def main(argv: list[str] | None = None) -> int:
         handlers=[logging.StreamHandler(sys.stdout), logging.FileHandler(args.work_dir / "train.log")],
     )
     cfg = tomllib.loads(args.config.read_text(encoding="utf-8"))
+    if args.seed is not None:
+        cfg["train"]["seed"] = args.seed
     mcfg, tcfg, ecfg = cfg["model"], cfg["train"], cfg["export"]
     torch.set_num_threads(int(tcfg.get("threads", 1)))
     t_all = time.time()

@@ -486,11 +486,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--out", type=Path, required=True, help="model folder to write")
     ap.add_argument("--stages", default="all", help=f"comma-separated subset of {','.join(STAGES)}, or all")
+    ap.add_argument("--seed", type=int, default=None, help="training seed (replaces [train] seed; the split stays)")
     args = ap.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr, force=True
     )
-    cfg = load_config(args.config)
+    cfg = load_config(args.config, args.seed)
     work = Path(cfg["train"]["work_dir"])
     work.mkdir(parents=True, exist_ok=True)
     stages = STAGES if args.stages == "all" else tuple(s.strip() for s in args.stages.split(","))

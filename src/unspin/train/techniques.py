@@ -62,11 +62,16 @@ STAGES = ("teacher", "train", "export", "tune", "smooth", "tc", "test")
 # --------------------------------------------------------------------------------------------- data
 
 
-def load_config(path: str | Path) -> dict[str, Any]:
+def load_config(path: str | Path, seed: int | None = None) -> dict[str, Any]:
+    """A training config (TOML); `seed` replaces `[train] seed` (the split keeps `[split] seed`, so
+    runs with different seeds are scored on the same held-out articles)."""
     import tomllib
 
     with open(path, "rb") as fh:
-        return tomllib.load(fh)
+        cfg = tomllib.load(fh)
+    if seed is not None:
+        cfg.setdefault("train", {})["seed"] = int(seed)
+    return cfg
 
 
 def split_ids(ids: list[str], seed: int, train: float, dev: float) -> dict[str, list[str]]:
@@ -1745,8 +1750,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data-dir", required=True, type=Path, help="PTC folder (train-articles/, *.labels)")
     ap.add_argument("--out", required=True, type=Path, help="model folder to write")
     ap.add_argument("--stages", default="all", help=f"comma-separated subset of {','.join(STAGES)}, or all")
+    ap.add_argument("--seed", type=int, default=None, help="training seed (replaces [train] seed; the split stays)")
     args = ap.parse_args(argv)
-    cfg = load_config(args.config)
+    cfg = load_config(args.config, args.seed)
     work = Path(cfg["train"]["work_dir"])
     work.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(
