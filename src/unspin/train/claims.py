@@ -45,11 +45,6 @@ from unspin.analyse.claims import (
 )
 from unspin.models.base import ENCODERS, package_dir, sha256_file
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
-
 log = logging.getLogger("unspin.train.claims")
 
 SPLITS = {
@@ -399,9 +394,9 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(message)s",
         handlers=[logging.StreamHandler(sys.stdout), logging.FileHandler(args.work_dir / "train.log")],
     )
-    cfg = tomllib.loads(args.config.read_text(encoding="utf-8"))
-    if args.seed is not None:
-        cfg["train"]["seed"] = args.seed
+    from unspin.train.techniques import load_config
+
+    cfg = load_config(args.config, args.seed)
     mcfg, tcfg, ecfg = cfg["model"], cfg["train"], cfg["export"]
     torch.set_num_threads(int(tcfg.get("threads", 1)))
     t_all = time.time()

@@ -65,7 +65,10 @@ STAGES = ("teacher", "train", "export", "tune", "smooth", "tc", "test")
 def load_config(path: str | Path, seed: int | None = None) -> dict[str, Any]:
     """A training config (TOML); `seed` replaces `[train] seed` (the split keeps `[split] seed`, so
     runs with different seeds are scored on the same held-out articles)."""
-    import tomllib
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
 
     with open(path, "rb") as fh:
         cfg = tomllib.load(fh)
@@ -1445,16 +1448,18 @@ def stage_test(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path, confi
                 base.append(LabelSpan(a, pos, pos + len(line)))
             pos += len(line) + 1
     r_base = score_si(gold, base)
-    # dev again, with the shipped model: `tune` scored dev before the `smooth` stage changed the weights
-    dev_ids = _split(work)["dev"]
-    dev_texts = {a: articles[a] for a in dev_ids}
-    dev_probs = dict(zip(dev_texts, tagger.token_probs(list(dev_texts.values())), strict=True))
-    dev_flc, dev_si, _ = _predict_all(dev_texts, dev_probs, params, span_lp)
-    dev_gold = _gold(labels, dev_ids)
-    dev_shipped = {
-        "si_f1": round(score_si(dev_gold, dev_si).f1, 4),
-        "flc_f1": round(score_flc(dev_gold, dev_flc).f1, 4),
-    }
+    # dev again, with the shipped model, where `tune` scored dev before the `smooth` stage changed the weights
+    dev_shipped: dict[str, float] = {}
+    if cfg.get("export", {}).get("smooth_ffn_output") is not None:
+        dev_ids = _split(work)["dev"]
+        dev_texts = {a: articles[a] for a in dev_ids}
+        dev_probs = dict(zip(dev_texts, tagger.token_probs(list(dev_texts.values())), strict=True))
+        dev_flc, dev_si, _ = _predict_all(dev_texts, dev_probs, params, span_lp)
+        dev_gold = _gold(labels, dev_ids)
+        dev_shipped = {
+            "si_f1": round(score_si(dev_gold, dev_si).f1, 4),
+            "flc_f1": round(score_flc(dev_gold, dev_flc).f1, 4),
+        }
     gold_by: dict[tuple[str, str], list[LabelSpan]] = {}
     for g in gold:
         gold_by.setdefault((g.article_id, g.technique), []).append(g)
@@ -1475,7 +1480,7 @@ def stage_test(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path, confi
         "tc": vars_short(r_tc),
         "si_baseline_every_sentence": vars_short(r_base),
         "ece": round(ece, 4),
-        "dev_shipped": dev_shipped,
+        **({"dev_shipped": dev_shipped} if dev_shipped else {}),
         "per_technique": {
             t: {
                 "flc_f1": round(r_flc.per_technique[t].f1, 4) if t in r_flc.per_technique else 0.0,
@@ -1709,7 +1714,7 @@ def write_model_card(
         + (
             f"; with the shipped model (after `smooth`): SI F1 {res['dev_shipped']['si_f1']:.3f},"
             f" FLC F1 {res['dev_shipped']['flc_f1']:.3f}."
-            if "dev_shipped" in res and cfg.get("export", {}).get("smooth_ffn_output") is not None
+            if "dev_shipped" in res
             else "."
         ),
         "",
