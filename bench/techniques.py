@@ -128,7 +128,13 @@ def measure(model: str, threads: int, n_articles: int, words: int, latency_runs:
         "latency one article p50": f"{statistics.median(lat) * 1000:.0f} ms",
         "latency one article p95": f"{p95 * 1000:.0f} ms",
         "spans per article": f"{sum(map(len, spans)) / len(articles):.1f}",
-        "FLC spans through the TC step": "yes" if tagger.params.flc_keep >= 0 else "no",
+        "FLC spans through the TC step": (
+            "no"
+            if tagger.params.flc_keep < 0
+            else "span head"
+            if tagger.params.extra.get("span_head")
+            else "span classifier"
+        ),
         "TC of given spans, spans/s": f"{n_places / tc_s:.0f}",
         "peak RSS (process)": f"{rss_mb():.0f} MB",
         "RSS added by the model": f"{rss_mb() - rss0:.0f} MB",

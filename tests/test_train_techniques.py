@@ -89,3 +89,29 @@ def test_seed_option_changes_the_training_seed_but_not_the_split() -> None:
     assert split_ids(ids, sp["seed"], sp["train"], sp["dev"]) == split_ids(
         ids, shipped["split"]["seed"], shipped["split"]["train"], shipped["split"]["dev"]
     )
+
+
+def test_add_hidden_output_exposes_the_last_hidden_states_and_keeps_the_logits(tmp_path: Path) -> None:
+    import shutil
+
+    pytest.importorskip("onnx")
+    from unspin.analyse.techniques.tagger import MODELS_DIR, TechniqueTagger
+    from unspin.models.base import sha256_file
+    from unspin.train.techniques import add_hidden_output, config_json
+
+    src = MODELS_DIR / "minilm-l6"  # a whole graph, no frozen placeholders
+    dst = tmp_path / "m"
+    shutil.copytree(src, dst)
+    assert add_hidden_output(dst / "model.onnx") is True
+    assert add_hidden_output(dst / "model.onnx") is False  # already there
+    cfg = __import__("json").loads((dst / "config.json").read_text())
+    cfg["files"]["model.onnx"] = sha256_file(dst / "model.onnx")
+    cfg["ensemble"] = []
+    (dst / "config.json").write_text(config_json(cfg))
+    text = "They are traitors and liars.\n\nNothing else was said."
+    plain = TechniqueTagger(dst, threads=1).token_probs([text])[0]
+    with_hidden = TechniqueTagger(dst, threads=1).token_probs([text], hidden=True)[0]
+    assert plain.hidden is None
+    assert with_hidden.hidden is not None and with_hidden.hidden.shape == (len(plain.offsets), 384)
+    assert np.array_equal(plain.probs, with_hidden.probs)
+    assert np.abs(with_hidden.hidden.astype(np.float32)).max() > 0

@@ -56,7 +56,7 @@ def verified_file(enc: Any, filename: str) -> Path:
 
 
 OUTPUTS: tuple[str, ...] = (*PTC_TECHNIQUES, "any")
-STAGES = ("teacher", "train", "export", "tune", "smooth", "tc", "test")
+STAGES = ("teacher", "train", "export", "tune", "smooth", "tc", "head", "test")
 
 
 # --------------------------------------------------------------------------------------------- data
@@ -930,13 +930,15 @@ def _tune_flc_relabel(
     fast); then the confidence calibration is refitted, with the TC probability of each span's label as
     a second input when spans are relabelled. Updates `params`; returns dev numbers."""
     from unspin.analyse.techniques.classifier import NONE
-    from unspin.analyse.techniques.tagger import tc_probabilities
+    from unspin.analyse.techniques.tagger import relabel_probs
     from unspin.eval.spans import score_flc, score_si
 
-    span_lp = memo_span_logprobs(clf)
+    # without a span classifier, the model's span head is the TC step (`clf` None)
+    span_lp = memo_span_logprobs(clf) if clf is not None else None
     gold = _gold(labels, list(texts))
     params.calibration = (1.0, 0.0, 0.0)  # identity while choosing: score = sigmoid(logit(p) - logit(th))
-    has_none = relabel and NONE in clf.labels  # then the span classifier may also drop spans (`flc_drop`)
+    # then the span classifier may also drop spans (`flc_drop`)
+    has_none = relabel and clf is not None and NONE in clf.labels
     scores: dict[tuple[float, float], float] = {}
     for keep in (-1.0, 0.2, 0.15, 0.1, 0.05, 0.0) if relabel else (-1.0,):
         for drop in (1.01, 0.9, 0.8, 0.7, 0.6, 0.5) if has_none and keep >= 0 else (1.01,):
@@ -959,7 +961,7 @@ def _tune_flc_relabel(
         idx = [i for i, (a, _) in enumerate(raw) if a == aid]
         if idx:
             mine = [places[i] for i in idx]
-            q = tc_probabilities(texts[aid], probs[aid], mine, params, span_lp(texts[aid], mine))
+            q, _ = relabel_probs(texts[aid], probs[aid], mine, params, span_lp)
             tc_q[idx] = [q[r, PTC_TECHNIQUES.index(raw[i][1].technique)] for r, i in enumerate(idx)]
     feats = np.c_[x, np.log(np.clip(tc_q, 1e-6, 1.0))]
     w, b = fit_logistic(feats, y)
@@ -1410,6 +1412,139 @@ def stage_tune(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
     write_model_config(cfg, out, params.to_config(), {"dev": dev, **({"ensemble": ensemble} if ensemble else {})})
 
 
+# --------------------------------------------------------------------------------------------- head
+
+
+def add_hidden_output(model_path: Path) -> bool:
+    """Give an exported tagger graph a second output, "hidden": the encoder's last hidden states (the
+    output of its last LayerNormalization, which the head reads). The logits do not change. Returns
+    False when the graph has that output already."""
+    import onnx
+
+    model = onnx.load(str(model_path), load_external_data=False)  # frozen tensors stay placeholders
+    if any(o.name == "hidden" for o in model.graph.output):
+        return False
+    norms = [n for n in model.graph.node if n.op_type == "LayerNormalization"]
+    if not norms:
+        raise SystemExit(f"{model_path}: no LayerNormalization node, so no hidden states to expose")
+    model.graph.node.append(onnx.helper.make_node("Identity", [norms[-1].output[0]], ["hidden"], name="hidden"))
+    model.graph.output.append(onnx.helper.make_tensor_value_info("hidden", onnx.TensorProto.FLOAT, None))
+    onnx.save(model, str(model_path))
+    return True
+
+
+def fit_span_head(
+    articles: dict[str, str], labels: dict[str, list[LabelSpan]], probs: dict, c: float
+) -> tuple[dict[str, Any], int]:
+    """The span head (`unspin.analyse.techniques.tagger.span_head_logprobs`): multinomial logistic
+    regression (L2, inverse strength `c`) over `span_head_features` of every gold span of `probs`'s
+    articles. Returns the head as config.json stores it and the number of spans it was fitted on."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    from unspin.analyse.techniques.tagger import span_head_features
+
+    techs = list(PTC_TECHNIQUES)
+    xs, ys = [], []
+    for aid, tp in probs.items():
+        text = articles[aid]
+        lowered = text.lower()
+        for g in labels.get(aid, []):
+            x = span_head_features(text, lowered, tp, g.start, g.end)
+            if x is not None:
+                xs.append(x)
+                ys.append(techs.index(g.technique))
+    x, y = np.array(xs, dtype=np.float64), np.array(ys)
+    scaler = StandardScaler().fit(x)
+    lr = LogisticRegression(C=c, max_iter=3000).fit(scaler.transform(x), y)
+    w = np.zeros((x.shape[1], len(techs)))
+    b = np.full(len(techs), -30.0)  # a technique without training spans is never predicted
+    w[:, lr.classes_] = lr.coef_.T
+    b[lr.classes_] = lr.intercept_
+    head = {
+        "classes": techs,
+        "features": "mean last hidden state over the span's tokens, then span_features",
+        "c": c,
+        "W": np.round(w, 6).tolist(),
+        "b": np.round(b, 6).tolist(),
+        "mean": np.round(scaler.mean_, 6).tolist(),
+        "std": np.round(scaler.scale_, 6).tolist(),
+    }
+    return head, len(y)
+
+
+def stage_head(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> None:
+    """FLC through a span head (`[tc] span_head`): the exported graph gets a "hidden" output; a softmax
+    regression over the tagger's own hidden states pooled over a span (and the span's token
+    probabilities, length and recurrence) is fitted on the train split's gold spans for each C in
+    `[tc] span_head_c`; the C and `flc_keep` with the best dev FLC F1 are kept, and the confidence
+    calibration refitted, when that beats not relabelling. For a model that must stay fast: the TC step
+    costs no second model (the span classifier still names the technique of given spans, `unspin
+    semeval tc`)."""
+    from unspin.analyse.techniques.tagger import TechniqueTagger, span_head_logprobs
+    from unspin.eval.spans import score_tc
+
+    tc = cfg.get("tc", {})
+    if not tc.get("span_head"):
+        LOG.info("head: no [tc] span_head in the config; nothing to do")
+        return
+    if add_hidden_output(out / "model.onnx"):
+        LOG.info("head: %s now also returns the last hidden states", out / "model.onnx")
+    cfg_json = json.loads((out / "config.json").read_text())
+    cfg_json["files"]["model.onnx"] = sha256_file(out / "model.onnx")
+    cfg_json["decode"].pop("span_head", None)
+    cfg_json["decode"].pop("flc_keep", None)
+    (out / "config.json").write_text(config_json(cfg_json))
+    tagger = TechniqueTagger(out, threads=int(cfg["train"].get("threads", 1)))
+    params = tagger.params
+    articles, labels = load_ptc(data_dir)
+    split = _split(work)
+    t0 = time.time()
+    train_probs = dict(
+        zip(split["train"], tagger.token_probs([articles[a] for a in split["train"]], hidden=True), strict=True)
+    )
+    texts = {a: articles[a] for a in split["dev"]}
+    probs = dict(zip(texts, tagger.token_probs(list(texts.values()), hidden=True), strict=True))
+    dim = next(p.hidden.shape[1] for p in probs.values() if p.hidden is not None and len(p.hidden))
+    hidden_size = json.loads((base_dir_for(cfg) / "config.json").read_text())["hidden_size"]
+    if dim != hidden_size:
+        raise SystemExit(f"{out / 'model.onnx'}: 'hidden' has {dim} features, the encoder {hidden_size}")
+    LOG.info(
+        "head: hidden states of %d train and %d dev articles in %.1fs", len(train_probs), len(texts), time.time() - t0
+    )
+    calibration = params.calibration
+    gold_dev = _gold(labels, list(texts))
+    tried: dict[float, tuple[float, dict[str, Any], dict[str, Any], int]] = {}
+    for c in tc.get("span_head_c", [0.003, 0.01, 0.03]):
+        head, n_spans = fit_span_head(articles, labels, train_probs, float(c))
+        params.extra["span_head"] = head
+        dev = _tune_flc_relabel(texts, probs, labels, params, None)
+        tc_pred = []
+        for a, text in texts.items():
+            spans = labels.get(a, [])
+            lp = span_head_logprobs(text, probs[a], [(g.start, g.end) for g in spans], head)
+            tc_pred.extend(
+                LabelSpan(a, g.start, g.end, PTC_TECHNIQUES[int(k)]) for g, k in zip(spans, lp.argmax(1), strict=True)
+            )
+        dev["span_head_tc_f1"] = round(score_tc(gold_dev, tc_pred).f1, 4)
+        LOG.info("head: C %s, %d training spans; dev %s", c, n_spans, dev)
+        tried[float(c)] = (dev["flc_f1"] if params.flc_keep >= 0 else -1.0, head, dev, params.flc_keep)
+    best_c = max(tried, key=lambda k: tried[k][0])
+    score, head, dev, keep = tried[best_c]
+    if keep < 0:
+        LOG.info("head: no C beats not relabelling on dev FLC; config.json keeps no span head")
+        params.extra.pop("span_head", None)
+        params.flc_keep, params.calibration = -1.0, calibration
+        return
+    params.extra["span_head"] = head
+    dev = _tune_flc_relabel(texts, probs, labels, params, None)  # the chosen C again: sets keep, calibration
+    dev.update(span_head_c=best_c, span_head_tc_f1=tried[best_c][2]["span_head_tc_f1"], span_head_spans=n_spans)
+    cfg_json["decode"] = params.to_config()
+    cfg_json.setdefault("dev", {}).update(dev)
+    (out / "config.json").write_text(config_json(cfg_json))
+    LOG.info("head: C %s, flc_keep %s; dev %s", best_c, params.flc_keep, dev)
+
+
 # --------------------------------------------------------------------------------------------- test
 
 
@@ -1660,7 +1795,7 @@ def write_model_card(
         f"  {d['repetition_damp']} elsewhere; Repetition spans: {d.get('repetition_mode', 'model')!r}."
         f" SI output: {d['si_source']!r} (threshold {d['si_threshold']}).",
         f"- Confidence = sigmoid({a:.3f} * (logit(p) - logit(threshold)) + {b:.3f}"
-        + (f" + {c:.3f} * log q), q the TC model's" if c is not None else "), p the span's mean token"),
+        + (f" + {c:.3f} * log q), q the TC step's" if c is not None else "), p the span's mean token"),
         *(
             [
                 "  probability of the span's technique and p the span's mean token probability; fitted on dev",
@@ -1675,6 +1810,22 @@ def write_model_card(
         tc_line,
         *(
             [
+                "- FLC through a span head: each technique span takes the most likely technique of a softmax"
+                "\n  regression over the tagger's own last hidden states averaged over the span, and the span's"
+                "\n  mean and max token probabilities, length and recurrence (fitted on the"
+                f" {dev.get('span_head_spans', 0)} gold spans"
+                f"\n  of the train split, C = {dev.get('span_head_c')} chosen on dev; dev accuracy on gold spans"
+                f" {dev.get('span_head_tc_f1', 0):.3f}),"
+                f"\n  and keeps the tagger's own when the head gives that at least {d.get('flc_keep', 0):.2f}"
+                f" (dev FLC F1 {dev.get('flc_f1_without_relabel', 0):.3f}"
+                f"\n  without this step, {dev.get('flc_f1', 0):.3f} with it). It runs no second model: the hidden"
+                "\n  states are a second output of the tagger's own graph."
+            ]
+            if d.get("span_head") and d.get("flc_keep", -1) >= 0
+            else []
+        ),
+        *(
+            [
                 f"- FLC through the TC step: each technique span takes the TC model's most likely technique and keeps"
                 f"\n  the tagger's own when the TC model gives that at least {d['flc_keep']:.2f} (chosen on dev: FLC F1"
                 f"\n  {dev.get('flc_f1_without_relabel', 0):.3f} without this step, "
@@ -1685,7 +1836,7 @@ def write_model_card(
                     else ""
                 )
             ]
-            if d.get("flc_keep", -1) >= 0
+            if d.get("flc_keep", -1) >= 0 and not d.get("span_head")
             else []
         ),
         "",
@@ -1799,6 +1950,8 @@ def main(argv: list[str] | None = None) -> int:
         stage_smooth(cfg, args.data_dir, work, args.out)
     if "tc" in stages and args.stages != "all":  # `tune` already chose the TC step in a full run
         stage_tc(cfg, args.data_dir, work, args.out)
+    if "head" in stages:
+        stage_head(cfg, args.data_dir, work, args.out)
     if "test" in stages:
         stage_test(cfg, args.data_dir, work, args.out, args.config)
     return 0

@@ -14,7 +14,9 @@ function words are dropped.
 The TC step (the technique of a given span) is a softmax over the span's features: its token
 probabilities, its length and recurrence, and the log-probabilities of the span classifier
 (`unspin.analyse.techniques.classifier`) when the model's config names one. With `flc_keep` set, the
-tagger's own spans go through that step too (`relabel`).
+tagger's own spans go through a TC step too (`relabel`): that softmax, or, for a model with a span
+head (`span_head`), a softmax over the tagger's own last hidden states pooled over the span, which
+costs no second model.
 
 `TechniqueTagger.load("fast")` loads a model folder once per process; `predict(texts)` returns
 `Span`s with exact offsets into each input string; calling the tagger on a `Document` fills
@@ -91,7 +93,8 @@ def _sigmoid(x: np.ndarray | float) -> np.ndarray | float:
 # Optional parts of the TC step kept in `DecodeParams.extra`: the softmax over span features, the
 # words-only model whose log-probabilities are among those features, and the name of the span
 # classifier (`unspin.analyse.techniques.classifier`) whose log-probabilities are too.
-TC_EXTRA_KEYS = ("tc_model", "tc_lexical", "tc_span_classifier")
+# `span_head`: the relabelling softmax over the tagger's own pooled hidden states (see `span_head_logprobs`).
+TC_EXTRA_KEYS = ("tc_model", "tc_lexical", "tc_span_classifier", "span_head")
 
 
 @dataclass
@@ -170,6 +173,7 @@ class TokenProbs:
     offsets: np.ndarray  # [n, 2] int
     probs: np.ndarray  # [n, n_outputs] float32
     recurring: np.ndarray  # [n] bool: token lies in a content word that occurs again in the text
+    hidden: np.ndarray | None = None  # [n, d] float16: the tagger's last hidden states (span-head models)
 
 
 def recurring_words(text: str) -> list[tuple[int, int]]:
@@ -349,7 +353,7 @@ def spans_from_probs(
             for s, e, p in decode_spans(text, tp, col, th, params.merge_gap, params.merge_words)
             if not function_words_only(text[s:e])
         )
-    if params.flc_keep >= 0 and span_lp is not None and params.extra.get("tc_model"):
+    if relabels(params, tp, span_lp):
         spans = relabel(text, tp, raw, params, span_lp)
     else:
         spans = [Span(s, e, lab, round(calibrate(p, th, params.calibration), 4)) for s, e, lab, p, th in raw]
@@ -362,12 +366,37 @@ def spans_from_probs(
     return spans
 
 
+def relabels(params: DecodeParams, tp: TokenProbs, span_lp: SpanLogprobs | None) -> bool:
+    """Whether predicted spans go through a TC step (`relabel`): `flc_keep` is set and either the model
+    has a span head and `tp` carries hidden states, or a TC model and the span classifier are at hand."""
+    if params.flc_keep < 0:
+        return False
+    if params.extra.get("span_head"):
+        return tp.hidden is not None
+    return span_lp is not None and bool(params.extra.get("tc_model"))
+
+
+def relabel_probs(
+    text: str, tp: TokenProbs, places: Sequence[tuple[int, int]], params: DecodeParams, span_lp: SpanLogprobs | None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """([n, 14] technique probabilities of each span, [n] "no technique" probabilities or None) from
+    the model's relabelling source: its span head, or else its TC model with the span classifier."""
+    if params.extra.get("span_head"):
+        return np.exp(span_head_logprobs(text, tp, places, params.extra["span_head"])), None
+    from unspin.analyse.techniques.classifier import none_probs
+
+    if span_lp is None:
+        raise ValueError("this model's TC step needs the span classifier's log-probabilities")
+    lp = span_lp(text, places)
+    return tc_probabilities(text, tp, places, params, lp), none_probs(lp)
+
+
 def relabel(
     text: str,
     tp: TokenProbs,
     raw: Sequence[tuple[int, int, str, float, float]],
     params: DecodeParams,
-    span_lp: SpanLogprobs,
+    span_lp: SpanLogprobs | None,
 ) -> list[Span]:
     """The TC step on predicted spans: each span (start, end, technique, mean prob, threshold) takes
     the TC model's most likely technique, and keeps its own when the TC model gives that at least
@@ -376,12 +405,8 @@ def relabel(
     TC model reads the span whole. Confidence adds the TC probability of the label to the calibration."""
     if not raw:
         return []
-    from unspin.analyse.techniques.classifier import none_probs
-
     places = sorted({(s, e) for s, e, *_ in raw})
-    lp = span_lp(text, places)
-    q = tc_probabilities(text, tp, places, params, lp)
-    p_none = none_probs(lp)
+    q, p_none = relabel_probs(text, tp, places, params, span_lp)
     row = {pl: i for i, pl in enumerate(places)}
     best: dict[tuple[int, int, str], float] = {}
     for s, e, label, p, th in raw:
@@ -561,6 +586,37 @@ def tc_probabilities(
     return out
 
 
+def span_head_features(text: str, lowered: str, tp: TokenProbs, start: int, end: int) -> np.ndarray | None:
+    """The span head's input: the tagger's last hidden states averaged over the span's tokens, then
+    `span_features` (its token probabilities, length and recurrence). None when no token is inside."""
+    if tp.hidden is None or not len(tp.offsets):
+        return None
+    inside = (tp.offsets[:, 0] < end) & (tp.offsets[:, 1] > start)
+    if not inside.any():
+        return None
+    feat = span_features(text, lowered, tp, start, end)
+    assert feat is not None
+    return np.concatenate([tp.hidden[inside].astype(np.float32).mean(axis=0), feat])
+
+
+def span_head_logprobs(text: str, tp: TokenProbs, spans: Sequence[tuple[int, int]], head: dict[str, Any]) -> np.ndarray:
+    """[n, 14] log-probabilities of the PTC techniques for each span from the span head (a softmax
+    regression over `span_head_features`, fitted on the training split's gold spans); a span with no
+    token gets the head's prior (its bias alone)."""
+    if list(head["classes"]) != list(PTC_TECHNIQUES):
+        raise ValueError("the span head's classes are not the 14 PTC techniques in their usual order")
+    w, b = np.asarray(head["W"], dtype=np.float32), np.asarray(head["b"], dtype=np.float32)
+    mean, std = np.asarray(head["mean"], dtype=np.float32), np.asarray(head["std"], dtype=np.float32)
+    lowered = text.lower()
+    z = np.tile(b, (len(spans), 1))
+    for i, (start, end) in enumerate(spans):
+        x = span_head_features(text, lowered, tp, start, end)
+        if x is not None:
+            z[i] += ((x - mean) / std) @ w
+    z -= z.max(axis=1, keepdims=True)
+    return (z - np.log(np.exp(z).sum(axis=1, keepdims=True))).astype(np.float32)
+
+
 def classify_from_probs(
     text: str,
     tp: TokenProbs,
@@ -675,6 +731,12 @@ class TechniqueTagger:
                     f"ensemble member {m['model']!r} has other outputs than {self.config.get('name')!r}"
                 )
             self.members.append((member, float(m["weight"])))
+        # A model with a span head also returns its last hidden states (output "hidden"), which the head
+        # pools over each predicted span.
+        outputs = [o.name for o in self.session.get_outputs()]
+        self._outputs = ["logits", "hidden"] if self.params.extra.get("span_head") else ["logits"]
+        if "hidden" in self._outputs and "hidden" not in outputs:
+            raise ModelLoadError(f"{what}: config.json has a span head but model.onnx has no 'hidden' output")
 
     @classmethod
     def load(cls, name: str = "fast", threads: int | None = None) -> TechniqueTagger:
@@ -704,12 +766,17 @@ class TechniqueTagger:
         keep = offsets[:, 1] > offsets[:, 0]
         return ids[keep], offsets[keep]
 
-    def token_probs(self, texts: Sequence[str]) -> list[TokenProbs]:
-        """Averaged per-token probabilities of every text (a text's windows run in batches of its own)."""
+    def token_probs(self, texts: Sequence[str], hidden: bool | None = None) -> list[TokenProbs]:
+        """Averaged per-token probabilities of every text (a text's windows run in batches of its own),
+        with the averaged last hidden states too when the model has a span head (or `hidden` says so:
+        the training recipe fits the head on them)."""
         size = self.window - 2
         encoded = [self._encode(t) for t in texts]
         n_out = len(self.params.labels)
         sums = [np.zeros((len(ids), n_out), dtype=np.float32) for ids, _ in encoded]
+        outputs = self._outputs if hidden is None else (["logits", "hidden"] if hidden else ["logits"])
+        with_hidden = len(outputs) > 1
+        hidden: list[np.ndarray | None] = [None] * len(encoded)
         counts = [np.zeros(len(ids), dtype=np.float32) for ids, _ in encoded]
         # A batch never mixes two texts: int8 activations are quantised with one range per batch, so a
         # text's probabilities would otherwise depend on which other texts shared its batch.
@@ -728,15 +795,30 @@ class TechniqueTagger:
                 input_ids[r, 1 : n + 1] = encoded[i][0][a : a + n]
                 input_ids[r, n + 1] = self.sep_id
                 mask[r, : n + 2] = 1
-            logits = self.session.run(None, {"input_ids": input_ids, "attention_mask": mask})[0]
-            probs = _sigmoid(logits.astype(np.float32))
+            results = self.session.run(outputs, {"input_ids": input_ids, "attention_mask": mask})
+            probs = _sigmoid(results[0].astype(np.float32))
             for r, ((i, a), n) in enumerate(zip(batch, lens, strict=True)):
                 sums[i][a : a + n] += probs[r, 1 : n + 1]
                 counts[i][a : a + n] += 1
+                if with_hidden:
+                    h = hidden[i]
+                    if h is None:
+                        h = hidden[i] = np.zeros((len(encoded[i][0]), results[1].shape[-1]), dtype=np.float32)
+                    h[a : a + n] += results[1][r, 1 : n + 1]
         out = []
-        for text, (_, offsets), s, c in zip(texts, encoded, sums, counts, strict=True):
-            probs = s / np.maximum(c, 1)[:, None]
-            out.append(TokenProbs(offsets, probs, _mark_recurring(text, offsets)))
+        for i, (text, (_, offsets), s, c) in enumerate(zip(texts, encoded, sums, counts, strict=True)):
+            div = np.maximum(c, 1)[:, None]
+            h = hidden[i]
+            if with_hidden and h is None:  # a text without tokens
+                h = np.zeros((0, 1), dtype=np.float32)
+            out.append(
+                TokenProbs(
+                    offsets,
+                    s / div,
+                    _mark_recurring(text, offsets),
+                    None if h is None else (h / div).astype(np.float16),
+                )
+            )
         for member, weight in self.members:
             for tp, mtp in zip(out, member.token_probs(texts), strict=True):
                 tp.probs = (1 - weight) * tp.probs + weight * project_probs(mtp, tp.offsets, tp.probs)
