@@ -1217,7 +1217,7 @@ def stage_tc(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> None
     cfg_json = json.loads((out / "config.json").read_text())
     before = float(cfg_json.get("dev", {}).get("tc_f1", 0.0))
     # the current TC step, re-scored on these probabilities (the config's dev number may be a rule's)
-    for key in ("tc_model", "tc_lexical", "tc_span_classifier"):
+    for key in ("tc_model", "tc_lexical", "tc_span_classifier", "span_head"):  # `head` refits a span head
         params.extra.pop(key, None)
     chosen = _tune_tc_with_span_classifier(cfg, articles, labels, split["train"], texts, probs, params, -1.0)
     LOG.info("TC dev accuracy: %.3f before, %.3f with the span classifier", before, chosen)
@@ -1477,10 +1477,14 @@ def stage_head(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
     """FLC through a span head (`[tc] span_head`): the exported graph gets a "hidden" output; a softmax
     regression over the tagger's own hidden states pooled over a span (and the span's token
     probabilities, length and recurrence) is fitted on the train split's gold spans for each C in
-    `[tc] span_head_c`; the C and `flc_keep` with the best dev FLC F1 are kept, and the confidence
-    calibration refitted, when that beats not relabelling. For a model that must stay fast: the TC step
-    costs no second model (the span classifier still names the technique of given spans, `unspin
-    semeval tc`)."""
+    `[tc] span_head_c`. The C and `flc_keep` with the best dev FLC F1 are kept, with the confidence
+    calibration refitted, when that beats the model's FLC without a span head (without relabelling, or
+    through the span classifier's TC step if `[tc] relabel`: then the head need only come within
+    `[tc] span_head_tolerance` of it). The head runs no second model; the span classifier still names
+    the technique of given spans (`unspin semeval tc`)."""
+    import copy
+
+    from unspin.analyse.techniques.classifier import SpanClassifier
     from unspin.analyse.techniques.tagger import TechniqueTagger, span_head_logprobs
     from unspin.eval.spans import score_tc
 
@@ -1492,10 +1496,10 @@ def stage_head(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
         LOG.info("head: %s now also returns the last hidden states", out / "model.onnx")
     cfg_json = json.loads((out / "config.json").read_text())
     cfg_json["files"]["model.onnx"] = sha256_file(out / "model.onnx")
-    cfg_json["decode"].pop("span_head", None)
-    cfg_json["decode"].pop("flc_keep", None)
+    cfg_json["decode"].pop("span_head", None)  # a head from an earlier run of this stage
     (out / "config.json").write_text(config_json(cfg_json))
-    tagger = TechniqueTagger(out, threads=int(cfg["train"].get("threads", 1)))
+    threads = int(cfg["train"].get("threads", 1))
+    tagger = TechniqueTagger(out, threads=threads)
     params = tagger.params
     articles, labels = load_ptc(data_dir)
     split = _split(work)
@@ -1512,7 +1516,13 @@ def stage_head(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
     LOG.info(
         "head: hidden states of %d train and %d dev articles in %.1fs", len(train_probs), len(texts), time.time() - t0
     )
-    calibration = params.calibration
+    # the reference: FLC without a span head, chosen afresh on these dev probabilities
+    clf = None
+    if params.extra.get("tc_span_classifier") and tc.get("relabel", True):
+        clf = SpanClassifier.load(params.extra["tc_span_classifier"], threads=threads)
+    ref_dev = _tune_flc_relabel(texts, probs, labels, params, clf, relabel=clf is not None)
+    reference = copy.deepcopy(params)
+    LOG.info("head: without a span head (span classifier: %s), dev %s", clf is not None, ref_dev)
     gold_dev = _gold(labels, list(texts))
     tried: dict[float, tuple[float, dict[str, Any], dict[str, Any], int]] = {}
     for c in tc.get("span_head_c", [0.003, 0.01, 0.03]):
@@ -1530,19 +1540,33 @@ def stage_head(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
         LOG.info("head: C %s, %d training spans; dev %s", c, n_spans, dev)
         tried[float(c)] = (dev["flc_f1"] if params.flc_keep >= 0 else -1.0, head, dev, params.flc_keep)
     best_c = max(tried, key=lambda k: tried[k][0])
-    score, head, dev, keep = tried[best_c]
-    if keep < 0:
-        LOG.info("head: no C beats not relabelling on dev FLC; config.json keeps no span head")
-        params.extra.pop("span_head", None)
-        params.flc_keep, params.calibration = -1.0, calibration
-        return
-    params.extra["span_head"] = head
-    dev = _tune_flc_relabel(texts, probs, labels, params, None)  # the chosen C again: sets keep, calibration
-    dev.update(span_head_c=best_c, span_head_tc_f1=tried[best_c][2]["span_head_tc_f1"], span_head_spans=n_spans)
+    # The head runs no second model: it is kept unless the reference beats it on dev by more than
+    # `[tc] span_head_tolerance` (a 37-article dev split does not separate smaller differences).
+    tolerance = float(tc.get("span_head_tolerance", 0.0)) if clf is not None else 0.0
+    if tried[best_c][0] < 0 or tried[best_c][0] + tolerance <= ref_dev["flc_f1"]:
+        LOG.info("head: no C comes within %s of %.4f on dev FLC; no span head", tolerance, ref_dev["flc_f1"])
+        params = reference
+        dev = ref_dev
+    else:
+        params.extra["span_head"] = tried[best_c][1]
+        params.flc_drop = 1.01
+        dev = _tune_flc_relabel(texts, probs, labels, params, None)  # the chosen C again: keep, calibration
+        dev.update(
+            span_head_c=best_c,
+            span_head_tc_f1=tried[best_c][2]["span_head_tc_f1"],
+            span_head_spans=n_spans,
+            **(
+                {"flc_f1_span_classifier": ref_dev["flc_f1"], "span_head_tolerance": tolerance}
+                if clf is not None
+                else {}
+            ),
+        )
+        LOG.info("head: C %s, flc_keep %s; dev %s", best_c, params.flc_keep, dev)
     cfg_json["decode"] = params.to_config()
+    for key in ("flc_f1_span_classifier", "span_head_tolerance", "span_head_c", "span_head_tc_f1", "span_head_spans"):
+        cfg_json.setdefault("dev", {}).pop(key, None)
     cfg_json.setdefault("dev", {}).update(dev)
     (out / "config.json").write_text(config_json(cfg_json))
-    LOG.info("head: C %s, flc_keep %s; dev %s", best_c, params.flc_keep, dev)
 
 
 # --------------------------------------------------------------------------------------------- test
@@ -1816,10 +1840,17 @@ def write_model_card(
                 f" {dev.get('span_head_spans', 0)} gold spans"
                 f"\n  of the train split, C = {dev.get('span_head_c')} chosen on dev; dev accuracy on gold spans"
                 f" {dev.get('span_head_tc_f1', 0):.3f}),"
-                f"\n  and keeps the tagger's own when the head gives that at least {d.get('flc_keep', 0):.2f}"
-                f" (dev FLC F1 {dev.get('flc_f1_without_relabel', 0):.3f}"
-                f"\n  without this step, {dev.get('flc_f1', 0):.3f} with it). It runs no second model: the hidden"
-                "\n  states are a second output of the tagger's own graph."
+                f"\n  and keeps the tagger's own when the head gives that at least {d.get('flc_keep', 0):.2f}."
+                f"\n  Dev FLC F1: {dev.get('flc_f1_without_relabel', 0):.3f} without this step,"
+                f" {dev.get('flc_f1', 0):.3f} with it"
+                + (
+                    f"; {dev['flc_f1_span_classifier']:.3f} through the span classifier's TC step"
+                    "\n  instead, which the head replaces since it came within"
+                    f" {dev.get('span_head_tolerance', 0):.3f} of that and runs no second model"
+                    if "flc_f1_span_classifier" in dev
+                    else ""
+                )
+                + ".\n  The hidden states are a second output of the tagger's own graph."
             ]
             if d.get("span_head") and d.get("flc_keep", -1) >= 0
             else []
