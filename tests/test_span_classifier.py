@@ -354,3 +354,17 @@ def test_spans_from_probs_relabel_through_the_span_head_without_a_span_classifie
     assert [s.technique for s in spans_from_probs(text, plain, params)] == ["Loaded_Language"]
     params.flc_keep = -1.0  # off
     assert [s.technique for s in spans_from_probs(text, _tp_with_hidden(1.0), params)] == ["Loaded_Language"]
+
+
+def test_token_range_finds_exactly_the_tokens_a_span_overlaps() -> None:
+    from unspin.analyse.techniques.tagger import TokenProbs, token_range
+
+    # "These vile traitors lied." tokenised as These | vile | trait | ors | lied | .
+    offsets = np.array([[0, 5], [6, 10], [11, 16], [16, 19], [20, 24], [24, 25]])
+    tp = TokenProbs(offsets, np.zeros((6, 15), dtype=np.float32), np.zeros(6, dtype=bool))
+    for start, end in [(0, 25), (6, 19), (12, 13), (5, 6), (10, 11), (19, 20), (18, 21), (24, 25), (25, 25)]:
+        inside = np.flatnonzero((offsets[:, 0] < end) & (offsets[:, 1] > start))
+        lo, hi = token_range(tp, start, end)
+        assert list(range(lo, hi)) == list(inside), (start, end)
+    empty = TokenProbs(np.zeros((0, 2), dtype=np.int64), np.zeros((0, 15), dtype=np.float32), np.zeros(0, dtype=bool))
+    assert token_range(empty, 0, 5) == (0, 0)

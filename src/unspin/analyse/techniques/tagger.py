@@ -441,15 +441,23 @@ def si_from_probs(text: str, tp: TokenProbs, params: DecodeParams) -> list[tuple
     return [(a, b) for a, b in merged]
 
 
+def token_range(tp: TokenProbs, start: int, end: int) -> tuple[int, int]:
+    """(lo, hi): tokens lo..hi-1 overlap characters start..end-1 (token offsets are sorted and do not
+    overlap, so they are one run, found by binary search: a long text's thousands of spans stay cheap)."""
+    if not len(tp.offsets):
+        return 0, 0
+    lo = int(np.searchsorted(tp.offsets[:, 1], start, side="right"))
+    hi = int(np.searchsorted(tp.offsets[:, 0], end, side="left"))
+    return lo, max(lo, hi)
+
+
 def span_features(text: str, lowered: str, tp: TokenProbs, start: int, end: int) -> np.ndarray | None:
     """Features of a given span for TC: mean and max of every output over its tokens, its length,
     and how often its text recurs in the article. None when no token falls inside the span."""
-    if not len(tp.offsets):
+    lo, hi = token_range(tp, start, end)
+    if hi <= lo:
         return None
-    inside = (tp.offsets[:, 0] < end) & (tp.offsets[:, 1] > start)
-    if not inside.any():
-        return None
-    p = tp.probs[inside]
+    p = tp.probs[lo:hi]
     phrase = lowered[start:end].strip()
     count = lowered.count(phrase) if phrase else 0
     n_words = len(phrase.split())
@@ -462,7 +470,7 @@ def span_features(text: str, lowered: str, tp: TokenProbs, start: int, end: int)
                 math.log1p(n_words),
                 float(count >= 2),
                 math.log1p(max(count - 1, 0)),
-                float(tp.recurring[inside].mean()),
+                float(tp.recurring[lo:hi].mean()),
             ],
         ]
     ).astype(np.float32)
@@ -589,14 +597,13 @@ def tc_probabilities(
 def span_head_features(text: str, lowered: str, tp: TokenProbs, start: int, end: int) -> np.ndarray | None:
     """The span head's input: the tagger's last hidden states averaged over the span's tokens, then
     `span_features` (its token probabilities, length and recurrence). None when no token is inside."""
-    if tp.hidden is None or not len(tp.offsets):
-        return None
-    inside = (tp.offsets[:, 0] < end) & (tp.offsets[:, 1] > start)
-    if not inside.any():
+    if tp.hidden is None:
         return None
     feat = span_features(text, lowered, tp, start, end)
-    assert feat is not None
-    return np.concatenate([tp.hidden[inside].astype(np.float32).mean(axis=0), feat])
+    if feat is None:
+        return None
+    lo, hi = token_range(tp, start, end)
+    return np.concatenate([tp.hidden[lo:hi].astype(np.float32).mean(axis=0), feat])
 
 
 def span_head_logprobs(text: str, tp: TokenProbs, spans: Sequence[tuple[int, int]], head: dict[str, Any]) -> np.ndarray:
@@ -776,7 +783,8 @@ class TechniqueTagger:
         sums = [np.zeros((len(ids), n_out), dtype=np.float32) for ids, _ in encoded]
         outputs = self._outputs if hidden is None else (["logits", "hidden"] if hidden else ["logits"])
         with_hidden = len(outputs) > 1
-        hidden: list[np.ndarray | None] = [None] * len(encoded)
+        # hidden states: summed in float32 while a text's windows run, then kept as the float16 mean
+        states: list[np.ndarray | None] = [None] * len(encoded)
         counts = [np.zeros(len(ids), dtype=np.float32) for ids, _ in encoded]
         # A batch never mixes two texts: int8 activations are quantised with one range per batch, so a
         # text's probabilities would otherwise depend on which other texts shared its batch.
@@ -785,7 +793,8 @@ class TechniqueTagger:
             starts = window_starts(len(ids), size, self.stride) if len(ids) else []
             for j in range(0, len(starts), self.batch_size):
                 batches.append([(i, a) for a in starts[j : j + self.batch_size]])
-        for batch in batches:
+        last_batch = {batch[0][0]: j for j, batch in enumerate(batches)}  # a text's batches are consecutive
+        for j, batch in enumerate(batches):
             lens = [min(size, len(encoded[i][0]) - a) for i, a in batch]
             width = max(lens) + 2
             input_ids = np.full((len(batch), width), self.pad_id, dtype=np.int64)
@@ -801,24 +810,20 @@ class TechniqueTagger:
                 sums[i][a : a + n] += probs[r, 1 : n + 1]
                 counts[i][a : a + n] += 1
                 if with_hidden:
-                    h = hidden[i]
+                    h = states[i]
                     if h is None:
-                        h = hidden[i] = np.zeros((len(encoded[i][0]), results[1].shape[-1]), dtype=np.float32)
+                        h = states[i] = np.zeros((len(encoded[i][0]), results[1].shape[-1]), dtype=np.float32)
                     h[a : a + n] += results[1][r, 1 : n + 1]
+            i = batch[0][0]
+            if with_hidden and last_batch[i] == j and states[i] is not None:
+                states[i] /= np.maximum(counts[i], 1)[:, None]
+                states[i] = states[i].astype(np.float16)
         out = []
         for i, (text, (_, offsets), s, c) in enumerate(zip(texts, encoded, sums, counts, strict=True)):
-            div = np.maximum(c, 1)[:, None]
-            h = hidden[i]
+            h = states[i]
             if with_hidden and h is None:  # a text without tokens
-                h = np.zeros((0, 1), dtype=np.float32)
-            out.append(
-                TokenProbs(
-                    offsets,
-                    s / div,
-                    _mark_recurring(text, offsets),
-                    None if h is None else (h / div).astype(np.float16),
-                )
-            )
+                h = np.zeros((0, 1), dtype=np.float16)
+            out.append(TokenProbs(offsets, s / np.maximum(c, 1)[:, None], _mark_recurring(text, offsets), h))
         for member, weight in self.members:
             for tp, mtp in zip(out, member.token_probs(texts), strict=True):
                 tp.probs = (1 - weight) * tp.probs + weight * project_probs(mtp, tp.offsets, tp.probs)
