@@ -298,45 +298,42 @@ def test_span_inputs_read_a_bounded_context_in_a_text_without_line_breaks() -> N
     assert len(words) == 125  # the span, then the span with 62 words before and 62 after
 
 
-def _head(dim: int, favour: str) -> dict:
-    """A span head over `dim` hidden features (+ the 35 `span_features`) that picks `favour` when the
-    span's mean first hidden feature is positive and 'Doubt' otherwise."""
-    n = dim + 35
-    w = np.zeros((n, 14))
-    w[0, PTC_TECHNIQUES.index(favour)] = 5.0
-    w[0, PTC_TECHNIQUES.index("Doubt")] = -5.0
+def _head() -> dict:
+    """A span head whose `span_features` part is zero: the graph's per-token scores decide."""
     return {
         "classes": list(PTC_TECHNIQUES),
-        "W": w.tolist(),
+        "W": np.zeros((35, 14)).tolist(),
         "b": [0.0] * 14,
-        "mean": [0.0] * n,
-        "std": [1.0] * n,
+        "mean": [0.0] * 35,
+        "std": [1.0] * 35,
     }
 
 
-def _tp_with_hidden(first: float):
+def _tp_with_head(favour: str, others: str = "Doubt"):
+    """Token probabilities saying Loaded_Language, and span-head scores: token 0 favours `others`
+    a little, token 1 favours `favour` a lot."""
     from unspin.analyse.techniques.tagger import TokenProbs
 
     probs = np.full((2, 15), 0.01, dtype=np.float32)
     probs[:, PTC_TECHNIQUES.index("Loaded_Language")] = 0.9
-    hidden = np.zeros((2, 4), dtype=np.float16)
-    hidden[:, 0] = first
-    return TokenProbs(np.array([[6, 10], [11, 19]]), probs, np.zeros(2, dtype=bool), hidden)
+    head = np.zeros((2, 14), dtype=np.float32)
+    head[0, PTC_TECHNIQUES.index(others)] = 2.0
+    head[1, PTC_TECHNIQUES.index(favour)] = 6.0
+    return TokenProbs(np.array([[6, 10], [11, 19]]), probs, np.zeros(2, dtype=bool), head)
 
 
-def test_span_head_logprobs_read_the_spans_pooled_hidden_states() -> None:
+def test_span_head_logprobs_average_the_graphs_scores_over_the_span() -> None:
     from unspin.analyse.techniques.tagger import span_head_logprobs
 
     text = "These vile traitors lied."
-    head = _head(4, "Name_Calling,Labeling")
-    lp = span_head_logprobs(text, _tp_with_hidden(1.0), [(6, 19), (0, 5)], head)
-    assert lp.shape == (2, 14)
+    tp = _tp_with_head("Name_Calling,Labeling")
+    lp = span_head_logprobs(text, tp, [(6, 19), (6, 10), (0, 5)], _head())
+    assert lp.shape == (3, 14)
     assert np.allclose(np.exp(lp).sum(axis=1), 1.0, atol=1e-5)
-    assert PTC_TECHNIQUES[int(lp[0].argmax())] == "Name_Calling,Labeling"
-    # "These" has no token: the head's prior (here uniform)
-    assert np.allclose(np.exp(lp[1]), 1 / 14, atol=1e-6)
-    lp = span_head_logprobs(text, _tp_with_hidden(-1.0), [(6, 19)], head)
-    assert PTC_TECHNIQUES[int(lp[0].argmax())] == "Doubt"
+    assert PTC_TECHNIQUES[int(lp[0].argmax())] == "Name_Calling,Labeling"  # mean: 3.0 against 1.0
+    assert np.isclose(lp[0, PTC_TECHNIQUES.index("Name_Calling,Labeling")] - lp[0, PTC_TECHNIQUES.index("Doubt")], 2.0)
+    assert PTC_TECHNIQUES[int(lp[1].argmax())] == "Doubt"  # "vile" alone
+    assert np.allclose(np.exp(lp[2]), 1 / 14, atol=1e-6)  # "These" has no token: the bias alone
 
 
 def test_spans_from_probs_relabel_through_the_span_head_without_a_span_classifier() -> None:
@@ -344,16 +341,20 @@ def test_spans_from_probs_relabel_through_the_span_head_without_a_span_classifie
 
     text = "These vile traitors lied."
     params = DecodeParams(labels=[*PTC_TECHNIQUES, "any"], thresholds={t: 0.3 for t in PTC_TECHNIQUES}, flc_keep=0.5)
-    params.extra["span_head"] = _head(4, "Name_Calling,Labeling")
-    got = spans_from_probs(text, _tp_with_hidden(1.0), params)
+    params.extra["span_head"] = _head()
+    got = spans_from_probs(text, _tp_with_head("Name_Calling,Labeling"), params)
     assert [(s.start, s.end, s.technique) for s in got] == [(6, 19, "Name_Calling,Labeling")]
     assert 0.0 < got[0].score < 1.0
-    # without hidden states (a model run that did not return them) the tagger's own label stays
-    tp = _tp_with_hidden(1.0)
+    # the tagger's own label stays too when the head still gives it at least flc_keep
+    params.flc_keep = 0.0
+    got = spans_from_probs(text, _tp_with_head("Name_Calling,Labeling"), params)
+    assert {s.technique for s in got} == {"Name_Calling,Labeling", "Loaded_Language"}
+    # without span-head scores (a graph without that output) the tagger's own label stays
+    tp = _tp_with_head("Name_Calling,Labeling")
     plain = TokenProbs(tp.offsets, tp.probs, tp.recurring)
     assert [s.technique for s in spans_from_probs(text, plain, params)] == ["Loaded_Language"]
     params.flc_keep = -1.0  # off
-    assert [s.technique for s in spans_from_probs(text, _tp_with_hidden(1.0), params)] == ["Loaded_Language"]
+    assert [s.technique for s in spans_from_probs(text, tp, params)] == ["Loaded_Language"]
 
 
 def test_token_range_finds_exactly_the_tokens_a_span_overlaps() -> None:

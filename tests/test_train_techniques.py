@@ -91,27 +91,45 @@ def test_seed_option_changes_the_training_seed_but_not_the_split() -> None:
     )
 
 
-def test_add_hidden_output_exposes_the_last_hidden_states_and_keeps_the_logits(tmp_path: Path) -> None:
+def test_the_graphs_second_output_hidden_states_or_span_head_scores_leaves_the_logits(tmp_path: Path) -> None:
+    import json
     import shutil
 
     pytest.importorskip("onnx")
     from unspin.analyse.techniques.tagger import MODELS_DIR, TechniqueTagger
     from unspin.models.base import sha256_file
-    from unspin.train.techniques import add_hidden_output, config_json
+    from unspin.train.techniques import config_json, fit_span_head, set_extra_output
 
     src = MODELS_DIR / "minilm-l6"  # a whole graph, no frozen placeholders
     dst = tmp_path / "m"
     shutil.copytree(src, dst)
-    assert add_hidden_output(dst / "model.onnx") is True
-    assert add_hidden_output(dst / "model.onnx") is False  # already there
-    cfg = __import__("json").loads((dst / "config.json").read_text())
-    cfg["files"]["model.onnx"] = sha256_file(dst / "model.onnx")
+    cfg = json.loads((dst / "config.json").read_text())
     cfg["ensemble"] = []
-    (dst / "config.json").write_text(config_json(cfg))
+
+    def tagger(head: dict | None = None) -> TechniqueTagger:
+        cfg["files"]["model.onnx"] = sha256_file(dst / "model.onnx")
+        cfg["decode"].pop("span_head", None)
+        if head:
+            cfg["decode"]["span_head"] = head
+        (dst / "config.json").write_text(config_json(cfg))
+        return TechniqueTagger(dst, threads=1)
+
     text = "They are traitors and liars.\n\nNothing else was said."
-    plain = TechniqueTagger(dst, threads=1).token_probs([text])[0]
-    with_hidden = TechniqueTagger(dst, threads=1).token_probs([text], hidden=True)[0]
-    assert plain.hidden is None
-    assert with_hidden.hidden is not None and with_hidden.hidden.shape == (len(plain.offsets), 384)
-    assert np.array_equal(plain.probs, with_hidden.probs)
-    assert np.abs(with_hidden.hidden.astype(np.float32)).max() > 0
+    plain = tagger().token_probs([text])[0]
+    assert plain.hidden is None and plain.head is None
+    set_extra_output(dst / "model.onnx", hidden=True)
+    set_extra_output(dst / "model.onnx", hidden=True)  # again: still one "hidden" output
+    tp = tagger().token_probs([text], hidden=True)[0]
+    assert tp.hidden is not None and tp.hidden.shape == (len(plain.offsets), 384)
+    assert np.array_equal(plain.probs, tp.probs)
+    # a head fitted on these states: the graph's span_head output is hidden states times its projection
+    labels = {"1": [LabelSpan("1", 9, 27, "Name_Calling,Labeling"), LabelSpan("1", 30, 37, "Doubt")]}
+    projection, head, n = fit_span_head({"1": text}, labels, {"1": tp}, 1.0)
+    assert n == 2 and projection.shape == (384, 14) and head["hidden_dim"] == 384
+    set_extra_output(dst / "model.onnx", projection)
+    baked = tagger(head).token_probs([text])[0]
+    assert baked.hidden is None and baked.head is not None and baked.head.shape == (len(plain.offsets), 14)
+    assert np.array_equal(plain.probs, baked.probs)
+    assert np.abs(baked.head - tp.hidden.astype(np.float32) @ projection).max() < 0.05
+    set_extra_output(dst / "model.onnx")  # neither: the graph as exported
+    assert [o.name for o in tagger().session.get_outputs()] == ["logits"]

@@ -1415,34 +1415,55 @@ def stage_tune(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
 # --------------------------------------------------------------------------------------------- head
 
 
-def add_hidden_output(model_path: Path) -> bool:
-    """Give an exported tagger graph a second output, "hidden": the encoder's last hidden states (the
-    output of its last LayerNormalization, which the head reads). The logits do not change. Returns
-    False when the graph has that output already."""
+def set_extra_output(model_path: Path, projection: np.ndarray | None = None, hidden: bool = False) -> None:
+    """Give an exported tagger graph its second output: "hidden" (the encoder's last hidden states, the
+    output of its last LayerNormalization; to fit a span head), or "span_head" (those states times
+    `projection`, [d, 14]: the span head's hidden-state part), or neither. The logits do not change."""
     import onnx
+    from onnx import helper, numpy_helper
 
     model = onnx.load(str(model_path), load_external_data=False)  # frozen tensors stay placeholders
-    if any(o.name == "hidden" for o in model.graph.output):
-        return False
-    norms = [n for n in model.graph.node if n.op_type == "LayerNormalization"]
+    g = model.graph
+    for out in [o for o in g.output if o.name in ("hidden", "span_head")]:
+        g.output.remove(out)
+    for node in [n for n in g.node if n.name in ("hidden", "span_head")]:
+        g.node.remove(node)
+    for init in [t for t in g.initializer if t.name == "span_head_weights"]:
+        g.initializer.remove(init)
+    norms = [n for n in g.node if n.op_type == "LayerNormalization"]
     if not norms:
         raise SystemExit(f"{model_path}: no LayerNormalization node, so no hidden states to expose")
-    model.graph.node.append(onnx.helper.make_node("Identity", [norms[-1].output[0]], ["hidden"], name="hidden"))
-    model.graph.output.append(onnx.helper.make_tensor_value_info("hidden", onnx.TensorProto.FLOAT, None))
+    last = norms[-1].output[0]
+    if hidden:
+        g.node.append(helper.make_node("Identity", [last], ["hidden"], name="hidden"))
+        g.output.append(helper.make_tensor_value_info("hidden", onnx.TensorProto.FLOAT, None))
+    elif projection is not None:
+        g.initializer.append(numpy_helper.from_array(projection.astype(np.float32), "span_head_weights"))
+        g.node.append(helper.make_node("MatMul", [last, "span_head_weights"], ["span_head"], name="span_head"))
+        g.output.append(helper.make_tensor_value_info("span_head", onnx.TensorProto.FLOAT, None))
     onnx.save(model, str(model_path))
-    return True
+
+
+def _span_head_x(text: str, lowered: str, tp, start: int, end: int) -> np.ndarray | None:
+    """A span's input to the span head: its tokens' mean hidden state, then its `span_features`."""
+    from unspin.analyse.techniques.tagger import span_features, token_range
+
+    feat = span_features(text, lowered, tp, start, end)
+    if feat is None or tp.hidden is None:
+        return None
+    lo, hi = token_range(tp, start, end)
+    return np.concatenate([tp.hidden[lo:hi].astype(np.float32).mean(axis=0), feat])
 
 
 def fit_span_head(
     articles: dict[str, str], labels: dict[str, list[LabelSpan]], probs: dict, c: float
-) -> tuple[dict[str, Any], int]:
-    """The span head (`unspin.analyse.techniques.tagger.span_head_logprobs`): multinomial logistic
-    regression (L2, inverse strength `c`) over `span_head_features` of every gold span of `probs`'s
-    articles. Returns the head as config.json stores it and the number of spans it was fitted on."""
+) -> tuple[np.ndarray, dict[str, Any], int]:
+    """The span head: multinomial logistic regression (L2, inverse strength `c`) over `_span_head_x` of
+    every gold span of `probs`'s articles (their `hidden` states). Its hidden-state part is linear, so
+    it is split off: returns (projection [d, 14], the rest as config.json stores it for
+    `unspin.analyse.techniques.tagger.span_head_logprobs`, the number of spans fitted on)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
-
-    from unspin.analyse.techniques.tagger import span_head_features
 
     techs = list(PTC_TECHNIQUES)
     xs, ys = [], []
@@ -1450,7 +1471,7 @@ def fit_span_head(
         text = articles[aid]
         lowered = text.lower()
         for g in labels.get(aid, []):
-            x = span_head_features(text, lowered, tp, g.start, g.end)
+            x = _span_head_x(text, lowered, tp, g.start, g.end)
             if x is not None:
                 xs.append(x)
                 ys.append(techs.index(g.technique))
@@ -1461,27 +1482,38 @@ def fit_span_head(
     b = np.full(len(techs), -30.0)  # a technique without training spans is never predicted
     w[:, lr.classes_] = lr.coef_.T
     b[lr.classes_] = lr.intercept_
+    d = x.shape[1] - (2 * len(OUTPUTS) + 5)  # hidden size: the rest are `span_features`
+    mean, std = scaler.mean_, scaler.scale_
+    projection = (w[:d] / std[:d, None]).astype(np.float32)  # ((h - mean) / std) @ w = h @ projection - offset
     head = {
         "classes": techs,
-        "features": "mean last hidden state over the span's tokens, then span_features",
+        "features": "mean over the span's tokens of the graph's span_head output, plus span_features",
         "c": c,
-        "W": np.round(w, 6).tolist(),
-        "b": np.round(b, 6).tolist(),
-        "mean": np.round(scaler.mean_, 6).tolist(),
-        "std": np.round(scaler.scale_, 6).tolist(),
+        "hidden_dim": int(d),
+        "W": np.round(w[d:], 6).tolist(),
+        "b": np.round(b - (mean[:d] / std[:d]) @ w[:d], 6).tolist(),
+        "mean": np.round(mean[d:], 6).tolist(),
+        "std": np.round(std[d:], 6).tolist(),
     }
-    return head, len(y)
+    return projection, head, len(y)
+
+
+def _project(probs: dict, projection: np.ndarray) -> None:
+    """Set each TokenProbs' span-head scores from its hidden states (what the graph's "span_head"
+    output computes once the projection is in it)."""
+    for tp in probs.values():
+        tp.head = tp.hidden.astype(np.float32) @ projection if len(tp.hidden) else np.zeros((0, projection.shape[1]))
 
 
 def stage_head(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> None:
-    """FLC through a span head (`[tc] span_head`): the exported graph gets a "hidden" output; a softmax
-    regression over the tagger's own hidden states pooled over a span (and the span's token
-    probabilities, length and recurrence) is fitted on the train split's gold spans for each C in
-    `[tc] span_head_c`. The C and `flc_keep` with the best dev FLC F1 are kept, with the confidence
-    calibration refitted, when that beats the model's FLC without a span head (without relabelling, or
-    through the span classifier's TC step if `[tc] relabel`: then the head need only come within
-    `[tc] span_head_tolerance` of it). The head runs no second model; the span classifier still names
-    the technique of given spans (`unspin semeval tc`)."""
+    """FLC through a span head (`[tc] span_head`): a softmax regression over the tagger's own last
+    hidden states averaged over a span (and the span's token probabilities, length and recurrence) is
+    fitted on the train split's gold spans for each C in `[tc] span_head_c`. The C and `flc_keep` with
+    the best dev FLC F1 are kept, with the confidence calibration refitted, when that beats the model's
+    FLC without a span head (without relabelling, or through the span classifier's TC step if
+    `[tc] relabel`: then the head need only come within `[tc] span_head_tolerance` of it). The head's
+    hidden-state part goes into the graph (output "span_head"), so it runs no second model; the span
+    classifier still names the technique of given spans (`unspin semeval tc`)."""
     import copy
 
     from unspin.analyse.techniques.classifier import SpanClassifier
@@ -1492,12 +1524,16 @@ def stage_head(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
     if not tc.get("span_head"):
         LOG.info("head: no [tc] span_head in the config; nothing to do")
         return
-    if add_hidden_output(out / "model.onnx"):
-        LOG.info("head: %s now also returns the last hidden states", out / "model.onnx")
+    model_path = out / "model.onnx"
     cfg_json = json.loads((out / "config.json").read_text())
-    cfg_json["files"]["model.onnx"] = sha256_file(out / "model.onnx")
+
+    def save_config() -> None:
+        cfg_json["files"]["model.onnx"] = sha256_file(model_path)
+        (out / "config.json").write_text(config_json(cfg_json))
+
+    set_extra_output(model_path, hidden=True)
     cfg_json["decode"].pop("span_head", None)  # a head from an earlier run of this stage
-    (out / "config.json").write_text(config_json(cfg_json))
+    save_config()
     threads = int(cfg["train"].get("threads", 1))
     tagger = TechniqueTagger(out, threads=threads)
     params = tagger.params
@@ -1512,7 +1548,7 @@ def stage_head(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
     dim = next(p.hidden.shape[1] for p in probs.values() if p.hidden is not None and len(p.hidden))
     hidden_size = json.loads((base_dir_for(cfg) / "config.json").read_text())["hidden_size"]
     if dim != hidden_size:
-        raise SystemExit(f"{out / 'model.onnx'}: 'hidden' has {dim} features, the encoder {hidden_size}")
+        raise SystemExit(f"{model_path}: 'hidden' has {dim} features, the encoder {hidden_size}")
     LOG.info(
         "head: hidden states of %d train and %d dev articles in %.1fs", len(train_probs), len(texts), time.time() - t0
     )
@@ -1524,9 +1560,11 @@ def stage_head(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
     reference = copy.deepcopy(params)
     LOG.info("head: without a span head (span classifier: %s), dev %s", clf is not None, ref_dev)
     gold_dev = _gold(labels, list(texts))
-    tried: dict[float, tuple[float, dict[str, Any], dict[str, Any], int]] = {}
+    tried: dict[float, tuple[float, np.ndarray, dict[str, Any], dict[str, Any]]] = {}
+    n_spans = 0
     for c in tc.get("span_head_c", [0.003, 0.01, 0.03]):
-        head, n_spans = fit_span_head(articles, labels, train_probs, float(c))
+        projection, head, n_spans = fit_span_head(articles, labels, train_probs, float(c))
+        _project(probs, projection)
         params.extra["span_head"] = head
         dev = _tune_flc_relabel(texts, probs, labels, params, None)
         tc_pred = []
@@ -1538,35 +1576,41 @@ def stage_head(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
             )
         dev["span_head_tc_f1"] = round(score_tc(gold_dev, tc_pred).f1, 4)
         LOG.info("head: C %s, %d training spans; dev %s", c, n_spans, dev)
-        tried[float(c)] = (dev["flc_f1"] if params.flc_keep >= 0 else -1.0, head, dev, params.flc_keep)
+        tried[float(c)] = (dev["flc_f1"] if params.flc_keep >= 0 else -1.0, projection, head, dev)
     best_c = max(tried, key=lambda k: tried[k][0])
     # The head runs no second model: it is kept unless the reference beats it on dev by more than
     # `[tc] span_head_tolerance` (a 37-article dev split does not separate smaller differences).
     tolerance = float(tc.get("span_head_tolerance", 0.0)) if clf is not None else 0.0
-    if tried[best_c][0] < 0 or tried[best_c][0] + tolerance <= ref_dev["flc_f1"]:
-        LOG.info("head: no C comes within %s of %.4f on dev FLC; no span head", tolerance, ref_dev["flc_f1"])
-        params = reference
-        dev = ref_dev
-    else:
-        params.extra["span_head"] = tried[best_c][1]
-        params.flc_drop = 1.01
-        dev = _tune_flc_relabel(texts, probs, labels, params, None)  # the chosen C again: keep, calibration
-        dev.update(
-            span_head_c=best_c,
-            span_head_tc_f1=tried[best_c][2]["span_head_tc_f1"],
-            span_head_spans=n_spans,
-            **(
-                {"flc_f1_span_classifier": ref_dev["flc_f1"], "span_head_tolerance": tolerance}
-                if clf is not None
-                else {}
-            ),
-        )
-        LOG.info("head: C %s, flc_keep %s; dev %s", best_c, params.flc_keep, dev)
-    cfg_json["decode"] = params.to_config()
     for key in ("flc_f1_span_classifier", "span_head_tolerance", "span_head_c", "span_head_tc_f1", "span_head_spans"):
         cfg_json.setdefault("dev", {}).pop(key, None)
-    cfg_json.setdefault("dev", {}).update(dev)
-    (out / "config.json").write_text(config_json(cfg_json))
+    if tried[best_c][0] < 0 or tried[best_c][0] + tolerance <= ref_dev["flc_f1"]:
+        LOG.info("head: no C comes within %s of %.4f on dev FLC; no span head", tolerance, ref_dev["flc_f1"])
+        set_extra_output(model_path)
+        cfg_json["decode"] = reference.to_config()
+        cfg_json["dev"].update(ref_dev)
+        save_config()
+        return
+    _, projection, head, chosen = tried[best_c]
+    _project(probs, projection)  # the chosen head's scores (the loop left the last C's)
+    set_extra_output(model_path, projection)
+    cfg_json["decode"]["span_head"] = head
+    save_config()
+    # dev again through the graph's own "span_head" output: choose `flc_keep` and the calibration on it
+    tagger = TechniqueTagger(out, threads=threads)
+    params = tagger.params
+    graph_probs = dict(zip(texts, tagger.token_probs(list(texts.values())), strict=True))
+    gap = max(float(np.abs(graph_probs[a].head - probs[a].head).max()) for a in texts if len(probs[a].head))
+    LOG.info("head: graph output against hidden states x projection: max |diff| %.4f", gap)
+    if gap > 0.05:
+        raise SystemExit(f"{model_path}: the graph's span_head output differs from the fitted head by {gap:.3f}")
+    dev = _tune_flc_relabel(texts, graph_probs, labels, params, None)
+    dev.update(span_head_c=best_c, span_head_tc_f1=chosen["span_head_tc_f1"], span_head_spans=n_spans)
+    if clf is not None:
+        dev.update(flc_f1_span_classifier=ref_dev["flc_f1"], span_head_tolerance=tolerance)
+    cfg_json["decode"] = params.to_config()
+    cfg_json["dev"].update(dev)
+    save_config()
+    LOG.info("head: C %s, flc_keep %s; dev %s", best_c, params.flc_keep, dev)
 
 
 # --------------------------------------------------------------------------------------------- test

@@ -16,7 +16,7 @@ probabilities, its length and recurrence, and the log-probabilities of the span 
 (`unspin.analyse.techniques.classifier`) when the model's config names one. With `flc_keep` set, the
 tagger's own spans go through a TC step too (`relabel`): that softmax, or, for a model with a span
 head (`span_head`), a softmax over the tagger's own last hidden states pooled over the span, which
-costs no second model.
+costs no second model (its hidden-state part runs inside the tagger's graph).
 
 `TechniqueTagger.load("fast")` loads a model folder once per process; `predict(texts)` returns
 `Span`s with exact offsets into each input string; calling the tagger on a `Document` fills
@@ -173,7 +173,8 @@ class TokenProbs:
     offsets: np.ndarray  # [n, 2] int
     probs: np.ndarray  # [n, n_outputs] float32
     recurring: np.ndarray  # [n] bool: token lies in a content word that occurs again in the text
-    hidden: np.ndarray | None = None  # [n, d] float16: the tagger's last hidden states (span-head models)
+    head: np.ndarray | None = None  # [n, 14]: the span head's per-token scores (models with a span head)
+    hidden: np.ndarray | None = None  # [n, d]: last hidden states (only to fit a span head)
 
 
 def recurring_words(text: str) -> list[tuple[int, int]]:
@@ -372,7 +373,7 @@ def relabels(params: DecodeParams, tp: TokenProbs, span_lp: SpanLogprobs | None)
     if params.flc_keep < 0:
         return False
     if params.extra.get("span_head"):
-        return tp.hidden is not None
+        return tp.head is not None
     return span_lp is not None and bool(params.extra.get("tc_model"))
 
 
@@ -594,32 +595,26 @@ def tc_probabilities(
     return out
 
 
-def span_head_features(text: str, lowered: str, tp: TokenProbs, start: int, end: int) -> np.ndarray | None:
-    """The span head's input: the tagger's last hidden states averaged over the span's tokens, then
-    `span_features` (its token probabilities, length and recurrence). None when no token is inside."""
-    if tp.hidden is None:
-        return None
-    feat = span_features(text, lowered, tp, start, end)
-    if feat is None:
-        return None
-    lo, hi = token_range(tp, start, end)
-    return np.concatenate([tp.hidden[lo:hi].astype(np.float32).mean(axis=0), feat])
-
-
 def span_head_logprobs(text: str, tp: TokenProbs, spans: Sequence[tuple[int, int]], head: dict[str, Any]) -> np.ndarray:
-    """[n, 14] log-probabilities of the PTC techniques for each span from the span head (a softmax
-    regression over `span_head_features`, fitted on the training split's gold spans); a span with no
-    token gets the head's prior (its bias alone)."""
+    """[n, 14] log-probabilities of the PTC techniques for each span from the span head: a softmax
+    regression over the tagger's last hidden states averaged over the span's tokens and the span's
+    `span_features`, fitted on the training split's gold spans. The hidden-state part is linear, so it
+    runs inside the tagger's graph (output "span_head": each token's hidden state times the head's
+    weights), and here only that output is averaged over the span (`tp.head`) and added to the
+    `span_features` part. A span with no token gets the head's bias alone."""
     if list(head["classes"]) != list(PTC_TECHNIQUES):
         raise ValueError("the span head's classes are not the 14 PTC techniques in their usual order")
+    if tp.head is None:
+        raise ValueError("the span head needs the tagger's 'span_head' output (TokenProbs.head)")
     w, b = np.asarray(head["W"], dtype=np.float32), np.asarray(head["b"], dtype=np.float32)
     mean, std = np.asarray(head["mean"], dtype=np.float32), np.asarray(head["std"], dtype=np.float32)
     lowered = text.lower()
     z = np.tile(b, (len(spans), 1))
     for i, (start, end) in enumerate(spans):
-        x = span_head_features(text, lowered, tp, start, end)
-        if x is not None:
-            z[i] += ((x - mean) / std) @ w
+        feat = span_features(text, lowered, tp, start, end)
+        if feat is not None:
+            lo, hi = token_range(tp, start, end)
+            z[i] += tp.head[lo:hi].mean(axis=0) + ((feat - mean) / std) @ w
     z -= z.max(axis=1, keepdims=True)
     return (z - np.log(np.exp(z).sum(axis=1, keepdims=True))).astype(np.float32)
 
@@ -738,12 +733,12 @@ class TechniqueTagger:
                     f"ensemble member {m['model']!r} has other outputs than {self.config.get('name')!r}"
                 )
             self.members.append((member, float(m["weight"])))
-        # A model with a span head also returns its last hidden states (output "hidden"), which the head
-        # pools over each predicted span.
+        # A model with a span head also returns each token's span-head scores (output "span_head"), which
+        # `span_head_logprobs` averages over each predicted span.
         outputs = [o.name for o in self.session.get_outputs()]
-        self._outputs = ["logits", "hidden"] if self.params.extra.get("span_head") else ["logits"]
-        if "hidden" in self._outputs and "hidden" not in outputs:
-            raise ModelLoadError(f"{what}: config.json has a span head but model.onnx has no 'hidden' output")
+        self._outputs = ["logits", "span_head"] if self.params.extra.get("span_head") else ["logits"]
+        if "span_head" in self._outputs and "span_head" not in outputs:
+            raise ModelLoadError(f"{what}: config.json has a span head but model.onnx has no 'span_head' output")
 
     @classmethod
     def load(cls, name: str = "fast", threads: int | None = None) -> TechniqueTagger:
@@ -773,18 +768,17 @@ class TechniqueTagger:
         keep = offsets[:, 1] > offsets[:, 0]
         return ids[keep], offsets[keep]
 
-    def token_probs(self, texts: Sequence[str], hidden: bool | None = None) -> list[TokenProbs]:
+    def token_probs(self, texts: Sequence[str], hidden: bool = False) -> list[TokenProbs]:
         """Averaged per-token probabilities of every text (a text's windows run in batches of its own),
-        with the averaged last hidden states too when the model has a span head (or `hidden` says so:
-        the training recipe fits the head on them)."""
+        with the span head's per-token scores when the model has one; with `hidden`, the last hidden
+        states instead (the training recipe fits the span head on them)."""
         size = self.window - 2
         encoded = [self._encode(t) for t in texts]
         n_out = len(self.params.labels)
         sums = [np.zeros((len(ids), n_out), dtype=np.float32) for ids, _ in encoded]
-        outputs = self._outputs if hidden is None else (["logits", "hidden"] if hidden else ["logits"])
-        with_hidden = len(outputs) > 1
-        # hidden states: summed in float32 while a text's windows run, then kept as the float16 mean
-        states: list[np.ndarray | None] = [None] * len(encoded)
+        outputs = ["logits", "hidden"] if hidden else self._outputs
+        # a second output (span-head scores or hidden states): summed while a text's windows run
+        extra: list[np.ndarray | None] = [None] * len(encoded)
         counts = [np.zeros(len(ids), dtype=np.float32) for ids, _ in encoded]
         # A batch never mixes two texts: int8 activations are quantised with one range per batch, so a
         # text's probabilities would otherwise depend on which other texts shared its batch.
@@ -809,21 +803,27 @@ class TechniqueTagger:
             for r, ((i, a), n) in enumerate(zip(batch, lens, strict=True)):
                 sums[i][a : a + n] += probs[r, 1 : n + 1]
                 counts[i][a : a + n] += 1
-                if with_hidden:
-                    h = states[i]
-                    if h is None:
-                        h = states[i] = np.zeros((len(encoded[i][0]), results[1].shape[-1]), dtype=np.float32)
-                    h[a : a + n] += results[1][r, 1 : n + 1]
+                if len(results) > 1:
+                    e = extra[i]
+                    if e is None:
+                        e = extra[i] = np.zeros((len(encoded[i][0]), results[1].shape[-1]), dtype=np.float32)
+                    e[a : a + n] += results[1][r, 1 : n + 1]
             i = batch[0][0]
-            if with_hidden and last_batch[i] == j and states[i] is not None:
-                states[i] /= np.maximum(counts[i], 1)[:, None]
-                states[i] = states[i].astype(np.float16)
+            done = extra[i]
+            if done is not None and last_batch[i] == j:  # the text's last window: the mean
+                done /= np.maximum(counts[i], 1)[:, None]
+                extra[i] = done
         out = []
         for i, (text, (_, offsets), s, c) in enumerate(zip(texts, encoded, sums, counts, strict=True)):
-            h = states[i]
-            if with_hidden and h is None:  # a text without tokens
-                h = np.zeros((0, 1), dtype=np.float16)
-            out.append(TokenProbs(offsets, s / np.maximum(c, 1)[:, None], _mark_recurring(text, offsets), h))
+            tp = TokenProbs(offsets, s / np.maximum(c, 1)[:, None], _mark_recurring(text, offsets))
+            e = extra[i]
+            if len(outputs) > 1 and e is None:  # a text without tokens
+                e = np.zeros((0, 1), dtype=np.float32)
+            if hidden:
+                tp.hidden = e
+            else:
+                tp.head = e
+            out.append(tp)
         for member, weight in self.members:
             for tp, mtp in zip(out, member.token_probs(texts), strict=True):
                 tp.probs = (1 - weight) * tp.probs + weight * project_probs(mtp, tp.offsets, tp.probs)
