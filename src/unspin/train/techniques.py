@@ -22,6 +22,9 @@ Stages (run in order; each reads what the previous one wrote, so a stage can be 
 * ``tc``     -- run alone (``--stages tc``) on a tuned model: refit only its TC step with the span
   classifier that ``[tc] span_classifier`` names (`unspin.analyse.techniques.classifier`), keeping
   it when its 5-fold dev accuracy is higher (a full run does this inside ``tune``).
+* ``head``   -- only with ``[tc] span_head``: a span head that names the technique of the model's own
+  spans from its hidden states (`stage_head`); its hidden-state part becomes the graph's "span_head"
+  output. Run it after ``tc`` when that stage is re-run alone.
 * ``test``   -- the official SemEval-2020 span metrics on the held-out test split, the
   every-sentence baseline, calibration error and speed; writes ``MODEL_CARD.md``.
 
