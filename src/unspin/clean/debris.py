@@ -8,6 +8,7 @@ leaving a stray line in.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections import Counter
@@ -124,6 +125,7 @@ def _squeeze(s: str) -> str:
     return " ".join(s.split())
 
 
+@functools.lru_cache(maxsize=8192)  # a text uses few distinct letters; each is named once
 def script_of(ch: str) -> str:
     """A coarse script name for a letter ('LATIN', 'CYRILLIC', 'ARABIC', 'CJK', ...)."""
     try:
@@ -137,7 +139,10 @@ def script_of(ch: str) -> str:
 
 
 def dominant_script(text: str) -> str | None:
-    counts = Counter(script_of(ch) for ch in text[:20000] if ch.isalpha())
+    letters = Counter(ch for ch in text[:20000] if ch.isalpha())
+    counts: Counter[str] = Counter()
+    for ch, n in letters.items():
+        counts[script_of(ch)] += n
     return counts.most_common(1)[0][0] if counts else None
 
 
