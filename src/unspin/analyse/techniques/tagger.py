@@ -97,6 +97,22 @@ def _sigmoid(x: np.ndarray | float) -> np.ndarray | float:
 TC_EXTRA_KEYS = ("tc_model", "tc_lexical", "tc_span_classifier", "span_head")
 
 
+_HEAD_ARRAYS = ("W", "b", "mean", "std")
+
+
+def _span_head_arrays(head: dict[str, Any]) -> dict[str, Any]:
+    """The span head as config.json stores it, its weights as arrays, converted once at load rather than
+    for every article (float64, so `to_config` writes back the same numbers)."""
+    return {k: np.asarray(v, dtype=np.float64) if k in _HEAD_ARRAYS else v for k, v in head.items()}
+
+
+def _json_lists(value: Any) -> Any:
+    """`value` with numpy arrays in a dict turned back into lists (for config.json)."""
+    if isinstance(value, dict):
+        return {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in value.items()}
+    return value
+
+
 @dataclass
 class DecodeParams:
     """Everything that turns token probabilities into spans (stored in the model's config.json)."""
@@ -144,7 +160,7 @@ class DecodeParams:
             calibration=tuple(d.get("calibration", (1.0, 0.0))),
             flc_keep=float(d.get("flc_keep", -1.0)),
             flc_drop=float(d.get("flc_drop", 1.01)),
-            extra={k: d[k] for k in TC_EXTRA_KEYS if d.get(k)},
+            extra={k: _span_head_arrays(d[k]) if k == "span_head" else d[k] for k in TC_EXTRA_KEYS if d.get(k)},
         )
 
     def to_config(self) -> dict[str, Any]:
@@ -162,7 +178,7 @@ class DecodeParams:
             "calibration": list(self.calibration),
             **({"flc_keep": self.flc_keep} if self.flc_keep >= 0 else {}),
             **({"flc_drop": self.flc_drop} if self.flc_drop <= 1 else {}),
-            **{k: self.extra[k] for k in TC_EXTRA_KEYS if self.extra.get(k)},
+            **{k: _json_lists(self.extra[k]) for k in TC_EXTRA_KEYS if self.extra.get(k)},
         }
 
 
