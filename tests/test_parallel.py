@@ -5,7 +5,7 @@ import pytest
 from unspin.document import Document
 from unspin.errors import InputError
 from unspin.ingest.sources import RawInput
-from unspin.parallel import PipelineLoadError, analyse_many
+from unspin.parallel import PipelineLoadError, analyse_many, lane_plan
 from unspin.settings import Settings
 
 STAGES = ["language", "segment"]
@@ -43,7 +43,7 @@ def test_a_failure_inside_one_document_loses_nothing_else(monkeypatch):
         return original(self, doc)
 
     monkeypatch.setattr(SegmentStage, "__call__", flaky)
-    out = list(analyse_many(jobs(3), Settings(clean=False), STAGES))
+    out = list(analyse_many(jobs(3), Settings(clean=False), STAGES, lanes=2))
     assert isinstance(out[1], InputError)
     assert out[1].source == "s1.txt" and "RuntimeError: segmenter broke" in out[1].reason
     assert [type(o).__name__ for o in out] == ["Document", "InputError", "Document", "InputError", "InputError"]
@@ -64,3 +64,47 @@ def test_dask_workers_match_in_process_and_keep_input_order():
     assert errors(dist) == errors(local)
     unordered = list(analyse_many(jobs(9), Settings(), STAGES, workers=2, batch_size=2, ordered=False))
     assert sorted(docs(unordered)) == sorted(docs(local))
+
+
+def test_lane_plan_gives_one_input_every_core_and_several_one_core_each():
+    one = [(RawInput(source="a.txt", content="One story.", kind="text"), {})]
+    stream, settings, lanes = lane_plan(iter(one), Settings(threads=4))
+    assert lanes == 1 and settings.threads == 4 and list(stream) == one
+    many = jobs(3)  # three inputs, an InputError among them
+    stream, settings, lanes = lane_plan(iter(many), Settings(threads=4))
+    assert lanes == 4 and settings.threads == 1
+    assert list(stream) == many  # the inputs looked at are put back, in order
+    stream, settings, lanes = lane_plan(iter(many), Settings(threads=1))
+    assert lanes == 1 and list(stream) == many
+
+
+def test_lanes_give_the_same_documents_as_one_at_a_time():
+    stages = ["language", "segment", "techniques"]
+    texts = [
+        "Traitors and cowards run this country into the ground, and every patriot knows it.",
+        "The council met on Tuesday. It voted to close the bridge for two weeks.",
+        "They want you to believe the lies of a corrupt elite. Wake up before it is too late!",
+        "Only a fool would trust these criminals with our children's future.",
+    ]
+    items = [(RawInput(source=f"t{i}.txt", content=t, kind="text"), {"i": i}) for i, t in enumerate(texts)]
+    items.insert(2, InputError("bad.txt", "binary file"))
+    one = list(analyse_many(items, Settings(), stages, lanes=1))
+    two = list(analyse_many(items, Settings(), stages, lanes=2))
+    assert [o.source for o in two] == ["t0.txt", "t1.txt", "bad.txt", "t2.txt", "t3.txt"]
+    assert isinstance(two[2], InputError)
+    docs = [(a, b) for a, b in zip(one, two, strict=True) if isinstance(a, Document)]
+    assert any(a.spans for a, _ in docs)
+    for a, b in docs:
+        assert b.meta == a.meta and b.sentences == a.sentences
+        assert [(s.technique, s.start, s.end) for s in b.spans] == [(s.technique, s.start, s.end) for s in a.spans]
+        assert [s.score for s in b.spans] == pytest.approx([s.score for s in a.spans], abs=1e-3)
+
+
+def test_a_consumer_that_stops_early_leaves_no_lane_running():
+    import threading
+
+    out = analyse_many(jobs(9), Settings(), STAGES, lanes=2)
+    first = next(out)
+    out.close()
+    assert first.source == "s0.txt"
+    assert not [t for t in threading.enumerate() if t.name.startswith("unspin-lane")]

@@ -1,9 +1,13 @@
 """Many inputs through the pipeline: in this process, or spread over Dask workers.
 
-A job is one input and the metadata its document should carry (`doc.meta`). Workers get small
-batches of jobs; each worker process builds its pipeline once and keeps it, and runs its models on
-one thread, so that N workers on N cores do not fight over them. A bad input becomes its
-`InputError`; so does an unexpected failure on one input, and the run goes on.
+A job is one input and the metadata its document should carry (`doc.meta`). In this process, two or
+more inputs run in lanes: one document per core at a time, on threads that share one copy of the
+models, each model on one thread (the models release the GIL while they compute, so one lane's
+model runs while another lane cleans and segments its next text); a single input gets one lane and
+all the cores, for the shortest wait. Dask workers get small batches of jobs; each worker process
+builds its pipeline once and keeps it, and runs its models on one thread, so that N workers on N
+cores do not fight over them. A bad input becomes its `InputError`; so does an unexpected failure on
+one input, and the run goes on.
 
     for item in analyse_many(jobs, settings, workers=2):          # Documents / InputErrors
         ...
@@ -11,9 +15,13 @@ one thread, so that N workers on N cores do not fight over them. A bad input bec
 
 from __future__ import annotations
 
+import os
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from itertools import chain
 from typing import Any
 
 from unspin.document import Document
@@ -26,6 +34,7 @@ Job = tuple[RawInput, dict[str, Any]]
 Result = Document | InputError
 
 _PIPELINES: dict[tuple, Any] = {}
+_PIPELINES_LOCK = threading.Lock()
 
 
 class PipelineLoadError(RuntimeError):
@@ -38,12 +47,13 @@ def process_pipeline(settings: Settings, stages: Sequence[str] | None = None) ->
 
     stages = tuple(stages if stages is not None else DEFAULT_STAGES)
     key = (stages, settings.model, settings.clean, settings.detect_title, settings.max_bytes, settings.threads)
-    if key not in _PIPELINES:
-        try:
-            _PIPELINES[key] = Pipeline(stages=list(stages), settings=settings)
-        except Exception as err:
-            raise PipelineLoadError(f"cannot load the analysis models: {err}") from err
-    return _PIPELINES[key]
+    with _PIPELINES_LOCK:
+        if key not in _PIPELINES:
+            try:
+                _PIPELINES[key] = Pipeline(stages=list(stages), settings=settings)
+            except Exception as err:
+                raise PipelineLoadError(f"cannot load the analysis models: {err}") from err
+        return _PIPELINES[key]
 
 
 def analyse_jobs(jobs: Sequence[Job], settings: Settings, stages: Sequence[str] | None = None) -> list[Result]:
@@ -73,6 +83,31 @@ def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield chunk
 
 
+def lane_plan(
+    jobs: Iterable[Job | InputError], settings: Settings, lanes: int | None = None
+) -> tuple[Iterator[Job | InputError], Settings, int]:
+    """How a stream runs in this process: `(stream, settings, lanes)`. The stream is `jobs` with the
+    items looked at put back. With two or more inputs, `lanes` documents at a time (default: one per
+    core, or per `settings.threads`), and settings whose models use one thread each; with one input,
+    one lane and the settings as they are."""
+    cores = settings.threads or os.cpu_count() or 1
+    lanes = cores if lanes is None else max(1, int(lanes))
+    it = iter(jobs)
+    head: list[Job | InputError] = []
+    n_jobs = 0
+    if lanes > 1:
+        for item in it:
+            head.append(item)
+            if not isinstance(item, InputError):
+                n_jobs += 1
+                if n_jobs == 2:
+                    break
+    stream = chain(head, it)
+    if lanes < 2 or n_jobs < 2:
+        return stream, settings, 1
+    return stream, replace(settings, threads=1), lanes
+
+
 def analyse_many(
     jobs: Iterable[Job | InputError],
     settings: Settings | None = None,
@@ -82,19 +117,54 @@ def analyse_many(
     scheduler: str | None = None,
     batch_size: int = 4,
     ordered: bool = True,
+    lanes: int | None = None,
 ) -> Iterator[Result]:
     """Analyse a stream of jobs; InputErrors in the stream are passed on as they come.
 
-    `workers=0` and no `scheduler`: in this process. Else on a local Dask cluster of `workers`
-    processes, or on the cluster at `scheduler`. `ordered`: documents come back in input order
-    (else as they finish). Inputs are read lazily; a few batches per worker are in flight at a time.
+    `workers=0` and no `scheduler`: in this process, in `lanes` (see `lane_plan`; 1: one document
+    at a time). Else on a local Dask cluster of `workers` processes, or on the cluster at
+    `scheduler`. `ordered`: documents come back in input order (else as they finish; in this process
+    they always keep input order). Inputs are read lazily; a few per lane or batches per worker are in
+    flight at a time.
     """
     settings = settings or Settings()
     if not workers and not scheduler:
-        for item in jobs:
-            yield item if isinstance(item, InputError) else analyse_jobs([item], settings, stages)[0]
+        stream, lane_settings, n_lanes = lane_plan(jobs, settings, lanes)
+        if n_lanes == 1:
+            for item in stream:
+                yield item if isinstance(item, InputError) else analyse_jobs([item], lane_settings, stages)[0]
+        else:
+            yield from _in_lanes(stream, lane_settings, stages, n_lanes)
         return
     yield from _on_dask(jobs, settings, stages, workers, scheduler, batch_size, ordered)
+
+
+def _in_lanes(
+    stream: Iterator[Job | InputError], settings: Settings, stages: Sequence[str] | None, lanes: int
+) -> Iterator[Result]:
+    """The jobs on `lanes` threads sharing one pipeline, results in input order; inputs are read on
+    this thread, at most two per lane ahead of the one being returned."""
+    process_pipeline(settings, stages)  # load the models once, before any lane starts
+    pool = ThreadPoolExecutor(lanes, thread_name_prefix="unspin-lane")
+    pending: deque[Any] = deque()
+
+    def fill() -> None:
+        while len(pending) < 2 * lanes:
+            item = next(stream, None)
+            if item is None:
+                return
+            if not isinstance(item, InputError):
+                item = pool.submit(analyse_jobs, [item], settings, stages)
+            pending.append(item)
+
+    try:
+        fill()
+        while pending:
+            head = pending.popleft()
+            fill()
+            yield head if isinstance(head, InputError) else head.result()[0]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _pass_errors(jobs: Iterable[Job | InputError], errors: deque) -> Iterator[Job]:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 from unspin.document import Document, Segment
 from unspin.errors import InputError
 from unspin.ingest.build import build_document
 from unspin.ingest.sources import RawInput, looks_like_html
-from unspin.meta.language import detect_language
+from unspin.meta.language import detect_language, identifier
 from unspin.segment.sentences import paragraph_spans, sentence_spans_in
 from unspin.settings import Settings
 
@@ -19,6 +20,9 @@ class LanguageStage:
     """Sets `language` from the text and warns when the models do not cover it."""
 
     name = "language"
+
+    def __init__(self) -> None:
+        identifier()  # load the language model with the others, not on the first text (nor twice at once)
 
     def __call__(self, doc: Document) -> Document:
         lang, prob = detect_language(doc.text)
@@ -90,7 +94,10 @@ class Pipeline:
     def __init__(self, stages: Iterable[str] | None = None, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
         self.stage_names = list(stages) if stages is not None else list(DEFAULT_STAGES)
-        self.stages: list[Stage] = [load_stage(n, self.settings) for n in self.stage_names]
+        # Stages load side by side: reading and checking model files, decompressing the language model
+        # and building ONNX Runtime sessions mostly run outside the GIL.
+        with ThreadPoolExecutor(max(1, len(self.stage_names)), thread_name_prefix="unspin-load") as pool:
+            self.stages: list[Stage] = list(pool.map(lambda n: load_stage(n, self.settings), self.stage_names))
 
     def __call__(self, doc: Document) -> Document:
         for name, stage in zip(self.stage_names, self.stages, strict=True):

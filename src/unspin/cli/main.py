@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -141,7 +141,10 @@ def analyze(
         typer.Option(
             "--workers",
             "-w",
-            help="Analyse on N worker processes (a local Dask cluster), one core each; output keeps input order.",
+            help=(
+                "Analyse on N worker processes (a local Dask cluster), one core each; output keeps input "
+                "order. 0: in this process, one document per core at a time."
+            ),
             min=0,
         ),
     ] = 0,
@@ -154,7 +157,7 @@ def analyze(
     ] = None,
 ) -> None:
     """Analyse articles: clean text and metadata, technique spans with scores, check-worthy claims."""
-    from unspin.parallel import PipelineLoadError, analyse_many, process_pipeline
+    from unspin.parallel import PipelineLoadError, analyse_many, lane_plan, process_pipeline
     from unspin.pipeline import DEFAULT_STAGES
 
     settings = _settings(max_bytes, no_clean)
@@ -162,10 +165,13 @@ def analyze(
     skipped = {s.value for s in skip or []}
     stages = [s for s in DEFAULT_STAGES if s not in skipped]
     try:
+        jobs: Any = ((item, {}) if not isinstance(item, InputError) else item for item in read_paths(paths, settings))
+        lanes = None
         if not workers:
-            process_pipeline(settings, stages)  # load the models now: a missing one fails before any input is read
-        jobs = ((item, {}) if not isinstance(item, InputError) else item for item in read_paths(paths, settings))
-        _finish(_emit(analyse_many(jobs, settings, stages, workers=workers), fmt, lambda d: d.to_dict()))
+            # one input: its models on every core; more: one document per core (see unspin.parallel)
+            jobs, settings, lanes = lane_plan(jobs, settings)
+            process_pipeline(settings, stages)  # load the models now: a missing one fails before any analysis
+        _finish(_emit(analyse_many(jobs, settings, stages, workers=workers, lanes=lanes), fmt, lambda d: d.to_dict()))
     except PipelineLoadError as err:  # a model that is not shipped or not installed: say which and why
         err_console.print(f"[red]error:[/] {err}", highlight=False)
         raise typer.Exit(2) from None

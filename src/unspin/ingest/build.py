@@ -7,7 +7,6 @@ from pathlib import Path
 from unspin.clean.debris import clean_text
 from unspin.document import Document
 from unspin.errors import InputError
-from unspin.ingest.html import extract_article
 from unspin.ingest.htmlmap import html_offset_map
 from unspin.ingest.sources import RawInput
 from unspin.meta.dates import normalise_date
@@ -42,6 +41,8 @@ def build_document(raw: RawInput, settings: Settings | None = None) -> Document:
     hints = raw.hints
     extracted = None
     if raw.kind == "html":
+        from unspin.ingest.html import extract_article  # trafilatura and lxml load only for HTML (0.2 s)
+
         extracted = extract_article(raw.content, url=hints.get("url"))
         warnings.extend(extracted.warnings)
         source_text = extracted.text

@@ -868,7 +868,9 @@ class TechniqueTagger:
             from unspin.analyse.techniques.classifier import SpanClassifier, SpanClassifierError
 
             try:
-                self._span_classifier = SpanClassifier.load(name, threads=self._threads)
+                with self._lock:  # documents in lanes (threads) share this tagger
+                    if self._span_classifier is None:
+                        self._span_classifier = SpanClassifier.load(name, threads=self._threads)
             except SpanClassifierError as exc:
                 raise ModelLoadError(f"model {self.config.get('name')!r}: {exc}") from exc
         return self._span_classifier.all_log_probs(text, spans)
