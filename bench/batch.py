@@ -3,10 +3,11 @@
     python bench/batch.py [--articles 100] [--words 1000] [--model fast] [--workers 0 2] [--skip - claims]
 
 Prints, in one run: articles/s of the CLI as a user runs it (process start and model loading
-included), for each `--workers` value and each `--skip` choice asked for ("-": every stage); then
-the time per article of every pipeline stage (cleaning and metadata, language, segmentation,
-techniques, claims) measured in this process, so the share of each stage shows. Articles are built
-from PTC texts when `../shared/data/ptc` exists.
+included), for each `--workers` value and each `--skip` choice asked for ("-": every stage); then,
+in this process and without start-up, articles/s one document at a time against documents in lanes
+(one per core, the CLI's default), run in turns; then the time per article of every pipeline stage
+(cleaning and metadata, language, segmentation, techniques, claims), so the share of each stage
+shows. Articles are built from PTC texts when `../shared/data/ptc` exists.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from techniques import make_articles  # noqa: E402
 
 from unspin.ingest.build import build_document  # noqa: E402
 from unspin.ingest.sources import RawInput  # noqa: E402
+from unspin.parallel import analyse_many, lane_plan  # noqa: E402
 from unspin.pipeline import Pipeline  # noqa: E402
 from unspin.settings import Settings  # noqa: E402
 
@@ -64,6 +66,25 @@ def stage_times(articles: list[str], model: str, threads: int) -> dict[str, floa
     return {k: 1000 * v / len(articles) for k, v in times.items()}
 
 
+def lanes_against_one(articles: list[str], model: str, skip: str, rounds: int = 3) -> tuple[int, list, list]:
+    """Articles/s in this process, one document at a time and in lanes, in turns (`rounds` each)."""
+    from unspin.pipeline import DEFAULT_STAGES
+
+    stages = [s for s in DEFAULT_STAGES if s != skip]
+    jobs = [(RawInput(source=f"a{i}", content=a, kind="text"), {}) for i, a in enumerate(articles)]
+    _, lane_settings, lanes = lane_plan(jobs, Settings(model=model))
+    one_settings = Settings(model=model)
+    list(analyse_many(jobs[:4], one_settings, stages, lanes=1))  # load and warm up both
+    list(analyse_many(jobs[:4], lane_settings, stages, lanes=lanes))
+    one, many = [], []
+    for _ in range(rounds):
+        for settings, n, rates in ((one_settings, 1, one), (lane_settings, lanes, many)):
+            t0 = time.perf_counter()
+            list(analyse_many(jobs, settings, stages, lanes=n))
+            rates.append(len(jobs) / (time.perf_counter() - t0))
+    return lanes, one, many
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--articles", type=int, default=100)
@@ -87,6 +108,14 @@ def main() -> None:
                 stages = "all" if skip == "-" else f"--skip {skip}"
                 label = "in process" if w == 0 else str(w)
                 print(f"{stages:<20}{label:<12}{wall:>8.1f}{n / wall:>12.2f}")
+
+    print("\nin process, without start-up (articles/s, rounds run in turns)")
+    for skip in args.skip:
+        lanes, one, many = lanes_against_one(articles, args.model, skip)
+        stages = "all" if skip == "-" else f"--skip {skip}"
+        fmt = lambda xs: " ".join(f"{x:.2f}" for x in xs)  # noqa: E731
+        gain = sum(many) / sum(one) - 1
+        print(f"{stages:<20}one at a time: {fmt(one)}   {lanes} lanes: {fmt(many)}   ({gain:+.0%})")
 
     ms = stage_times(articles, args.model, args.threads)
     total = sum(ms.values())
