@@ -179,3 +179,31 @@ def test_writers_with_a_tagger(tmp_path: Path) -> None:
     bad.write_text("7\t?\t11\t99\n")
     with pytest.raises(SemEvalFormatError, match="runs past its end"):
         fill_tc(arts, bad, tmp_path / "tc2.txt", StubTagger())
+
+
+def test_writers_in_lanes_match_one_lane_and_report_progress(tmp_path: Path) -> None:
+    import threading
+    import time
+
+    class SlowStub(StubTagger):
+        """Later articles finish first, so lanes that returned results as they finish would reorder."""
+
+        threads: set[str] = set()
+
+        def predict(self, texts: list[str]) -> list[list[Span]]:
+            SlowStub.threads.add(threading.current_thread().name)
+            time.sleep(0.02 * (texts[0].count("\n") % 3))
+            return super().predict(texts)
+
+    arts = tmp_path / "articles"
+    arts.mkdir()
+    for i in range(9):
+        (arts / f"article{100 + i}.txt").write_text("Title\n\n" + "x\n" * i + "An evil act. Not evil?\n")
+    seen: list[tuple[int, int]] = []
+    for kind, writer in (("si", write_si), ("flc", write_flc)):
+        writer(arts, tmp_path / f"{kind}-1.txt", SlowStub())
+        writer(arts, tmp_path / f"{kind}-3.txt", SlowStub(), lanes=3, progress=lambda d, t: seen.append((d, t)))
+        assert (tmp_path / f"{kind}-3.txt").read_text() == (tmp_path / f"{kind}-1.txt").read_text()
+    assert (tmp_path / "flc-3.txt").read_text().count("\n") == 18
+    assert seen[-1] == (9, 9) and [d for d, _ in seen[:9]] == list(range(1, 10))
+    assert any(name.startswith("unspin-lane") for name in SlowStub.threads)

@@ -13,10 +13,11 @@ The writers take any *tagger*: an object with `predict(texts: list[str]) -> list
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from unspin.document import Span
 
@@ -207,44 +208,76 @@ def merge_intervals(intervals: Iterable[tuple[int, int]]) -> list[tuple[int, int
     return [(a, b) for a, b in out]
 
 
-def _batched(items: list[str], n: int) -> Iterator[list[str]]:
-    for i in range(0, len(items), n):
-        yield items[i : i + n]
+T = TypeVar("T")
+R = TypeVar("R")
+Progress = Callable[[int, int], None]  # (articles done, articles in all)
 
 
-def tag_articles(articles_dir: str | Path, tagger: Tagger, batch_size: int = 8) -> dict[str, list[Span]]:
-    articles = read_articles(articles_dir)
-    ids = list(articles)
-    out: dict[str, list[Span]] = {}
-    for chunk in _batched(ids, batch_size):
-        for aid, spans in zip(chunk, tagger.predict([articles[a] for a in chunk]), strict=True):
-            out[aid] = spans
+def map_articles(fn: Callable[[T], R], items: Sequence[T], lanes: int = 1, progress: Progress | None = None) -> list[R]:
+    """`fn` over every item, results in order; on `lanes` threads when above 1 (a tagger loaded with
+    one thread per model computes outside the GIL, so lanes use the cores; see `unspin.parallel`)."""
+    out: list[R] = []
+
+    def done(result: R) -> None:
+        out.append(result)
+        if progress is not None:
+            progress(len(out), len(items))
+
+    if lanes <= 1 or len(items) < 2:
+        for item in items:
+            done(fn(item))
+        return out
+    with ThreadPoolExecutor(lanes, thread_name_prefix="unspin-lane") as pool:
+        for fut in [pool.submit(fn, item) for item in items]:
+            done(fut.result())
     return out
 
 
-def write_si(articles_dir: str | Path, out: str | Path, tagger: Tagger) -> int:
+def tag_articles(
+    articles_dir: str | Path, tagger: Tagger, lanes: int = 1, progress: Progress | None = None
+) -> dict[str, list[Span]]:
+    """Technique spans of every article of a folder (one article per model call: a call never mixes
+    two texts, so results do not depend on `lanes`)."""
+    articles = read_articles(articles_dir)
+    found = map_articles(lambda aid: tagger.predict([articles[aid]])[0], list(articles), lanes, progress)
+    return dict(zip(articles, found, strict=True))
+
+
+def write_si(
+    articles_dir: str | Path, out: str | Path, tagger: Tagger, lanes: int = 1, progress: Progress | None = None
+) -> int:
     """Span identification for every article of a folder: merged technique spans, labels dropped."""
     si = getattr(tagger, "predict_si", None)
     rows: list[LabelSpan] = []
     if si is not None:
         articles = read_articles(articles_dir)
-        for aid, text in articles.items():
-            rows.extend(LabelSpan(aid, a, b) for a, b in si(text))
+        found = map_articles(lambda aid: si(articles[aid]), list(articles), lanes, progress)
+        for aid, spans in zip(articles, found, strict=True):
+            rows.extend(LabelSpan(aid, a, b) for a, b in spans)
     else:
-        for aid, spans in tag_articles(articles_dir, tagger).items():
+        for aid, spans in tag_articles(articles_dir, tagger, lanes, progress).items():
             rows.extend(LabelSpan(aid, a, b) for a, b in merge_intervals((s.start, s.end) for s in spans))
     return write_labels(rows, out, "si")
 
 
-def write_flc(articles_dir: str | Path, out: str | Path, tagger: Tagger) -> int:
+def write_flc(
+    articles_dir: str | Path, out: str | Path, tagger: Tagger, lanes: int = 1, progress: Progress | None = None
+) -> int:
     """Fragment-level classification: every technique span of every article of a folder."""
     rows: list[LabelSpan] = []
-    for aid, spans in tag_articles(articles_dir, tagger).items():
+    for aid, spans in tag_articles(articles_dir, tagger, lanes, progress).items():
         rows.extend(LabelSpan(aid, s.start, s.end, s.technique) for s in spans)
     return write_labels(rows, out, "flc")
 
 
-def fill_tc(articles_dir: str | Path, template: str | Path, out: str | Path, tagger: TCTagger) -> int:
+def fill_tc(
+    articles_dir: str | Path,
+    template: str | Path,
+    out: str | Path,
+    tagger: TCTagger,
+    lanes: int = 1,
+    progress: Progress | None = None,
+) -> int:
     """Technique classification: fill the technique column of a span template (`ID ? start end`).
 
     Lines keep the template's order; a span that runs past its article's end is an error.
@@ -256,8 +289,14 @@ def fill_tc(articles_dir: str | Path, template: str | Path, out: str | Path, tag
     for i, s in enumerate(spans):
         by_article.setdefault(s.article_id, []).append(i)
     labels: list[str] = [TC_UNKNOWN] * len(spans)
-    for aid, idx in by_article.items():
-        predicted = tagger.classify(articles[aid], [(spans[i].start, spans[i].end) for i in idx])
+    items = list(by_article.items())
+    found = map_articles(
+        lambda item: tagger.classify(articles[item[0]], [(spans[i].start, spans[i].end) for i in item[1]]),
+        items,
+        lanes,
+        progress,
+    )
+    for (_, idx), predicted in zip(items, found, strict=True):
         for i, lab in zip(idx, predicted, strict=True):
             labels[i] = lab
     out = Path(out)

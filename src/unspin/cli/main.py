@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -191,23 +193,44 @@ semeval_app = typer.Typer(help="Write SemEval-2020 Task 11 label files for a fol
 app.add_typer(semeval_app, name="semeval")
 
 
-def _tagger(model: ModelName):
+def _tagger(model: ModelName, threads: int | None = None):
     from unspin.analyse.techniques import TechniqueTagger
 
     try:
-        return TechniqueTagger.load(model.value)
+        return TechniqueTagger.load(model.value, threads=threads)
     except Exception as err:  # a missing model or base package: say which and how to fix it
         err_console.print(f"[red]error:[/] cannot load the {model.value!r} technique model: {err}")
         raise typer.Exit(2) from None
 
 
+def _lanes_and_tagger(model: ModelName):
+    """A folder of articles runs in lanes, one article per core, each on a one-thread model (see
+    unspin.parallel); on one core, one lane."""
+    lanes = os.cpu_count() or 1
+    return lanes, _tagger(model, threads=1 if lanes > 1 else None)
+
+
+@contextmanager
+def _article_progress(what: str):
+    """A progress bar on stderr over a folder's articles; yields the callback (done, total)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn(f"[bold]{what}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err_console
+    )
+    with bar:
+        task = bar.add_task(what, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
 def _semeval_write(kind: str, articles_dir: Path, out: Path, model: ModelName) -> None:
     from unspin import semeval
 
-    tagger = _tagger(model)
+    lanes, tagger = _lanes_and_tagger(model)
     try:
         writer = semeval.write_si if kind == "si" else semeval.write_flc
-        n = writer(articles_dir, out, tagger)
+        with _article_progress(f"semeval {kind}") as progress:
+            n = writer(articles_dir, out, tagger, lanes=lanes, progress=progress)
     except (semeval.SemEvalFormatError, OSError) as err:
         err_console.print(f"[red]error:[/] {err}")
         raise typer.Exit(1) from None
@@ -240,9 +263,10 @@ def semeval_tc(
     """Technique classification: fill the technique column of a span template."""
     from unspin import semeval
 
-    tagger = _tagger(model)
+    lanes, tagger = _lanes_and_tagger(model)
     try:
-        n = semeval.fill_tc(articles_dir, spans, out, tagger)
+        with _article_progress("semeval tc") as progress:
+            n = semeval.fill_tc(articles_dir, spans, out, tagger, lanes=lanes, progress=progress)
     except (semeval.SemEvalFormatError, OSError) as err:
         err_console.print(f"[red]error:[/] {err}")
         raise typer.Exit(1) from None
