@@ -14,6 +14,7 @@ import pytest
 from unspin.analyse.techniques.tagger import (
     MODELS_DIR,
     TechniqueTagger,
+    article_scores,
     recurring_words,
     snap_to_words,
     window_starts,
@@ -263,3 +264,35 @@ def test_no_span_is_only_function_words(tagger: TechniqueTagger) -> None:
         assert not [article[s.start : s.end] for s in spans if function_words_only(article[s.start : s.end])]
         assert not [article[s:e] for s, e in tagger.predict_si(article) if function_words_only(article[s:e])]
     assert found, "the example articles should get spans"
+
+
+def test_article_share_counts_each_non_space_character_once() -> None:
+    # overlapping spans, a span over white space only, and Unicode spaces (no-break, em, ideographic)
+    text = "Evil\u00a0plan  here.\n\nThey\u2003lie\u3000again, and again."
+    spans = [
+        Span(0, 9, "Loaded_Language", 0.9),
+        Span(5, 15, "Name_Calling,Labeling", 0.6),
+        Span(15, 19, "Doubt", 0.2),
+        Span(21, 30, "Repetition", 0.5),
+    ]
+    non_space = [not c.isspace() for c in text]
+    covered = [False] * len(text)
+    for sp in spans:
+        covered[sp.start : sp.end] = [True] * (sp.end - sp.start)
+    expected = sum(a and b for a, b in zip(non_space, covered, strict=True)) / sum(non_space)
+    scores = article_scores(text, spans)
+    assert scores["share"] == round(expected, 4)
+    assert scores["n_spans"] == 4 and scores["counts"]["Doubt"] == 1
+    assert abs(sum(scores["mix"].values()) - 1.0) < 1e-3
+    assert article_scores("   ", [])["share"] == 0.0
+    rng = random.Random(3)
+    for _ in range(50):
+        text = "".join(rng.choice("ab \u00a0\n\u2003.") for _ in range(60))
+        spans = [Span(a, a + rng.randint(0, 15), "Doubt", 0.5) for a in (rng.randint(0, 50) for _ in range(5))]
+        spans = [Span(s.start, min(s.end, len(text)), s.technique, s.score) for s in spans]
+        covered = [False] * len(text)
+        for sp in spans:
+            covered[sp.start : sp.end] = [True] * (sp.end - sp.start)
+        non_space = [not c.isspace() for c in text]
+        expected = sum(a and b for a, b in zip(non_space, covered, strict=True)) / (sum(non_space) or 1)
+        assert article_scores(text, spans)["share"] == round(expected, 4)

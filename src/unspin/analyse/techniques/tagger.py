@@ -29,7 +29,7 @@ import math
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -898,17 +898,33 @@ class TechniqueTagger:
         return doc
 
 
+SPACE_RUN_RE = re.compile(r"\s+")
+
+
+def _space_count(text: str, start: int, end: int) -> int:
+    return sum(m.end() - m.start() for m in SPACE_RUN_RE.finditer(text, start, end))
+
+
+def _merged(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[list[int]] = []
+    for s, e in sorted(ranges):
+        if out and s <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], e)
+        elif e > s:
+            out.append([s, e])
+    return [(s, e) for s, e in out]
+
+
 def article_scores(text: str, spans: Sequence[Span]) -> dict[str, Any]:
     """Share of characters under any technique, spans per technique, and each technique's share of them."""
-    covered = np.zeros(len(text), dtype=bool)
     chars: Counter[str] = Counter()
     counts: Counter[str] = Counter()
     for sp in spans:
-        covered[sp.start : sp.end] = True
         chars[sp.technique] += sp.end - sp.start
         counts[sp.technique] += 1
-    non_space = sum(1 for c in text if not c.isspace()) or 1
-    covered_non_space = sum(1 for i in np.flatnonzero(covered) if not text[i].isspace())
+    # characters that are not white space (the regex's \s is str.isspace), in the text and under spans
+    non_space = len(text) - _space_count(text, 0, len(text)) or 1
+    covered_non_space = sum(e - s - _space_count(text, s, e) for s, e in _merged((sp.start, sp.end) for sp in spans))
     total = sum(chars.values()) or 1
     return {
         "share": round(covered_non_space / non_space, 4),
