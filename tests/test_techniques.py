@@ -7,6 +7,7 @@ Runs without torch (onnxruntime, tokenizers, numpy only).
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -296,3 +297,28 @@ def test_article_share_counts_each_non_space_character_once() -> None:
         non_space = [not c.isspace() for c in text]
         expected = sum(a and b for a, b in zip(non_space, covered, strict=True)) / (sum(non_space) or 1)
         assert article_scores(text, spans)["share"] == round(expected, 4)
+
+
+def test_si_seed_keeps_only_spans_with_a_confident_token() -> None:
+    import numpy as np
+
+    from unspin.analyse.techniques.tagger import DecodeParams, TokenProbs, si_from_probs
+
+    text = "These vile traitors lied, and the weather was mild today."
+    words = [(m.start(), m.end()) for m in re.finditer(r"\w+", text)]
+    labels = [*PTC_TECHNIQUES, "any"]
+    probs = np.zeros((len(words), len(labels)), dtype=np.float32)
+    any_col = labels.index("any")
+    probs[1:3, any_col] = [0.7, 0.35]  # "vile traitors": one confident token
+    probs[6:8, any_col] = [0.3, 0.3]  # "weather was": above the threshold, never confident
+    tp = TokenProbs(np.array(words), probs, np.zeros(len(words), dtype=bool))
+    cfg = {"labels": labels, "decode": {"thresholds": {}, "si_threshold": 0.25, "merge_gap": 0}}
+    plain = DecodeParams.from_config(cfg)
+    assert [text[s:e] for s, e in si_from_probs(text, tp, plain)] == ["vile traitors", "weather was"]
+    seeded = DecodeParams.from_config({**cfg, "decode": {**cfg["decode"], "si_seed": 0.4}})
+    assert [text[s:e] for s, e in si_from_probs(text, tp, seeded)] == ["vile traitors"]
+    assert seeded.to_config()["si_seed"] == 0.4 and "si_seed" not in plain.to_config()
+    assert DecodeParams.from_config({"labels": labels, "decode": seeded.to_config()}).si_seed == 0.4
+    # a seed at or below the threshold changes nothing
+    low = DecodeParams.from_config({**cfg, "decode": {**cfg["decode"], "si_seed": 0.25}})
+    assert si_from_probs(text, tp, low) == si_from_probs(text, tp, plain)

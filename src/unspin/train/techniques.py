@@ -59,7 +59,7 @@ def verified_file(enc: Any, filename: str) -> Path:
 
 
 OUTPUTS: tuple[str, ...] = (*PTC_TECHNIQUES, "any")
-STAGES = ("teacher", "train", "export", "tune", "smooth", "tc", "head", "test")
+STAGES = ("teacher", "train", "export", "tune", "smooth", "tc", "head", "si", "test")
 
 
 # --------------------------------------------------------------------------------------------- data
@@ -1239,7 +1239,7 @@ def stage_tc(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> None
 
 
 def stage_tune(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> None:
-    from unspin.analyse.techniques.tagger import DecodeParams, TechniqueTagger, si_from_probs
+    from unspin.analyse.techniques.tagger import DecodeParams, TechniqueTagger
     from unspin.eval.spans import score_flc, score_si, score_tc
 
     articles, labels = load_ptc(data_dir)
@@ -1336,17 +1336,7 @@ def stage_tune(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
         best_words = max(best_words, (score_flc(gold_all, flc).f1, words))
     params.merge_words = best_words[1]
     LOG.info("merge across words within a sentence up to %d chars (dev FLC F1 %.3f)", *best_words[::-1])
-    best_si = (-1.0, "any", 0.5)
-    for source in ("any", "union"):
-        params.si_source = source
-        for th in THRESHOLD_GRID if source == "any" else [0.0]:
-            params.si_threshold = th
-            si = [LabelSpan(a, s, e) for a in texts for s, e in si_from_probs(texts[a], probs[a], params)]
-            f1 = score_si(gold_all, si).f1
-            if f1 > best_si[0]:
-                best_si = (f1, source, th)
-    params.si_source, params.si_threshold = best_si[1], best_si[2]
-    LOG.info("SI: %s threshold %.2f, dev F1 %.3f", best_si[1], best_si[2], best_si[0])
+    tune_si(texts, probs, gold_all, params)
 
     # 3. technique classification of given spans
     from unspin.analyse.techniques.tagger import classify_from_probs
@@ -1413,6 +1403,54 @@ def stage_tune(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
         dev.update(_tune_flc_relabel(texts, probs, labels, params, clf))
     LOG.info("calibration %s; dev %s", params.calibration, dev)
     write_model_config(cfg, out, params.to_config(), {"dev": dev, **({"ensemble": ensemble} if ensemble else {})})
+
+
+SEED_GRID = [0.3, 0.35, 0.4, 0.5, 0.6]
+
+
+def tune_si(texts: dict[str, str], probs: dict, gold: list[LabelSpan], params: Any) -> float:
+    """Choose SI decoding on dev: the source ("any" output or merged technique spans), the "any"
+    threshold, and a seed (a span is kept only when one of its tokens reaches it: hysteresis; the
+    threshold itself means no seed). Sets them on `params`; returns the dev SI F1."""
+    from unspin.analyse.techniques.tagger import si_from_probs
+    from unspin.eval.spans import score_si
+
+    best = (-1.0, "any", 0.5, 0.0)
+    for source in ("any", "union"):
+        params.si_source = source
+        for th in THRESHOLD_GRID if source == "any" else [0.0]:
+            params.si_threshold = th
+            for seed in [0.0] + ([x for x in SEED_GRID if x > th] if source == "any" else []):
+                params.si_seed = seed
+                si = [LabelSpan(a, s, e) for a in texts for s, e in si_from_probs(texts[a], probs[a], params)]
+                f1 = score_si(gold, si).f1
+                if f1 > best[0]:
+                    best = (f1, source, th, seed)
+    _, params.si_source, params.si_threshold, params.si_seed = best
+    LOG.info("SI: %s threshold %.2f seed %.2f, dev F1 %.4f", best[1], best[2], best[3], best[0])
+    return best[0]
+
+
+def stage_si(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> None:
+    """Re-choose only the SI decoding of a finished model on dev (`tune_si`), with the shipped model's
+    own probabilities; everything else in its config.json stays."""
+    from unspin.analyse.techniques.tagger import DecodeParams, TechniqueTagger
+
+    articles, labels = load_ptc(data_dir)
+    dev_ids = _split(work)["dev"]
+    texts = {a: articles[a] for a in dev_ids}
+    tagger = TechniqueTagger(out, threads=int(cfg["train"].get("threads", 1)))
+    probs = dict(zip(texts, tagger.token_probs(list(texts.values())), strict=True))
+    config = json.loads((out / "config.json").read_text())
+    params = DecodeParams.from_config(config)
+    before = (params.si_source, params.si_threshold, params.si_seed)
+    f1 = tune_si(texts, probs, _gold(labels, dev_ids), params)
+    LOG.info("SI decoding %s -> %s", before, (params.si_source, params.si_threshold, params.si_seed))
+    for key in ("si_source", "si_threshold", "si_seed"):
+        config["decode"].pop(key, None)
+    config["decode"].update({k: v for k, v in params.to_config().items() if k.startswith("si_")})
+    config.setdefault("dev", {})["si_f1"] = round(f1, 4)
+    (out / "config.json").write_text(config_json(config))
 
 
 # --------------------------------------------------------------------------------------------- head
@@ -1864,7 +1902,10 @@ def write_model_card(
         "  within one sentence (no sentence punctuation or line break between them); the Repetition probability",
         f"  is multiplied by {d['repetition_boost']} on content words that recur in the article and by",
         f"  {d['repetition_damp']} elsewhere; Repetition spans: {d.get('repetition_mode', 'model')!r}."
-        f" SI output: {d['si_source']!r} (threshold {d['si_threshold']}).",
+        f" SI output: {d['si_source']!r} (threshold {d['si_threshold']}"
+        + (f"; a span is kept when one of its tokens reaches {d['si_seed']}" if d.get("si_seed") else "")
+        + (", both chosen on dev" if d.get("si_seed") else "")
+        + ").",
         f"- Confidence = sigmoid({a:.3f} * (logit(p) - logit(threshold)) + {b:.3f}"
         + (f" + {c:.3f} * log q), q the TC step's" if c is not None else "), p the span's mean token"),
         *(
@@ -2030,6 +2071,8 @@ def main(argv: list[str] | None = None) -> int:
         stage_tc(cfg, args.data_dir, work, args.out)
     if "head" in stages:
         stage_head(cfg, args.data_dir, work, args.out)
+    if "si" in stages and args.stages != "all":  # `tune` already chose SI decoding in a full run
+        stage_si(cfg, args.data_dir, work, args.out)
     if "test" in stages:
         stage_test(cfg, args.data_dir, work, args.out, args.config)
     return 0

@@ -121,6 +121,9 @@ class DecodeParams:
     thresholds: dict[str, float]
     si_threshold: float = 0.5
     si_source: str = "any"  # "any": the any-technique output; "union": merged technique spans
+    # SI from "any": a span found at si_threshold is kept only when one of its tokens reaches this
+    # (hysteresis; at or below si_threshold every span is kept)
+    si_seed: float = 0.0
     merge_gap: int = 3  # merge same-technique fragments separated by at most this many non-word chars
     # ... and fragments separated by words, up to this many characters, inside one sentence (no line
     # break or sentence punctuation between them): gold spans are often whole clauses
@@ -150,6 +153,7 @@ class DecodeParams:
             thresholds={k: float(v) for k, v in d["thresholds"].items()},
             si_threshold=float(d.get("si_threshold", 0.5)),
             si_source=d.get("si_source", "any"),
+            si_seed=float(d.get("si_seed", 0.0)),
             merge_gap=int(d.get("merge_gap", 3)),
             merge_words=int(d.get("merge_words", 0)),
             repetition_boost=float(d.get("repetition_boost", 1.0)),
@@ -168,6 +172,7 @@ class DecodeParams:
             "thresholds": self.thresholds,
             "si_threshold": self.si_threshold,
             "si_source": self.si_source,
+            **({"si_seed": self.si_seed} if self.si_seed > self.si_threshold else {}),
             "merge_gap": self.merge_gap,
             "merge_words": self.merge_words,
             "repetition_boost": self.repetition_boost,
@@ -442,13 +447,16 @@ def relabel(
 def si_from_probs(text: str, tp: TokenProbs, params: DecodeParams) -> list[tuple[int, int]]:
     if params.si_source == "any" and "any" in params.labels:
         k = params.labels.index("any")
-        return [
+        spans = [
             (s, e)
             for s, e, _ in decode_spans(
                 text, tp, tp.probs[:, k], params.si_threshold, params.merge_gap, params.merge_words
             )
             if not function_words_only(text[s:e])
         ]
+        if params.si_seed > params.si_threshold:
+            spans = [(s, e) for s, e in spans if si_peak(tp, k, s, e) >= params.si_seed]
+        return spans
     merged: list[list[int]] = []
     for sp in sorted(spans_from_probs(text, tp, params), key=lambda x: (x.start, x.end)):
         if merged and sp.start <= merged[-1][1]:
@@ -456,6 +464,12 @@ def si_from_probs(text: str, tp: TokenProbs, params: DecodeParams) -> list[tuple
         else:
             merged.append([sp.start, sp.end])
     return [(a, b) for a, b in merged]
+
+
+def si_peak(tp: TokenProbs, k: int, start: int, end: int) -> float:
+    """The highest probability of output `k` among the tokens of characters start..end-1."""
+    lo, hi = token_range(tp, start, end)
+    return float(tp.probs[lo:hi, k].max()) if hi > lo else 0.0
 
 
 def token_range(tp: TokenProbs, start: int, end: int) -> tuple[int, int]:
