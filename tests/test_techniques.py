@@ -322,3 +322,24 @@ def test_si_seed_keeps_only_spans_with_a_confident_token() -> None:
     # a seed at or below the threshold changes nothing
     low = DecodeParams.from_config({**cfg, "decode": {**cfg["decode"], "si_seed": 0.25}})
     assert si_from_probs(text, tp, low) == si_from_probs(text, tp, plain)
+
+
+def test_flc_seed_keeps_only_technique_spans_with_a_confident_token() -> None:
+    import numpy as np
+
+    from unspin.analyse.techniques.tagger import DecodeParams, TokenProbs, spans_from_probs
+
+    text = "These vile traitors lied, and the weather was mild today."
+    words = [(m.start(), m.end()) for m in re.finditer(r"\w+", text)]
+    labels = [*PTC_TECHNIQUES, "any"]
+    probs = np.zeros((len(words), len(labels)), dtype=np.float32)
+    ll = labels.index("Loaded_Language")
+    probs[1:3, ll] = [0.5, 0.25]  # "vile traitors": one token above 1.5 x 0.2
+    probs[6:8, ll] = [0.25, 0.25]  # "weather was": above the threshold only
+    tp = TokenProbs(np.array(words), probs, np.zeros(len(words), dtype=bool))
+    decode = {"thresholds": {t: 0.2 for t in PTC_TECHNIQUES}, "merge_gap": 0}
+    plain = DecodeParams.from_config({"labels": labels, "decode": decode})
+    seeded = DecodeParams.from_config({"labels": labels, "decode": {**decode, "flc_seed": 1.5}})
+    assert [text[s.start : s.end] for s in spans_from_probs(text, tp, plain)] == ["vile traitors", "weather was"]
+    assert [text[s.start : s.end] for s in spans_from_probs(text, tp, seeded)] == ["vile traitors"]
+    assert seeded.to_config()["flc_seed"] == 1.5 and "flc_seed" not in plain.to_config()

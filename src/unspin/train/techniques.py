@@ -59,7 +59,7 @@ def verified_file(enc: Any, filename: str) -> Path:
 
 
 OUTPUTS: tuple[str, ...] = (*PTC_TECHNIQUES, "any")
-STAGES = ("teacher", "train", "export", "tune", "smooth", "tc", "head", "si", "test")
+STAGES = ("teacher", "train", "export", "tune", "smooth", "tc", "head", "hysteresis", "test")
 
 
 # --------------------------------------------------------------------------------------------- data
@@ -1431,9 +1431,29 @@ def tune_si(texts: dict[str, str], probs: dict, gold: list[LabelSpan], params: A
     return best[0]
 
 
-def stage_si(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> None:
-    """Re-choose only the SI decoding of a finished model on dev (`tune_si`), with the shipped model's
-    own probabilities; everything else in its config.json stays."""
+FLC_SEED_GRID = [1.0, 1.1, 1.25, 1.5, 2.0]
+
+
+def tune_flc_seed(texts: dict[str, str], probs: dict, gold: list[LabelSpan], params: Any, span_lp=None) -> float:
+    """Choose on dev the factor of each technique's threshold that one token of a technique span must
+    reach (`flc_seed`; 1: no such condition). Sets it on `params`; returns the dev FLC F1."""
+    from unspin.eval.spans import score_flc
+
+    best = (-1.0, 1.0)
+    for m in FLC_SEED_GRID:
+        params.flc_seed = m
+        f1 = score_flc(gold, _predict_all(texts, probs, params, span_lp)[0]).f1
+        if f1 > best[0]:
+            best = (f1, m)
+    params.flc_seed = best[1]
+    LOG.info("technique spans: seed factor %.2f, dev FLC F1 %.4f", best[1], best[0])
+    return best[0]
+
+
+def stage_hysteresis(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> None:
+    """Hysteresis decoding of a finished model, chosen on dev with its own probabilities: the SI
+    threshold and seed (`tune_si`) and the technique spans' seed factor (`tune_flc_seed`); the rest of
+    its config.json stays."""
     from unspin.analyse.techniques.tagger import DecodeParams, TechniqueTagger
 
     articles, labels = load_ptc(data_dir)
@@ -1443,13 +1463,20 @@ def stage_si(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> None
     probs = dict(zip(texts, tagger.token_probs(list(texts.values())), strict=True))
     config = json.loads((out / "config.json").read_text())
     params = DecodeParams.from_config(config)
-    before = (params.si_source, params.si_threshold, params.si_seed)
-    f1 = tune_si(texts, probs, _gold(labels, dev_ids), params)
-    LOG.info("SI decoding %s -> %s", before, (params.si_source, params.si_threshold, params.si_seed))
-    for key in ("si_source", "si_threshold", "si_seed"):
+    span_lp = tagger.span_logprobs if params.flc_keep >= 0 else None
+    gold = _gold(labels, dev_ids)
+    before = (params.si_threshold, params.si_seed, params.flc_seed)
+    si_f1 = tune_si(texts, probs, gold, params)
+    flc_f1 = tune_flc_seed(texts, probs, gold, params, span_lp)
+    LOG.info(
+        "SI threshold, SI seed, FLC seed factor: %s -> %s",
+        before,
+        (params.si_threshold, params.si_seed, params.flc_seed),
+    )
+    for key in ("si_source", "si_threshold", "si_seed", "flc_seed"):
         config["decode"].pop(key, None)
-    config["decode"].update({k: v for k, v in params.to_config().items() if k.startswith("si_")})
-    config.setdefault("dev", {})["si_f1"] = round(f1, 4)
+    config["decode"].update({k: v for k, v in params.to_config().items() if k.startswith("si_") or k == "flc_seed"})
+    config.setdefault("dev", {}).update(si_f1=round(si_f1, 4), flc_f1=round(flc_f1, 4))
     (out / "config.json").write_text(config_json(config))
 
 
@@ -1905,7 +1932,13 @@ def write_model_card(
         f" SI output: {d['si_source']!r} (threshold {d['si_threshold']}"
         + (f"; a span is kept when one of its tokens reaches {d['si_seed']}" if d.get("si_seed") else "")
         + (", both chosen on dev" if d.get("si_seed") else "")
-        + ").",
+        + ")."
+        + (
+            f" A technique span is kept only when one of its tokens reaches {d['flc_seed']} times its"
+            " technique's threshold (at most 0.99; chosen on dev)."
+            if d.get("flc_seed")
+            else ""
+        ),
         f"- Confidence = sigmoid({a:.3f} * (logit(p) - logit(threshold)) + {b:.3f}"
         + (f" + {c:.3f} * log q), q the TC step's" if c is not None else "), p the span's mean token"),
         *(
@@ -2071,8 +2104,8 @@ def main(argv: list[str] | None = None) -> int:
         stage_tc(cfg, args.data_dir, work, args.out)
     if "head" in stages:
         stage_head(cfg, args.data_dir, work, args.out)
-    if "si" in stages and args.stages != "all":  # `tune` already chose SI decoding in a full run
-        stage_si(cfg, args.data_dir, work, args.out)
+    if "hysteresis" in stages:
+        stage_hysteresis(cfg, args.data_dir, work, args.out)
     if "test" in stages:
         stage_test(cfg, args.data_dir, work, args.out, args.config)
     return 0

@@ -124,6 +124,9 @@ class DecodeParams:
     # SI from "any": a span found at si_threshold is kept only when one of its tokens reaches this
     # (hysteresis; at or below si_threshold every span is kept)
     si_seed: float = 0.0
+    # technique spans: kept only when one of their tokens reaches this factor times the technique's
+    # threshold (at most 0.99; 1 or less: every span)
+    flc_seed: float = 1.0
     merge_gap: int = 3  # merge same-technique fragments separated by at most this many non-word chars
     # ... and fragments separated by words, up to this many characters, inside one sentence (no line
     # break or sentence punctuation between them): gold spans are often whole clauses
@@ -154,6 +157,7 @@ class DecodeParams:
             si_threshold=float(d.get("si_threshold", 0.5)),
             si_source=d.get("si_source", "any"),
             si_seed=float(d.get("si_seed", 0.0)),
+            flc_seed=float(d.get("flc_seed", 1.0)),
             merge_gap=int(d.get("merge_gap", 3)),
             merge_words=int(d.get("merge_words", 0)),
             repetition_boost=float(d.get("repetition_boost", 1.0)),
@@ -173,6 +177,7 @@ class DecodeParams:
             "si_threshold": self.si_threshold,
             "si_source": self.si_source,
             **({"si_seed": self.si_seed} if self.si_seed > self.si_threshold else {}),
+            **({"flc_seed": self.flc_seed} if self.flc_seed > 1 else {}),
             "merge_gap": self.merge_gap,
             "merge_words": self.merge_words,
             "repetition_boost": self.repetition_boost,
@@ -370,11 +375,10 @@ def spans_from_probs(
             continue  # the "any" output
         th = params.thresholds[label]
         col = adjusted_column(tp, k, label, params)
-        raw.extend(
-            (s, e, label, p, th)
-            for s, e, p in decode_spans(text, tp, col, th, params.merge_gap, params.merge_words)
-            if not function_words_only(text[s:e])
-        )
+        found = decode_spans(text, tp, col, th, params.merge_gap, params.merge_words)
+        if params.flc_seed > 1:
+            found = [(s, e, p) for s, e, p in found if column_peak(tp, col, s, e) >= min(0.99, params.flc_seed * th)]
+        raw.extend((s, e, label, p, th) for s, e, p in found if not function_words_only(text[s:e]))
     if relabels(params, tp, span_lp):
         spans = relabel(text, tp, raw, params, span_lp)
     else:
@@ -455,7 +459,7 @@ def si_from_probs(text: str, tp: TokenProbs, params: DecodeParams) -> list[tuple
             if not function_words_only(text[s:e])
         ]
         if params.si_seed > params.si_threshold:
-            spans = [(s, e) for s, e in spans if si_peak(tp, k, s, e) >= params.si_seed]
+            spans = [(s, e) for s, e in spans if column_peak(tp, tp.probs[:, k], s, e) >= params.si_seed]
         return spans
     merged: list[list[int]] = []
     for sp in sorted(spans_from_probs(text, tp, params), key=lambda x: (x.start, x.end)):
@@ -466,10 +470,10 @@ def si_from_probs(text: str, tp: TokenProbs, params: DecodeParams) -> list[tuple
     return [(a, b) for a, b in merged]
 
 
-def si_peak(tp: TokenProbs, k: int, start: int, end: int) -> float:
-    """The highest probability of output `k` among the tokens of characters start..end-1."""
+def column_peak(tp: TokenProbs, column: np.ndarray, start: int, end: int) -> float:
+    """The highest value of `column` ([n], one per token) among the tokens of characters start..end-1."""
     lo, hi = token_range(tp, start, end)
-    return float(tp.probs[lo:hi, k].max()) if hi > lo else 0.0
+    return float(column[lo:hi].max()) if hi > lo else 0.0
 
 
 def token_range(tp: TokenProbs, start: int, end: int) -> tuple[int, int]:
