@@ -299,47 +299,49 @@ def test_article_share_counts_each_non_space_character_once() -> None:
         assert article_scores(text, spans)["share"] == round(expected, 4)
 
 
-def test_si_seed_keeps_only_spans_with_a_confident_token() -> None:
+SEED_TEXT = "These vile traitors lied, and the weather was mild today."
+SEED_LABELS = [*PTC_TECHNIQUES, "any"]
+
+
+def _two_spans(label: str, confident: list[float], middling: list[float]):
+    """Token probabilities of SEED_TEXT with output `label` raised on "vile traitors" (`confident`)
+    and on "weather was" (`middling`)."""
     import numpy as np
 
-    from unspin.analyse.techniques.tagger import DecodeParams, TokenProbs, si_from_probs
+    from unspin.analyse.techniques.tagger import TokenProbs
 
-    text = "These vile traitors lied, and the weather was mild today."
-    words = [(m.start(), m.end()) for m in re.finditer(r"\w+", text)]
-    labels = [*PTC_TECHNIQUES, "any"]
-    probs = np.zeros((len(words), len(labels)), dtype=np.float32)
-    any_col = labels.index("any")
-    probs[1:3, any_col] = [0.7, 0.35]  # "vile traitors": one confident token
-    probs[6:8, any_col] = [0.3, 0.3]  # "weather was": above the threshold, never confident
-    tp = TokenProbs(np.array(words), probs, np.zeros(len(words), dtype=bool))
-    cfg = {"labels": labels, "decode": {"thresholds": {}, "si_threshold": 0.25, "merge_gap": 0}}
+    words = [(m.start(), m.end()) for m in re.finditer(r"\w+", SEED_TEXT)]
+    probs = np.zeros((len(words), len(SEED_LABELS)), dtype=np.float32)
+    probs[1:3, SEED_LABELS.index(label)] = confident
+    probs[6:8, SEED_LABELS.index(label)] = middling
+    return TokenProbs(np.array(words), probs, np.zeros(len(words), dtype=bool))
+
+
+def test_si_seed_keeps_only_spans_with_a_confident_token() -> None:
+    from unspin.analyse.techniques.tagger import DecodeParams, si_from_probs
+
+    text = SEED_TEXT
+    tp = _two_spans("any", [0.7, 0.35], [0.3, 0.3])  # one confident token; above the threshold only
+    cfg = {"labels": SEED_LABELS, "decode": {"thresholds": {}, "si_threshold": 0.25, "merge_gap": 0}}
     plain = DecodeParams.from_config(cfg)
     assert [text[s:e] for s, e in si_from_probs(text, tp, plain)] == ["vile traitors", "weather was"]
     seeded = DecodeParams.from_config({**cfg, "decode": {**cfg["decode"], "si_seed": 0.4}})
     assert [text[s:e] for s, e in si_from_probs(text, tp, seeded)] == ["vile traitors"]
     assert seeded.to_config()["si_seed"] == 0.4 and "si_seed" not in plain.to_config()
-    assert DecodeParams.from_config({"labels": labels, "decode": seeded.to_config()}).si_seed == 0.4
+    assert DecodeParams.from_config({"labels": SEED_LABELS, "decode": seeded.to_config()}).si_seed == 0.4
     # a seed at or below the threshold changes nothing
     low = DecodeParams.from_config({**cfg, "decode": {**cfg["decode"], "si_seed": 0.25}})
     assert si_from_probs(text, tp, low) == si_from_probs(text, tp, plain)
 
 
 def test_flc_seed_keeps_only_technique_spans_with_a_confident_token() -> None:
-    import numpy as np
+    from unspin.analyse.techniques.tagger import DecodeParams, spans_from_probs
 
-    from unspin.analyse.techniques.tagger import DecodeParams, TokenProbs, spans_from_probs
-
-    text = "These vile traitors lied, and the weather was mild today."
-    words = [(m.start(), m.end()) for m in re.finditer(r"\w+", text)]
-    labels = [*PTC_TECHNIQUES, "any"]
-    probs = np.zeros((len(words), len(labels)), dtype=np.float32)
-    ll = labels.index("Loaded_Language")
-    probs[1:3, ll] = [0.5, 0.25]  # "vile traitors": one token above 1.5 x 0.2
-    probs[6:8, ll] = [0.25, 0.25]  # "weather was": above the threshold only
-    tp = TokenProbs(np.array(words), probs, np.zeros(len(words), dtype=bool))
+    text = SEED_TEXT
+    tp = _two_spans("Loaded_Language", [0.5, 0.25], [0.25, 0.25])  # one token above 1.5 x 0.2; none
     decode = {"thresholds": {t: 0.2 for t in PTC_TECHNIQUES}, "merge_gap": 0}
-    plain = DecodeParams.from_config({"labels": labels, "decode": decode})
-    seeded = DecodeParams.from_config({"labels": labels, "decode": {**decode, "flc_seed": 1.5}})
+    plain = DecodeParams.from_config({"labels": SEED_LABELS, "decode": decode})
+    seeded = DecodeParams.from_config({"labels": SEED_LABELS, "decode": {**decode, "flc_seed": 1.5}})
     assert [text[s.start : s.end] for s in spans_from_probs(text, tp, plain)] == ["vile traitors", "weather was"]
     assert [text[s.start : s.end] for s in spans_from_probs(text, tp, seeded)] == ["vile traitors"]
     assert seeded.to_config()["flc_seed"] == 1.5 and "flc_seed" not in plain.to_config()
