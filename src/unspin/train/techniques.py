@@ -1930,8 +1930,11 @@ def write_model_card(
         f"  is multiplied by {d['repetition_boost']} on content words that recur in the article and by",
         f"  {d['repetition_damp']} elsewhere; Repetition spans: {d.get('repetition_mode', 'model')!r}."
         f" SI output: {d['si_source']!r} (threshold {d['si_threshold']}"
-        + (f"; a span is kept when one of its tokens reaches {d['si_seed']}" if d.get("si_seed") else "")
-        + (", both chosen on dev" if d.get("si_seed") else "")
+        + (
+            f"; a span is kept when one of its tokens reaches {d['si_seed']}, both chosen on dev"
+            if d.get("si_seed")
+            else ""
+        )
         + ")."
         + (
             f" A technique span is kept only when one of its tokens reaches {d['flc_seed']} times its"

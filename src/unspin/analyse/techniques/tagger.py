@@ -29,7 +29,7 @@ import math
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,7 @@ import numpy as np
 
 from unspin.analyse.techniques.taxonomy import BY_LABEL
 from unspin.document import Document, Span
-from unspin.semeval import PTC_TECHNIQUES
+from unspin.semeval import PTC_TECHNIQUES, merge_intervals
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models" / "techniques"
 WORD_RE = re.compile(r"\w+", re.UNICODE)
@@ -461,13 +461,7 @@ def si_from_probs(text: str, tp: TokenProbs, params: DecodeParams) -> list[tuple
         if params.si_seed > params.si_threshold:
             spans = [(s, e) for s, e in spans if column_peak(tp, tp.probs[:, k], s, e) >= params.si_seed]
         return spans
-    merged: list[list[int]] = []
-    for sp in sorted(spans_from_probs(text, tp, params), key=lambda x: (x.start, x.end)):
-        if merged and sp.start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], sp.end)
-        else:
-            merged.append([sp.start, sp.end])
-    return [(a, b) for a, b in merged]
+    return merge_intervals((sp.start, sp.end) for sp in spans_from_probs(text, tp, params))
 
 
 def column_peak(tp: TokenProbs, column: np.ndarray, start: int, end: int) -> float:
@@ -821,8 +815,7 @@ class TechniqueTagger:
             starts = window_starts(len(ids), size, self.stride) if len(ids) else []
             for j in range(0, len(starts), self.batch_size):
                 batches.append([(i, a) for a in starts[j : j + self.batch_size]])
-        last_batch = {batch[0][0]: j for j, batch in enumerate(batches)}  # a text's batches are consecutive
-        for j, batch in enumerate(batches):
+        for batch in batches:
             lens = [min(size, len(encoded[i][0]) - a) for i, a in batch]
             width = max(lens) + 2
             input_ids = np.full((len(batch), width), self.pad_id, dtype=np.int64)
@@ -842,16 +835,13 @@ class TechniqueTagger:
                     if e is None:
                         e = extra[i] = np.zeros((len(encoded[i][0]), results[1].shape[-1]), dtype=np.float32)
                     e[a : a + n] += results[1][r, 1 : n + 1]
-            i = batch[0][0]
-            done = extra[i]
-            if done is not None and last_batch[i] == j:  # the text's last window: the mean
-                done /= np.maximum(counts[i], 1)[:, None]
-                extra[i] = done
         out = []
         for i, (text, (_, offsets), s, c) in enumerate(zip(texts, encoded, sums, counts, strict=True)):
             tp = TokenProbs(offsets, s / np.maximum(c, 1)[:, None], _mark_recurring(text, offsets))
             e = extra[i]
-            if len(outputs) > 1 and e is None:  # a text without tokens
+            if e is not None:  # averaged over overlapping windows, like the probabilities
+                e /= np.maximum(c, 1)[:, None]
+            elif len(outputs) > 1:  # a text without tokens
                 e = np.zeros((0, 1), dtype=np.float32)
             if hidden:
                 tp.hidden = e
@@ -923,16 +913,6 @@ def _space_count(text: str, start: int, end: int) -> int:
     return sum(m.end() - m.start() for m in SPACE_RUN_RE.finditer(text, start, end))
 
 
-def _merged(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    out: list[list[int]] = []
-    for s, e in sorted(ranges):
-        if out and s <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], e)
-        elif e > s:
-            out.append([s, e])
-    return [(s, e) for s, e in out]
-
-
 def article_scores(text: str, spans: Sequence[Span]) -> dict[str, Any]:
     """Share of characters under any technique, spans per technique, and each technique's share of them."""
     chars: Counter[str] = Counter()
@@ -942,7 +922,9 @@ def article_scores(text: str, spans: Sequence[Span]) -> dict[str, Any]:
         counts[sp.technique] += 1
     # characters that are not white space (the regex's \s is str.isspace), in the text and under spans
     non_space = len(text) - _space_count(text, 0, len(text)) or 1
-    covered_non_space = sum(e - s - _space_count(text, s, e) for s, e in _merged((sp.start, sp.end) for sp in spans))
+    covered_non_space = sum(
+        e - s - _space_count(text, s, e) for s, e in merge_intervals((sp.start, sp.end) for sp in spans)
+    )
     total = sum(chars.values()) or 1
     return {
         "share": round(covered_non_space / non_space, 4),
