@@ -83,6 +83,11 @@ def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield chunk
 
 
+def cores_for(settings: Settings) -> int:
+    """How many cores this process's models may use: `settings.threads`, else every core."""
+    return settings.threads or os.cpu_count() or 1
+
+
 def lane_plan(
     jobs: Iterable[Job | InputError], settings: Settings, lanes: int | None = None
 ) -> tuple[Iterator[Job | InputError], Settings, int]:
@@ -90,8 +95,7 @@ def lane_plan(
     items looked at put back. With two or more inputs, `lanes` documents at a time (default: one per
     core, or per `settings.threads`), and settings whose models use one thread each; with one input,
     one lane and the settings as they are."""
-    cores = settings.threads or os.cpu_count() or 1
-    lanes = cores if lanes is None else max(1, int(lanes))
+    lanes = cores_for(settings) if lanes is None else max(1, int(lanes))
     it = iter(jobs)
     head: list[Job | InputError] = []
     n_jobs = 0

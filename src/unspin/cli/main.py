@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from contextlib import contextmanager
 from enum import Enum
@@ -206,7 +205,9 @@ def _tagger(model: ModelName, threads: int | None = None):
 def _lanes_and_tagger(model: ModelName):
     """A folder of articles runs in lanes, one article per core, each on a one-thread model (see
     unspin.parallel); on one core, one lane."""
-    lanes = os.cpu_count() or 1
+    from unspin.parallel import cores_for
+
+    lanes = cores_for(Settings())
     return lanes, _tagger(model, threads=1 if lanes > 1 else None)
 
 
