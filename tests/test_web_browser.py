@@ -170,9 +170,11 @@ def test_confidence_slider_hides_low_confidence_spans(server: str, browser) -> N
     _open(browser, f"{server}/a/{_post(server, ARTICLE)}")
     doubt = _piece(browser, "Can we really trust")
     weak = _span_item(browser, "Loaded_Language", "betrayed")  # score 0.35
-    assert _lit(doubt) and not weak.is_displayed()  # default threshold 0.50
-    _set_slider(browser, 0.0)
-    assert weak.is_displayed() and _lit(_piece(browser, "The "))
+    # every span the model reports shows at first: calibrated confidences seldom reach 0.5
+    assert _lit(doubt) and weak.is_displayed() and _lit(_piece(browser, "The "))
+    assert browser.find_element(By.ID, "min-score-value").text == "0.00"
+    _set_slider(browser, 0.5)
+    assert _lit(doubt) and not weak.is_displayed()
     _set_slider(browser, 0.6)
     assert not _lit(doubt)  # 0.58
     assert _lit(_piece(browser, "Our "))  # Flag-Waving, 0.83
