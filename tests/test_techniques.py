@@ -347,3 +347,22 @@ def test_flc_seed_keeps_only_technique_spans_with_a_confident_token() -> None:
     assert [text[s.start : s.end] for s in spans_from_probs(text, tp, plain)] == ["vile traitors", "weather was"]
     assert [text[s.start : s.end] for s in spans_from_probs(text, tp, seeded)] == ["vile traitors"]
     assert seeded.to_config()["flc_seed"] == 1.5 and "flc_seed" not in plain.to_config()
+
+
+def test_si_blend_reads_the_most_likely_technique_beside_any() -> None:
+    import numpy as np
+
+    from unspin.analyse.techniques.tagger import DecodeParams, si_column, si_from_probs
+
+    text = SEED_TEXT
+    tp = _two_spans("any", [0.3, 0.3], [0.1, 0.1])  # "vile traitors" middling on "any" ...
+    tp.probs[1:3, SEED_LABELS.index("Name_Calling,Labeling")] = 0.9  # ... but clearly name calling
+    tp.probs[6:8, SEED_LABELS.index("Doubt")] = 0.2  # "weather was": weak on both
+    cfg = {"labels": SEED_LABELS, "decode": {"thresholds": {}, "si_threshold": 0.4, "merge_gap": 0}}
+    plain = DecodeParams.from_config(cfg)
+    assert si_from_probs(text, tp, plain) == []
+    blended = DecodeParams.from_config({**cfg, "decode": {**cfg["decode"], "si_blend": 0.5}})
+    assert np.allclose(si_column(tp, blended)[1:3], 0.6) and np.allclose(si_column(tp, blended)[6:8], 0.15)
+    assert [text[s:e] for s, e in si_from_probs(text, tp, blended)] == ["vile traitors"]
+    assert blended.to_config()["si_blend"] == 0.5 and "si_blend" not in plain.to_config()
+    assert DecodeParams.from_config({"labels": SEED_LABELS, "decode": blended.to_config()}).si_blend == 0.5

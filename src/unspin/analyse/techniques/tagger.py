@@ -124,6 +124,9 @@ class DecodeParams:
     # SI from "any": a span found at si_threshold is kept only when one of its tokens reaches this
     # (hysteresis; at or below si_threshold every span is kept)
     si_seed: float = 0.0
+    # SI from "any": the column read is (1 - si_blend) * "any" + si_blend * the most likely technique's
+    # probability (0: "any" alone)
+    si_blend: float = 0.0
     # technique spans: kept only when one of their tokens reaches this factor times the technique's
     # threshold (at most 0.99; 1 or less: every span)
     flc_seed: float = 1.0
@@ -157,6 +160,7 @@ class DecodeParams:
             si_threshold=float(d.get("si_threshold", 0.5)),
             si_source=d.get("si_source", "any"),
             si_seed=float(d.get("si_seed", 0.0)),
+            si_blend=float(d.get("si_blend", 0.0)),
             flc_seed=float(d.get("flc_seed", 1.0)),
             merge_gap=int(d.get("merge_gap", 3)),
             merge_words=int(d.get("merge_words", 0)),
@@ -177,6 +181,7 @@ class DecodeParams:
             "si_threshold": self.si_threshold,
             "si_source": self.si_source,
             **({"si_seed": self.si_seed} if self.si_seed > self.si_threshold else {}),
+            **({"si_blend": self.si_blend} if self.si_blend > 0 else {}),
             **({"flc_seed": self.flc_seed} if self.flc_seed > 1 else {}),
             "merge_gap": self.merge_gap,
             "merge_words": self.merge_words,
@@ -448,18 +453,27 @@ def relabel(
     return [Span(s, e, lab, round(c, 4)) for (s, e, lab), c in best.items()]
 
 
+def si_column(tp: TokenProbs, params: DecodeParams) -> np.ndarray:
+    """Each token's SI probability: the "any" output, blended with the most likely technique's
+    probability when `params.si_blend` > 0."""
+    k = params.labels.index("any")
+    col = tp.probs[:, k]
+    if params.si_blend > 0 and len(col):
+        techniques = [i for i, label in enumerate(params.labels) if label != "any"]
+        col = (1 - params.si_blend) * col + params.si_blend * tp.probs[:, techniques].max(axis=1)
+    return col
+
+
 def si_from_probs(text: str, tp: TokenProbs, params: DecodeParams) -> list[tuple[int, int]]:
     if params.si_source == "any" and "any" in params.labels:
-        k = params.labels.index("any")
+        col = si_column(tp, params)
         spans = [
             (s, e)
-            for s, e, _ in decode_spans(
-                text, tp, tp.probs[:, k], params.si_threshold, params.merge_gap, params.merge_words
-            )
+            for s, e, _ in decode_spans(text, tp, col, params.si_threshold, params.merge_gap, params.merge_words)
             if not function_words_only(text[s:e])
         ]
         if params.si_seed > params.si_threshold:
-            spans = [(s, e) for s, e in spans if column_peak(tp, tp.probs[:, k], s, e) >= params.si_seed]
+            spans = [(s, e) for s, e in spans if column_peak(tp, col, s, e) >= params.si_seed]
         return spans
     return merge_intervals((sp.start, sp.end) for sp in spans_from_probs(text, tp, params))
 
