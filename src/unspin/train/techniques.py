@@ -2140,7 +2140,13 @@ def write_model_card(
         "  within one sentence (no sentence punctuation or line break between them); the Repetition probability",
         f"  is multiplied by {d['repetition_boost']} on content words that recur in the article and by",
         f"  {d['repetition_damp']} elsewhere; Repetition spans: {d.get('repetition_mode', 'model')!r}."
-        f" SI output: {d['si_source']!r} (threshold {d['si_threshold']}"
+        f" SI output: {d['si_source']!r}"
+        + (
+            f" blended with the most likely technique's probability ({1 - d['si_blend']:.2f} / {d['si_blend']:.2f})"
+            if d.get("si_blend")
+            else ""
+        )
+        + f" (threshold {d['si_threshold']}"
         + (
             f"; a span is kept when one of its tokens reaches {d['si_seed']}, both chosen on {chosen_on}"
             if d.get("si_seed")
