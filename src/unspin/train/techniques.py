@@ -1587,19 +1587,24 @@ def crossfit_scores(
     return flc, si, raw
 
 
-def _scores(gold: list[LabelSpan], flc: list[LabelSpan], si: list[LabelSpan], raw: list) -> dict[str, Any]:
-    from unspin.eval.spans import score_flc, score_si
-
+def _span_ece(gold: list[LabelSpan], raw: list) -> float:
+    """Expected calibration error of the (article, Span) pairs' confidences against their precision credit."""
     gold_by: dict[tuple[str, str], list[LabelSpan]] = {}
     for g in gold:
         gold_by.setdefault((g.article_id, g.technique), []).append(g)
     conf = np.array([sp.score for _, sp in raw])
     credit = np.array([_credit(a, sp.start, sp.end, sp.technique, gold_by) for a, sp in raw])
+    return expected_calibration_error(conf, credit)
+
+
+def _scores(gold: list[LabelSpan], flc: list[LabelSpan], si: list[LabelSpan], raw: list) -> dict[str, Any]:
+    from unspin.eval.spans import score_flc, score_si
+
     r_flc = score_flc(gold, flc)
     return {
         "si": vars_short(score_si(gold, si)),
         "flc": vars_short(r_flc),
-        "ece": round(expected_calibration_error(conf, credit), 4),
+        "ece": round(_span_ece(gold, raw), 4),
         "flc_per_technique": {
             t: round(r_flc.per_technique[t].f1, 4) if t in r_flc.per_technique else 0.0 for t in PTC_TECHNIQUES
         },
@@ -1931,12 +1936,7 @@ def stage_test(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path, confi
             "si_f1": round(score_si(dev_gold, dev_si).f1, 4),
             "flc_f1": round(score_flc(dev_gold, dev_flc).f1, 4),
         }
-    gold_by: dict[tuple[str, str], list[LabelSpan]] = {}
-    for g in gold:
-        gold_by.setdefault((g.article_id, g.technique), []).append(g)
-    conf = np.array([sp.score for _, sp in raw])
-    credit = np.array([_credit(a, sp.start, sp.end, sp.technique, gold_by) for a, sp in raw])
-    ece = expected_calibration_error(conf, credit)
+    ece = _span_ece(gold, raw)
     n_tokens = sum(len(p.offsets) for p in probs.values())
     n_words = sum(len(t.split()) for t in texts.values())
     # training facts: from this run's work folder, or as the model's config recorded them last time
