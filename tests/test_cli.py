@@ -1,6 +1,7 @@
 """The CLI as users run it: contracts of `extract` and `analyze`, batches with bad files."""
 
 import json
+from collections import Counter
 import subprocess
 import sys
 
@@ -121,3 +122,31 @@ def test_skip_claims_leaves_claims_null_and_says_which_stages_ran(fixtures):
     ]
     bad = runner.invoke(app, ["analyze", str(fixtures / "blog-republished.txt"), "--skip", "segment"])
     assert bad.exit_code == 2 and "segment" in bad.output
+
+
+def test_min_score_keeps_the_confident_spans_and_rescores_the_article():
+    article = str(need(EXAMPLES / "blog-2015-paris-bombing.txt"))
+    full = json.loads(runner.invoke(app, ["analyze", article, "--skip", "claims"]).stdout)
+    scores = sorted(s["score"] for s in full["spans"])
+    assert len(scores) >= 4 and scores[0] < scores[-1]
+    cut = scores[len(scores) // 2]  # a confidence some spans fall below, read from this very run
+    res = runner.invoke(app, ["analyze", article, "--skip", "claims", "--min-score", str(cut)])
+    assert res.exit_code == 0, res.output
+    kept = json.loads(res.stdout)
+    expected = [s for s in full["spans"] if s["score"] >= cut]
+    assert 0 < len(kept["spans"]) < len(full["spans"])
+    assert [(s["start"], s["end"], s["technique"], s["score"]) for s in kept["spans"]] == [
+        (s["start"], s["end"], s["technique"], s["score"]) for s in expected
+    ]
+    art = kept["scores"]["article"]
+    assert art["min_score"] == cut and art["n_spans"] == len(expected)
+    assert art["share"] < full["scores"]["article"]["share"]
+    assert art["counts"] == dict(sorted(Counter(s["technique"] for s in expected).items()))
+    for sent in kept["sentences"]:  # a sentence scores its best kept span, or 0 without one
+        inside = [s["score"] for s in expected if s["start"] < sent["end"] and s["end"] > sent["start"]]
+        assert sent["score"] == round(max(inside, default=0.0), 4)
+    assert "min_score" not in full["scores"]["article"]
+    view = runner.invoke(app, ["analyze", article, "--skip", "claims", "--min-score", str(cut), "--format", "text"])
+    assert view.exit_code == 0 and f"confidence {cut:.2f} or more" in view.stdout
+    bad = runner.invoke(app, ["analyze", article, "--min-score", "1.5"])
+    assert bad.exit_code == 2 and "--min-score" in bad.output

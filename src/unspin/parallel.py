@@ -46,7 +46,8 @@ def process_pipeline(settings: Settings, stages: Sequence[str] | None = None) ->
     from unspin.pipeline import DEFAULT_STAGES, Pipeline
 
     stages = tuple(stages if stages is not None else DEFAULT_STAGES)
-    key = (stages, settings.model, settings.clean, settings.detect_title, settings.max_bytes, settings.threads)
+    key = (stages, settings.model, settings.clean, settings.detect_title, settings.max_bytes, settings.threads,
+           settings.min_score)
     with _PIPELINES_LOCK:
         if key not in _PIPELINES:
             try:

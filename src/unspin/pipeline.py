@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 from concurrent.futures import ThreadPoolExecutor
 
 from unspin.document import Document, Segment
@@ -46,6 +47,19 @@ class SegmentStage:
         return doc
 
 
+class TechniqueStage:
+    """Technique spans, sentence and article scores from a technique tagger, spans below
+    `min_score` left out."""
+
+    name = "techniques"
+
+    def __init__(self, tagger: Any, min_score: float = 0.0) -> None:
+        self.tagger, self.min_score = tagger, min_score
+
+    def __call__(self, doc: Document) -> Document:
+        return self.tagger.annotate(doc, min_score=self.min_score)
+
+
 def _language(settings: Settings) -> Stage:
     return LanguageStage()
 
@@ -57,7 +71,7 @@ def _segment(settings: Settings) -> Stage:
 def _techniques(settings: Settings) -> Stage:
     from unspin.analyse.techniques import TechniqueTagger
 
-    return TechniqueTagger.load(settings.model, threads=settings.threads)
+    return TechniqueStage(TechniqueTagger.load(settings.model, threads=settings.threads), settings.min_score)
 
 
 def _claims(settings: Settings) -> Stage:

@@ -32,3 +32,6 @@ class Settings:
     # Threads each model may use (None: all cores). A Dask worker with one thread sets 1, so that
     # several workers on one machine do not fight over the cores.
     threads: int | None = None
+    # Technique spans below this confidence are left out of the output, and out of the sentence and
+    # article scores (0: every span the model finds). Scores are calibrated: see the model cards.
+    min_score: float = 0.0

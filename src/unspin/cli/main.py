@@ -156,6 +156,19 @@ def analyze(
             help="Leave out a model stage (repeatable): techniques or claims. Its field in the output is null.",
         ),
     ] = None,
+    min_score: Annotated[
+        float,
+        typer.Option(
+            "--min-score",
+            help=(
+                "Leave out technique spans whose confidence is below this (0-1; calibrated: a span's score "
+                "estimates how much of it annotators marked with its technique). Sentence and article "
+                "scores then cover the spans kept. 0: every span found."
+            ),
+            min=0.0,
+            max=1.0,
+        ),
+    ] = 0.0,
 ) -> None:
     """Analyse articles: clean text and metadata, technique spans with scores, check-worthy claims."""
     from unspin.parallel import PipelineLoadError, analyse_many, lane_plan, process_pipeline
@@ -163,6 +176,7 @@ def analyze(
 
     settings = _settings(max_bytes, no_clean)
     settings.model = model.value if isinstance(model, Enum) else str(model)
+    settings.min_score = min_score
     skipped = {s.value for s in skip or []}
     stages = [s for s in DEFAULT_STAGES if s not in skipped]
     try:

@@ -76,7 +76,10 @@ def render_document(doc: Document, console: Console) -> None:
             meta.add_row(label, value)
     article = doc.scores.get("article") if isinstance(doc.scores, dict) else None
     if article:
-        meta.add_row("technique share", f"{article.get('share', 0):.0%} of the text")
+        share = f"{article.get('share', 0):.0%} of the text"
+        if article.get("min_score"):
+            share += f" (spans with confidence {article['min_score']:.2f} or more)"
+        meta.add_row("technique share", share)
     console.print(Panel(meta, title=Text(doc.title or "(untitled)", style="bold"), expand=True))
     for w in doc.warnings:
         console.print(f"[yellow]warning:[/] {w}")

@@ -904,13 +904,20 @@ class TechniqueTagger:
 
     def __call__(self, doc: Document) -> Document:
         """Set `doc.spans` from `doc.text`, score every sentence and add `doc.scores["article"]`."""
-        spans = self.predict([doc.text])[0]
+        return self.annotate(doc)
+
+    def annotate(self, doc: Document, min_score: float = 0.0) -> Document:
+        """As calling the tagger, keeping only spans whose confidence reaches `min_score`: the sentence
+        and article scores then describe the spans kept (the article scores record `min_score`)."""
+        spans = [sp for sp in self.predict([doc.text])[0] if sp.score >= min_score]
         for sp in spans:
             t = BY_LABEL.get(sp.technique)
             if t is not None:
                 sp.explanation = t.explanation()
         doc.spans = spans
         doc.scores["article"] = article_scores(doc.text, spans)
+        if min_score > 0:
+            doc.scores["article"]["min_score"] = min_score
         for seg in doc.sentences:
             best = 0.0
             for sp in spans:
