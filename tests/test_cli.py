@@ -1,9 +1,9 @@
 """The CLI as users run it: contracts of `extract` and `analyze`, batches with bad files."""
 
 import json
-from collections import Counter
 import subprocess
 import sys
+from collections import Counter
 
 import pytest
 from conftest import EXAMPLES, need

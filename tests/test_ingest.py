@@ -180,3 +180,36 @@ def test_broken_warc_is_reported(tmp_path):
     items = list(read_paths([path]))
     assert items and all(isinstance(i, InputError) for i in items)
     assert "WARC" in items[0].reason
+
+
+def test_language_model_unpacked_once_gives_the_packages_answers(tmp_path, monkeypatch):
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    from unspin.meta import language
+
+    monkeypatch.setenv("UNSPIN_MODEL_CACHE", str(tmp_path))
+    language.identifier.cache_clear()
+    try:
+        ours = language.identifier()
+        unpacked = list(tmp_path.glob("py3langid-*/model-*.npz"))
+        assert len(unpacked) == 1 and not list(tmp_path.glob("py3langid-*/*.part"))
+        packaged = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        samples = [
+            "The council approved the budget after a long debate on Tuesday.",
+            "Le conseil a approuvé le budget après un long débat mardi.",
+            "Der Rat hat den Haushalt nach langer Debatte am Dienstag gebilligt.",
+            "Совет одобрил бюджет после долгих дебатов во вторник.",
+        ]
+        assert [ours.classify(s) for s in samples] == [packaged.classify(s) for s in samples]
+        # a damaged copy is unpacked again
+        unpacked[0].write_bytes(b"not an npz file")
+        language.identifier.cache_clear()
+        assert [language.identifier().classify(s) for s in samples] == [packaged.classify(s) for s in samples]
+        assert unpacked[0].stat().st_size > 1_000_000
+        # where nothing can be written, the packed model answers
+        monkeypatch.setenv("UNSPIN_MODEL_CACHE", str(tmp_path / "file"))
+        (tmp_path / "file").write_text("a file, not a folder")
+        language.identifier.cache_clear()
+        assert [language.identifier().classify(s) for s in samples] == [packaged.classify(s) for s in samples]
+    finally:
+        language.identifier.cache_clear()

@@ -20,7 +20,7 @@ import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import astuple, replace
 from itertools import chain
 from typing import Any
 
@@ -46,8 +46,7 @@ def process_pipeline(settings: Settings, stages: Sequence[str] | None = None) ->
     from unspin.pipeline import DEFAULT_STAGES, Pipeline
 
     stages = tuple(stages if stages is not None else DEFAULT_STAGES)
-    key = (stages, settings.model, settings.clean, settings.detect_title, settings.max_bytes, settings.threads,
-           settings.min_score)
+    key = (stages, astuple(settings))
     with _PIPELINES_LOCK:
         if key not in _PIPELINES:
             try:

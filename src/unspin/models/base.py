@@ -73,16 +73,22 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def unpacked_dir(enc: BaseEncoder) -> Path:
-    """Where the files of a split-archive encoder are unpacked: inside the environment when it is
-    writable (`<prefix>/share/unspin/`), else under the user's cache."""
+def unpack_dir(name: str) -> Path:
+    """Where model files that ship packed are unpacked once, in a folder `name`: inside the
+    environment when it is writable (`<prefix>/share/unspin/`), else under the user's cache
+    (`UNSPIN_MODEL_CACHE` overrides both)."""
     override = os.environ.get("UNSPIN_MODEL_CACHE")
     if override:
-        return Path(override) / enc.name
+        return Path(override) / name
     shared = Path(sys.prefix) / "share" / "unspin"
     if shared.is_dir() or os.access(sys.prefix, os.W_OK):
-        return shared / enc.name
-    return Path.home() / ".cache" / "unspin" / enc.name
+        return shared / name
+    return Path.home() / ".cache" / "unspin" / name
+
+
+def unpacked_dir(enc: BaseEncoder) -> Path:
+    """Where the files of a split-archive encoder are unpacked (see `unpack_dir`)."""
+    return unpack_dir(enc.name)
 
 
 def _part_paths(enc: BaseEncoder) -> list[Path]:
