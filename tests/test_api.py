@@ -62,6 +62,30 @@ def test_analyze_text_returns_the_document_with_id_and_url(client: TestClient) -
     assert body["claims"][0]["text"] == "The ministry said the deal was signed on Tuesday."
 
 
+def test_min_score_narrows_the_reply_and_keeps_every_span_stored(client: TestClient) -> None:
+    full = _analyze(client)
+    response = client.post("/api/analyze?min_score=0.7", json={"text": ARTICLE})
+    assert response.status_code == 200, response.text
+    narrow = response.json()
+    expected = [s for s in full["spans"] if s["score"] >= 0.7]
+    assert 0 < len(expected) < len(full["spans"])
+    assert narrow["spans"] == expected
+    article = narrow["scores"]["article"]
+    assert article["min_score"] == 0.7 and article["n_spans"] == len(expected)
+    assert set(article["counts"]) == {s["technique"] for s in expected}
+    for sent in narrow["sentences"]:
+        inside = [s["score"] for s in expected if s["start"] < sent["end"] and s["end"] > sent["start"]]
+        assert sent["score"] == round(max(inside, default=0.0), 4)
+    assert narrow["text"] == full["text"] and narrow["claims"] == full["claims"]
+    # the store keeps every span: the same analysis read back whole, and narrowed on request
+    whole = client.get(f"/api/analyses/{narrow['id']}").json()
+    assert whole["spans"] == full["spans"]
+    again = client.get(f"/api/analyses/{narrow['id']}", params={"min_score": 0.7}).json()
+    assert again["spans"] == expected and again["scores"]["article"] == article
+    body = _is_error(client.get(f"/api/analyses/{narrow['id']}", params={"min_score": 1.5}), 422, "invalid_request")
+    assert "min_score" in body["reason"]
+
+
 def test_analysis_is_stored_under_its_id(client: TestClient) -> None:
     body = _analyze(client)
     again = client.get(f"/api/analyses/{body['id']}")

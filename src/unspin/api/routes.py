@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -32,6 +32,18 @@ def require_key(request: Request) -> None:
     if not context(request).key_ok(request):
         raise WebError(401, "unauthorized", f"missing or wrong API key: send it in the {KEY_HEADER} header")
 
+
+MinScore = Annotated[
+    float,
+    Query(
+        ge=0.0,
+        le=1.0,
+        description=(
+            "Only technique spans with at least this confidence (0-1); sentence and article scores then "
+            "cover the spans kept. 0: every span."
+        ),
+    ),
+]
 
 router = APIRouter(prefix="/api", tags=["api"])
 keyed = APIRouter(
@@ -132,13 +144,13 @@ async def _read_input(request: Request) -> tuple[str, str, str]:
         504: _error("Analysis over the time limit"),
     },
 )
-async def analyze(request: Request, ctx: WebContext = Depends(context)) -> JSONResponse:
+async def analyze(request: Request, min_score: MinScore = 0.0, ctx: WebContext = Depends(context)) -> JSONResponse:
     """Analyse an article (JSON `text` or `html`, or a file upload) and store it; returns the Document JSON
-    with the analysis `id` and the `url` of its page."""
+    with the analysis `id` and the `url` of its page. Every span is stored; `min_score` narrows the reply."""
     content, kind, source = await _read_input(request)
     record = await analyse_and_save(ctx, content, kind, source)
     # Plain JSON already: skip FastAPI's per-value encoder, which dominates the cost of large documents.
-    return JSONResponse(analysis_payload(request, record))
+    return JSONResponse(analysis_payload(request, record, min_score))
 
 
 @keyed.get(
@@ -148,12 +160,14 @@ async def analyze(request: Request, ctx: WebContext = Depends(context)) -> JSONR
         404: _error("No analysis with this id"),
     },
 )
-async def get_analysis(analysis_id: str, request: Request, ctx: WebContext = Depends(context)) -> JSONResponse:
+async def get_analysis(
+    analysis_id: str, request: Request, min_score: MinScore = 0.0, ctx: WebContext = Depends(context)
+) -> JSONResponse:
     """A stored analysis: the Document JSON with its `id` and `url`."""
     record = await run_in_threadpool(ctx.store.get, analysis_id)
     if record is None:
         raise WebError(404, "not_found", f"no analysis with id {analysis_id!r}")
-    return JSONResponse(analysis_payload(request, record))
+    return JSONResponse(analysis_payload(request, record, min_score))
 
 
 routers = [router, keyed]

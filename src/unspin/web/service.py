@@ -19,13 +19,31 @@ async def analyse_and_save(ctx: WebContext, content: str, kind: str, source: str
     return record
 
 
-def analysis_payload(request: Request, record: dict[str, Any]) -> dict[str, Any]:
-    """The Document JSON plus the analysis `id` and page `url`.
+def confident_only(document: dict[str, Any], min_score: float) -> dict[str, Any]:
+    """A stored Document JSON narrowed to the technique spans whose confidence reaches `min_score`,
+    its sentence and article scores re-computed from them (as `analyze --min-score` gives)."""
+    if min_score <= 0 or document.get("spans") is None:
+        return document
+    from unspin.analyse.techniques.tagger import set_technique_spans
+    from unspin.document import Document
+
+    doc = Document.from_dict(document)
+    set_technique_spans(doc, doc.spans, min_score)
+    out = dict(document)
+    out["spans"] = [sp.to_dict() for sp in doc.spans]
+    out["sentences"] = [seg.to_dict() for seg in doc.sentences]
+    out["scores"] = {**document.get("scores", {}), "article": doc.scores["article"]}
+    return out
+
+
+def analysis_payload(request: Request, record: dict[str, Any], min_score: float = 0.0) -> dict[str, Any]:
+    """The Document JSON plus the analysis `id` and page `url`; with `min_score`, only the technique
+    spans that reach it (`confident_only`).
 
     `id` and `url` name the stored analysis; the article's own URL and record id, when the input
     had them, stay available as `article_url` and `document_id`.
     """
-    out = dict(record["document"])
+    out = dict(confident_only(record["document"], min_score))
     if out.get("url") is not None:
         out["article_url"] = out["url"]
     if out.get("id") is not None:

@@ -909,22 +909,30 @@ class TechniqueTagger:
     def annotate(self, doc: Document, min_score: float = 0.0) -> Document:
         """As calling the tagger, keeping only spans whose confidence reaches `min_score`: the sentence
         and article scores then describe the spans kept (the article scores record `min_score`)."""
-        spans = [sp for sp in self.predict([doc.text])[0] if sp.score >= min_score]
+        spans = self.predict([doc.text])[0]
         for sp in spans:
             t = BY_LABEL.get(sp.technique)
             if t is not None:
                 sp.explanation = t.explanation()
-        doc.spans = spans
-        doc.scores["article"] = article_scores(doc.text, spans)
-        if min_score > 0:
-            doc.scores["article"]["min_score"] = min_score
-        for seg in doc.sentences:
-            best = 0.0
-            for sp in spans:
-                if sp.start < seg.end and sp.end > seg.start:
-                    best = max(best, sp.score)
-            seg.score = round(best, 4)
-        return doc
+        return set_technique_spans(doc, spans, min_score)
+
+
+def set_technique_spans(doc: Document, spans: Sequence[Span], min_score: float = 0.0) -> Document:
+    """Give `doc` these technique spans, those below `min_score` left out, and score its sentences
+    (each its best span's confidence) and the article (`article_scores`) from the spans kept. Also
+    narrows a finished analysis to its confident spans."""
+    kept = [sp for sp in spans if sp.score >= min_score]
+    doc.spans = kept
+    doc.scores["article"] = article_scores(doc.text, kept)
+    if min_score > 0:
+        doc.scores["article"]["min_score"] = min_score
+    for seg in doc.sentences:
+        best = 0.0
+        for sp in kept:
+            if sp.start < seg.end and sp.end > seg.start:
+                best = max(best, sp.score)
+        seg.score = round(best, 4)
+    return doc
 
 
 SPACE_RUN_RE = re.compile(r"\s+")
