@@ -27,7 +27,7 @@ def _unpacked_model(packed: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
         try:
-            with lzma.open(packed) as src, os.fdopen(fd, "wb") as out:
+            with os.fdopen(fd, "wb") as out, lzma.open(packed) as src:
                 shutil.copyfileobj(src, out, length=1 << 20)
             os.replace(tmp, target)  # whole or not at all, when processes unpack side by side
         finally:
