@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -49,12 +49,14 @@ class SemEvalFormatError(ValueError):
 
 @dataclass(frozen=True, order=True)
 class LabelSpan:
-    """One line of a SemEval label file. `technique` is None for SI, `"?"` in a TC template."""
+    """One line of a SemEval label file. `technique` is None for SI, `"?"` in a TC template; `line` is
+    where it was read (0 when made in code), for error messages only."""
 
     article_id: str
     start: int
     end: int
     technique: str | None = None
+    line: int = field(default=0, compare=False)
 
 
 class Tagger(Protocol):
@@ -132,6 +134,8 @@ def parse_label_lines(
                 f"{where}: expected {ncols} tab-separated columns ({expected}), got {len(cols)}: {line!r}"
             )
         aid = cols[0].strip()
+        if aid.startswith("article"):  # "article111" and "111" name the same article, as in the file names
+            aid = aid[len("article") :]
         if not aid:
             raise SemEvalFormatError(f"{where}: empty article ID")
         technique = None
@@ -146,7 +150,7 @@ def parse_label_lines(
         end = _parse_int(cols[-1].strip(), "end", where)
         if end <= start:
             raise SemEvalFormatError(f"{where}: end {end} is not after start {start}")
-        out.append(LabelSpan(aid, start, end, technique))
+        out.append(LabelSpan(aid, start, end, technique, lineno))
     return out
 
 
@@ -160,8 +164,14 @@ def read_labels(path: str | Path, kind: str, techniques: Iterable[str] | None = 
         return out
     if not path.is_file():
         raise SemEvalFormatError(f"{path}: label file not found")
-    with path.open("r", encoding="utf-8", newline="") as fh:
-        return parse_label_lines(fh, kind=kind, source=str(path), techniques=techniques)
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")  # a byte-order mark would otherwise glue itself to the first ID
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise SemEvalFormatError(f"{path}, line {line}: not valid UTF-8 ({exc.reason})") from None
+    # Label lines end in \n (or \r\n); other characters that str.splitlines() treats as line ends are data.
+    return parse_label_lines(text.split("\n"), kind=kind, source=str(path), techniques=techniques)
 
 
 def format_label(span: LabelSpan, kind: str) -> str:
@@ -185,11 +195,12 @@ def write_labels(spans: Iterable[LabelSpan], out: str | Path, kind: str) -> int:
 def check_offsets(spans: Iterable[LabelSpan], articles: dict[str, str], source: str = "<labels>") -> None:
     """Raise if a span names an unknown article or runs past the end of its text."""
     for s in spans:
+        where = f"{source}, line {s.line}" if s.line else source
         if s.article_id not in articles:
-            raise SemEvalFormatError(f"{source}: article {s.article_id} has no article{s.article_id}.txt")
+            raise SemEvalFormatError(f"{where}: article {s.article_id} has no article{s.article_id}.txt")
         if s.end > len(articles[s.article_id]):
             raise SemEvalFormatError(
-                f"{source}: span {s.start}-{s.end} of article {s.article_id} runs past its end "
+                f"{where}: span {s.start}-{s.end} of article {s.article_id} runs past its end "
                 f"({len(articles[s.article_id])} characters)"
             )
 

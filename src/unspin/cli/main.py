@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from unspin import __version__
 from unspin.cli.output import JsonWriter, render_document
@@ -294,8 +295,20 @@ def evaluate(
     gold: Annotated[Path, typer.Argument(help="Gold label file.", exists=True, dir_okay=False)],
     pred: Annotated[Path, typer.Argument(help="Predicted label file.", exists=True, dir_okay=False)],
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
+    articles: Annotated[
+        Path | None,
+        typer.Option(
+            "--articles",
+            help="Folder of article<ID>.txt: check that every span names one of them and ends inside its text.",
+            exists=True,
+            file_okay=False,
+        ),
+    ] = None,
 ) -> None:
-    """Score predictions with the official SemEval-2020 Task 11 span metric: P, R, F1."""
+    """Score predictions with the official SemEval-2020 Task 11 span metric: P, R, F1.
+
+    Overlapping spans are merged per article (per technique for FLC) on both sides, as the official scorer
+    does, so a span predicted twice changes nothing."""
     import json
 
     from rich.table import Table
@@ -304,10 +317,12 @@ def evaluate(
     from unspin.semeval import SemEvalFormatError
 
     try:
-        scores = score_files(task.value, gold, pred)
+        scores = score_files(task.value, gold, pred, articles)
     except (SemEvalFormatError, OSError) as err:
-        err_console.print(f"[red]error:[/] {err}")
+        err_console.print(f"[red]error:[/] {escape(str(err))}")
         raise typer.Exit(1) from None
+    for warning in scores.warnings:
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}")
     if as_json:
         typer.echo(json.dumps(scores.to_dict(), indent=2))
         return

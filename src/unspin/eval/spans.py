@@ -8,8 +8,9 @@ where a pair (s, t) only counts when both are in the same article and, for FLC, 
 F1 is their harmonic mean (0 when both are 0); P is 0 without predictions and R is 0 without gold.
 
 * SI (span identification): labels are ignored and overlapping spans are merged per article, on both sides.
-* FLC (fragment-level classification): pairs count only when the technique matches; per-technique scores
-  use only that technique's spans.
+* FLC (fragment-level classification): overlapping spans of the same technique are merged per article, on
+  both sides, as the official scorer does (so predicting a fragment twice changes nothing); pairs count only
+  when the technique matches; per-technique scores use only that technique's spans.
 * TC (technique classification): the gold spans are given; each prediction is matched to gold by
   (article, start, end) and micro-F1 is the share of gold spans whose label is predicted (a span that
   carries k gold labels takes up to k predictions). P is correct / predictions, R is correct / gold.
@@ -22,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from unspin.semeval import LabelSpan, merge_intervals, read_labels
+from unspin.semeval import LabelSpan, check_offsets, merge_intervals, read_articles, read_labels
 
 
 @dataclass
@@ -42,6 +43,8 @@ class SpanScores:
     n_pred: int
     n_gold: int
     per_technique: dict[str, TechniqueScore] = field(default_factory=dict)
+    #: what the scorer noticed about the files that does not stop it (articles on one side only)
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -51,6 +54,7 @@ class SpanScores:
             "n_pred": self.n_pred,
             "n_gold": self.n_gold,
             "per_technique": {k: vars(v) for k, v in self.per_technique.items()},
+            "warnings": list(self.warnings),
         }
 
 
@@ -101,21 +105,23 @@ def _scores(p_sum: float, r_sum: float, n_pred: int, n_gold: int) -> tuple[float
     return p, r, f1_score(p, r)
 
 
+def _merged(spans: Iterable[LabelSpan], by_technique: bool) -> dict[tuple[str, str | None], list[tuple[int, int]]]:
+    """Spans grouped per article (and technique), overlapping or touching ones merged into one."""
+    return {k: merge_intervals(v) for k, v in _group(spans, by_technique).items()}
+
+
 def score_si(gold: Iterable[LabelSpan], pred: Iterable[LabelSpan]) -> SpanScores:
     """Span identification: labels ignored, overlapping spans merged per article on both sides."""
-
-    def merged(spans: Iterable[LabelSpan]) -> dict[tuple[str, str | None], list[tuple[int, int]]]:
-        return {k: merge_intervals(v) for k, v in _group(spans, by_technique=False).items()}
-
-    p_sum, r_sum, n_pred, n_gold = _partial_credit(merged(pred), merged(gold))
+    p_sum, r_sum, n_pred, n_gold = _partial_credit(_merged(pred, False), _merged(gold, False))
     p, r, f = _scores(p_sum, r_sum, n_pred, n_gold)
     return SpanScores(p, r, f, n_pred, n_gold)
 
 
 def score_flc(gold: Iterable[LabelSpan], pred: Iterable[LabelSpan]) -> SpanScores:
-    """Fragment-level classification: partial overlap credit only when the technique matches."""
-    g = _group(gold, by_technique=True)
-    s = _group(pred, by_technique=True)
+    """Fragment-level classification: spans merged per article and technique on both sides, partial
+    overlap credit only when the technique matches."""
+    g = _merged(gold, True)
+    s = _merged(pred, True)
     p_sum, r_sum, n_pred, n_gold = _partial_credit(s, g)
     p, r, f = _scores(p_sum, r_sum, n_pred, n_gold)
     per: dict[str, TechniqueScore] = {}
@@ -162,23 +168,57 @@ def score_tc(gold: Iterable[LabelSpan], pred: Iterable[LabelSpan]) -> SpanScores
 SCORERS = {"si": score_si, "flc": score_flc, "tc": score_tc}
 
 
-def score_files(kind: str, gold_path: str | Path, pred_path: str | Path) -> SpanScores:
+def read_label_file(kind: str, path: str | Path) -> list[LabelSpan]:
+    """Read a gold or prediction file for `kind`; SI accepts the 3-column SI or the 4-column FLC format."""
+    if kind != "si":
+        return read_labels(path, kind)
+    try:
+        return read_labels(path, "si")
+    except ValueError as si_error:
+        try:
+            return read_labels(path, "flc")
+        except ValueError:
+            raise si_error from None
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def coverage_warnings(gold: list[LabelSpan], pred: list[LabelSpan], pred_name: str = "predictions") -> list[str]:
+    """Articles named on one side only: they score, but are usually a mistake worth seeing."""
+    gold_ids = {s.article_id for s in gold}
+    pred_ids = {s.article_id for s in pred}
+    out = []
+    if only_pred := sorted(pred_ids - gold_ids):
+        out.append(
+            f"{pred_name}: {_plural(len(only_pred), 'article')} with no gold spans "
+            f"({', '.join(only_pred[:5])}{', ...' if len(only_pred) > 5 else ''}): their spans count against precision"
+        )
+    if only_gold := sorted(gold_ids - pred_ids):
+        out.append(
+            f"{pred_name}: nothing predicted for {_plural(len(only_gold), 'gold article')} "
+            f"({', '.join(only_gold[:5])}{', ...' if len(only_gold) > 5 else ''})"
+        )
+    return out
+
+
+def score_files(
+    kind: str, gold_path: str | Path, pred_path: str | Path, articles_dir: str | Path | None = None
+) -> SpanScores:
     """Score a prediction file against a gold file (`kind` = si | flc | tc).
 
-    SI accepts gold or predictions in either the 3-column SI or the 4-column FLC format.
+    With `articles_dir` (a folder of article<ID>.txt), every span of both files must name an article of the
+    folder and end inside its text; a span that does not is an error naming its file and line.
     """
     if kind not in SCORERS:
         raise ValueError(f"unknown task {kind!r}: use si, flc or tc")
-
-    def read(path: str | Path) -> list[LabelSpan]:
-        if kind != "si":
-            return read_labels(path, kind)
-        try:
-            return read_labels(path, "si")
-        except ValueError as si_error:
-            try:
-                return read_labels(path, "flc")
-            except ValueError:
-                raise si_error from None
-
-    return SCORERS[kind](read(gold_path), read(pred_path))
+    gold = read_label_file(kind, gold_path)
+    pred = read_label_file(kind, pred_path)
+    if articles_dir is not None:
+        articles = read_articles(articles_dir)
+        check_offsets(gold, articles, str(gold_path))
+        check_offsets(pred, articles, str(pred_path))
+    scores = SCORERS[kind](gold, pred)
+    scores.warnings = coverage_warnings(gold, pred, str(pred_path))
+    return scores
