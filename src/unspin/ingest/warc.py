@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from unspin.errors import InputError
-from unspin.ingest.sources import RawInput, decode_bytes
+from unspin.ingest.decode import decode_bytes
+from unspin.ingest.raw import RawInput
 from unspin.settings import Settings
 
 
