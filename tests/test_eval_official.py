@@ -9,9 +9,9 @@ import random
 from pathlib import Path
 
 import pytest
+from conftest import SHARED
 from typer.testing import CliRunner
 
-from conftest import SHARED
 from unspin.cli.main import app
 from unspin.eval.spans import LabelSpan, score_files, score_flc, score_si, score_tc
 
