@@ -19,7 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from unspin.analyse.claims import (  # noqa: E402
+from unspin.claims.detector import (  # noqa: E402
     ClaimDetector,
     expected_calibration_error,
     prf,

@@ -13,8 +13,8 @@ import pytest
 pytest.importorskip("onnxruntime")
 pytest.importorskip("tokenizers")
 
-from unspin.analyse import claims as claims_mod  # noqa: E402
-from unspin.analyse.claims import (  # noqa: E402
+from unspin.claims import detector as claims_mod  # noqa: E402
+from unspin.claims.detector import (  # noqa: E402
     MODEL_DIR,
     ClaimDetector,
     ClaimModelError,
@@ -181,7 +181,7 @@ def test_shipped_model_is_small() -> None:
 def test_inference_does_not_import_torch() -> None:
     code = (
         "import sys; sys.modules['torch'] = None\n"
-        "from unspin.analyse.claims import get_detector\n"
+        "from unspin.claims.detector import get_detector\n"
         "print(get_detector(threads=1).score(['Taxes rose 5 percent.'])[0])\n"
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -8,7 +8,7 @@ import pytest
 
 from unspin.document import Span
 from unspin.eval.spans import score_files, score_flc, score_si, score_tc
-from unspin.semeval import (
+from unspin.formats.semeval import (
     LabelSpan,
     SemEvalFormatError,
     fill_tc,

@@ -185,7 +185,7 @@ def test_broken_warc_is_reported(tmp_path):
 def test_language_model_unpacked_once_gives_the_packages_answers(tmp_path, monkeypatch):
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-    from unspin.meta import language
+    from unspin.metadata import language
 
     monkeypatch.setenv("UNSPIN_MODEL_CACHE", str(tmp_path))
     language.identifier.cache_clear()

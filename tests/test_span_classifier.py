@@ -19,7 +19,7 @@ from unspin.analyse.techniques.classifier import (
 )
 from unspin.analyse.techniques.tagger import MODELS_DIR as TAGGERS_DIR
 from unspin.analyse.techniques.tagger import TechniqueTagger, tc_features
-from unspin.semeval import PTC_TECHNIQUES
+from unspin.formats.semeval import PTC_TECHNIQUES
 
 PTC_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ptc"
 SHIPPED = (MODELS_DIR / "span-classifier" / "config.json").is_file()
@@ -160,7 +160,7 @@ def test_tc_on_held_out_articles_beats_the_tagger_alone() -> None:
     classifier names the technique of gold spans far more often than the best TC step without it
     (0.54 for `fast`, 0.58 for `accurate`)."""
     from unspin.eval.spans import score_tc
-    from unspin.semeval import LabelSpan, read_articles, read_labels
+    from unspin.formats.semeval import LabelSpan, read_articles, read_labels
     from unspin.train.techniques import split_ids
 
     name = "fast"

@@ -22,7 +22,7 @@ from unspin.analyse.techniques.tagger import (
 )
 from unspin.analyse.techniques.taxonomy import BY_LABEL, TECHNIQUES, technique
 from unspin.document import Document, Segment, Span
-from unspin.semeval import PTC_TECHNIQUES
+from unspin.formats.semeval import PTC_TECHNIQUES
 
 PTC_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ptc"
 SI_F1_FLOOR = 0.30
@@ -192,7 +192,7 @@ def test_classify_returns_one_label_per_span(tagger: TechniqueTagger) -> None:
 def test_si_f1_on_held_out_split(tagger: TechniqueTagger) -> None:
 
     from unspin.eval.spans import score_si
-    from unspin.semeval import LabelSpan, read_articles, read_labels
+    from unspin.formats.semeval import LabelSpan, read_articles, read_labels
     from unspin.train.techniques import split_ids
 
     config = tagger.config

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from unspin.semeval import LabelSpan
+from unspin.formats.semeval import LabelSpan
 from unspin.train.techniques import (
     ENCODERS,
     OUTPUTS,

@@ -10,7 +10,7 @@ from unspin.document import Document, Segment
 from unspin.errors import InputError
 from unspin.ingest.build import build_document
 from unspin.ingest.sources import RawInput, looks_like_html
-from unspin.meta.language import detect_language, identifier
+from unspin.metadata.language import detect_language, identifier
 from unspin.segment.sentences import paragraph_spans, sentence_spans_in
 from unspin.settings import Settings
 
@@ -75,7 +75,7 @@ def _techniques(settings: Settings) -> Stage:
 
 
 def _claims(settings: Settings) -> Stage:
-    from unspin.analyse.claims import get_detector
+    from unspin.claims.detector import get_detector
 
     return get_detector(threads=settings.threads)
 

@@ -15,8 +15,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from unspin.document import OffsetMap, Removal
-from unspin.meta.dates import find_date
-from unspin.meta.outlets import domain_of, is_url, outlet_domain_for_name, outlet_name_for_domain
+from unspin.metadata.dates import find_date
+from unspin.metadata.outlets import domain_of, is_url, outlet_domain_for_name, outlet_name_for_domain
 
 # Whole lines that are interface text, compared lower-cased with punctuation and spaces squeezed.
 UI_LINES = {

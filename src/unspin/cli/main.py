@@ -240,7 +240,7 @@ def _article_progress(what: str):
 
 
 def _semeval_write(kind: str, articles_dir: Path, out: Path, model: ModelName) -> None:
-    from unspin import semeval
+    from unspin.formats import semeval
 
     lanes, tagger = _lanes_and_tagger(model)
     try:
@@ -277,7 +277,7 @@ def semeval_tc(
     model: ModelOpt = ModelName.fast,
 ) -> None:
     """Technique classification: fill the technique column of a span template."""
-    from unspin import semeval
+    from unspin.formats import semeval
 
     lanes, tagger = _lanes_and_tagger(model)
     try:
@@ -314,7 +314,7 @@ def evaluate(
     from rich.table import Table
 
     from unspin.eval.spans import score_files
-    from unspin.semeval import SemEvalFormatError
+    from unspin.formats.semeval import SemEvalFormatError
 
     try:
         scores = score_files(task.value, gold, pred, articles)
@@ -346,7 +346,7 @@ def claims(
     max_bytes: MaxBytesOpt = Settings().max_bytes,
 ) -> None:
     """Check-worthy factual claims: sentences a fact-checker should verify."""
-    from unspin.analyse.claims import score_lines
+    from unspin.claims.detector import score_lines
 
     settings = _settings(max_bytes, False)
     if per_line:

@@ -23,7 +23,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from unspin.semeval import LabelSpan, check_offsets, merge_intervals, read_articles, read_labels
+from unspin.eval.intervals import merge_intervals
+from unspin.formats.semeval import LabelSpan, check_offsets, read_articles, read_labels
 
 
 @dataclass

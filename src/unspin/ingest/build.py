@@ -9,8 +9,8 @@ from unspin.document import Document
 from unspin.errors import InputError
 from unspin.ingest.htmlmap import html_offset_map
 from unspin.ingest.sources import RawInput
-from unspin.meta.dates import normalise_date
-from unspin.meta.outlets import domain_of, outlet_domain_for_name, outlet_name_for_domain
+from unspin.metadata.dates import normalise_date
+from unspin.metadata.outlets import domain_of, outlet_domain_for_name, outlet_name_for_domain
 from unspin.settings import Settings
 
 

@@ -21,7 +21,7 @@ import trafilatura
 from lxml import etree
 from trafilatura.readability_lxml import Document as ReadabilityDocument
 
-from unspin.meta.outlets import domain_of
+from unspin.metadata.outlets import domain_of
 
 # readability and trafilatura log page-level complaints at WARNING; they are not ours to show.
 logging.getLogger("trafilatura").setLevel(logging.ERROR)

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from unspin.analyse.claims import (
+from unspin.claims.detector import (
     CONFIG_NAME,
     ClaimDetector,
     best_threshold,
@@ -559,7 +559,7 @@ def write_card(path: Path, c: dict[str, Any], history: list[dict[str, Any]]) -> 
     text = f"""# Check-worthy claims classifier
 
 Sentence-level classifier: is this sentence a factual claim worth fact-checking ("Yes") or not ("No")?
-Used by `unspin.analyse.claims` (`ClaimDetector`, `doc.claims`, `unspin claims`).
+Used by `unspin.claims.detector` (`ClaimDetector`, `doc.claims`, `unspin claims`).
 
 ## Model
 - Base encoder: {c["base_encoder"]} from the PyPI package `{c["base_package"]}` (22.7M parameters,

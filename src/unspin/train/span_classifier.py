@@ -35,8 +35,8 @@ from typing import Any
 import numpy as np
 
 from unspin.analyse.techniques.classifier import NONE, InputShape, batch_arrays, span_inputs
+from unspin.formats.semeval import PTC_TECHNIQUES
 from unspin.models.base import ENCODERS, sha256_file, verified_file
-from unspin.semeval import PTC_TECHNIQUES
 from unspin.train.techniques import config_json, load_config, load_ptc, load_tokenizer, special_ids, split_ids
 
 LOG = logging.getLogger("unspin.train.span_classifier")

@@ -47,9 +47,9 @@ from typing import Any
 import numpy as np
 
 from unspin.eval.calibration import expected_calibration_error
+from unspin.formats.semeval import PTC_TECHNIQUES, LabelSpan, read_articles, read_labels
 from unspin.models.base import ENCODERS, sha256_file
 from unspin.models.base import verified_file as _verified_file
-from unspin.semeval import PTC_TECHNIQUES, LabelSpan, read_articles, read_labels
 
 LOG = logging.getLogger("unspin.train.techniques")
 
@@ -203,7 +203,7 @@ def base_dir_for(cfg: dict[str, Any]) -> Path:
 def unlabeled_texts(cfg: dict[str, Any], data_dir: Path) -> dict[str, str]:
     """The unlabelled articles named in `[distil] unlabeled` (folders of .txt files, relative to the
     PTC folder), keyed "<folder>/<file stem>"."""
-    from unspin.semeval import read_article
+    from unspin.formats.semeval import read_article
 
     out: dict[str, str] = {}
     for rel in cfg["distil"].get("unlabeled", []):

@@ -38,7 +38,8 @@ import numpy as np
 
 from unspin.analyse.techniques.taxonomy import BY_LABEL
 from unspin.document import Document, Span
-from unspin.semeval import PTC_TECHNIQUES, merge_intervals
+from unspin.eval.intervals import merge_intervals
+from unspin.formats.semeval import PTC_TECHNIQUES
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models" / "techniques"
 WORD_RE = re.compile(r"\w+", re.UNICODE)

@@ -6,7 +6,7 @@ with a linear head on the mean-pooled tokens, exported to ONNX and quantised to 
 tokenizers and numpy (no torch). The raw logit is turned into a calibrated probability with the
 Platt scaling fitted on the dev split; `threshold` (tuned on dev) decides what counts as a claim.
 
-    from unspin.analyse.claims import get_detector
+    from unspin.claims.detector import get_detector
     detector = get_detector()
     detector.score(["Unemployment fell to 3.9 percent in 2018."])   # -> [0.9...]
     detector(doc)                                                    # fills doc.claims

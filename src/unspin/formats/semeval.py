@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from unspin.document import Span
+from unspin.eval.intervals import merge_intervals
 
 ARTICLE_RE = re.compile(r"^article(?P<id>[^./\\]+)\.txt$")
 
@@ -206,17 +207,6 @@ def check_offsets(spans: Iterable[LabelSpan], articles: dict[str, str], source: 
 
 
 # --------------------------------------------------------------------------------------------- writers
-
-
-def merge_intervals(intervals: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Union of half-open intervals; overlapping or touching ones become one."""
-    out: list[list[int]] = []
-    for a, b in sorted(intervals):
-        if out and a <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], b)
-        else:
-            out.append([a, b])
-    return [(a, b) for a, b in out]
 
 
 T = TypeVar("T")

@@ -39,7 +39,7 @@ def is_url(line: str) -> bool:
 @lru_cache(maxsize=1)
 def known_outlets() -> dict[str, str]:
     """Lower-cased outlet name -> domain, from the list shipped with unspin (names as outlets sign)."""
-    data = json.loads(resources.files("unspin.meta").joinpath("outlets.json").read_text(encoding="utf-8"))
+    data = json.loads(resources.files("unspin.metadata").joinpath("outlets.json").read_text(encoding="utf-8"))
     table: dict[str, str] = {}
     for domain, names in data.items():
         for name in names:
@@ -55,7 +55,7 @@ def outlet_domain_for_name(name: str | None) -> str | None:
 
 @lru_cache(maxsize=1)
 def _names_by_domain() -> dict[str, str]:
-    data = json.loads(resources.files("unspin.meta").joinpath("outlets.json").read_text(encoding="utf-8"))
+    data = json.loads(resources.files("unspin.metadata").joinpath("outlets.json").read_text(encoding="utf-8"))
     return {domain: names[0] for domain, names in data.items() if names}
 
 

@@ -1,0 +1,1 @@
+"""Check-worthy claims: the sentence-level detector (inference only)."""

@@ -1,0 +1,1 @@
+"""File formats read and written by unspin (SemEval label and article files)."""
