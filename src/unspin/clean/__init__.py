@@ -1,1 +1,1 @@
-"""Cleaning: debris out, metadata lines into metadata, with an exact map back to the input."""
+"""Cleaning: debris lines out, with an exact map back to the input."""

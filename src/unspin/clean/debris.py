@@ -1,9 +1,12 @@
-"""Remove the debris that extracted article text still carries, and turn metadata lines into metadata.
+"""Remove the debris that extracted article text still carries, keeping a map back to the input.
 
 Cleaning works on whole lines and only ever *drops* lines: the clean text is a concatenation of
 slices of the input, so every character maps back to the input exactly (`OffsetMap`). Each rule is
 narrow (a full-line match or a strong pattern) because dropping a body sentence is worse than
-leaving a stray line in.
+leaving a stray line in. Every dropped line is reported with its reason (`CleanResult.removed`);
+bylines, datelines and source links are among them, and `unspin.metadata.article` reads the author,
+date and URL from those lines. The first line is kept as the title when it looks like one
+(`CleanResult.title_span`), and the debris rules leave it alone.
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from unspin.document import OffsetMap, Removal
-from unspin.metadata.dates import find_date
-from unspin.metadata.outlets import domain_of, is_url, outlet_domain_for_name, outlet_name_for_domain
+from unspin.metadata.byline import is_posted_by, parse_byline
+from unspin.metadata.outlets import caption_signatures, caption_suffix, is_url
 
 # Whole lines that are interface text, compared lower-cased with punctuation and spaces squeezed.
 UI_LINES = {
@@ -65,11 +68,6 @@ LINE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
      "interface text"),
 ]  # fmt: skip
 
-_POSTED_BY = re.compile(r"^posted by\s+(?P<author>.{2,60}?)(\s+(at|on)\s+(?P<when>.{1,60}))?$", re.I)
-_BY_LINE = re.compile(r"^by\s+(?P<author>[^\d|,;:]{2,60}?)(\s*[,|–—-]\s*(?P<rest>.*))?$", re.I)
-_PIPE_BYLINE = re.compile(r"^(?P<author>[^|\d]{2,60}?)\s*\|(?P<rest>.*)$")
-_CAPTION_SUFFIX = re.compile(r"\s[-–—]\s(?P<name>[A-Z][\w&'. ]{1,40})\s*$")
-_CREDIT_NAME = re.compile(r"^(?:©|\(c\))\s*(?P<name>[^/|\n]{2,40}?)\s*(?:/|\||$)", re.I)
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 _SMALL_WORDS = {
     "a", "an", "the", "of", "in", "on", "at", "to", "for", "and", "or", "but", "as", "by", "with", "from",
@@ -92,16 +90,9 @@ class Line:
 @dataclass
 class CleanResult:
     text: str
-    source_map: OffsetMap
-    removed: list[Removal] = field(default_factory=list)
-    title: str | None = None
-    title_span: tuple[int, int] | None = None  # offsets into the clean text
-    author: str | None = None
-    published: str | None = None
-    url: str | None = None
-    outlet: str | None = None
-    outlet_name: str | None = None
-    notes: dict[str, str] = field(default_factory=dict)
+    source_map: OffsetMap  # clean text -> input
+    removed: list[Removal] = field(default_factory=list)  # the lines dropped, offsets into the input
+    title_span: tuple[int, int] | None = None  # the line kept as the title, offsets into the clean text
 
 
 def split_lines(source: str) -> list[Line]:
@@ -170,51 +161,8 @@ def _headline_like(s: str) -> bool:
     return caps / len(content) >= 0.7
 
 
-def _looks_like_name(s: str) -> bool:
-    words = s.split()
-    if not 1 <= len(words) <= 5 or any(ch.isdigit() for ch in s):
-        return False
-    return all(w[0].isupper() or w.lower() in {"de", "van", "von", "der", "al", "bin", "da", "le", "la"} for w in words)
-
-
-def normalise_author(name: str) -> str:
-    """'Andrei AKULOV' -> 'Andrei Akulov'; names written in capitals are shown as names."""
-    name = " ".join(name.strip(" ,|-–—").split())
-    out = []
-    for w in name.split(" "):
-        if len(w) > 1 and w.isupper():
-            w = "-".join(p.capitalize() for p in w.split("-"))
-        out.append(w)
-    return " ".join(out)
-
-
 def _title_like(s: str) -> bool:
     return 0 < len(s) <= 250 and len(s.split()) <= 40
-
-
-def _byline(s: str) -> tuple[str | None, str | None] | None:
-    """(author, ISO date) when the line is a byline or a dateline, else None."""
-    s = " ".join(s.split())
-    m = _PIPE_BYLINE.match(s)
-    if m and _looks_like_name(m["author"].strip()):
-        found = find_date(m["rest"])
-        if found:
-            return normalise_author(m["author"]), found[0]
-    m = _BY_LINE.match(s)
-    if m and _looks_like_name(m["author"].strip()):
-        found = find_date(m["rest"] or "")
-        return normalise_author(m["author"]), found[0] if found else None
-    m = _POSTED_BY.match(s)
-    if m:
-        found = find_date(m["when"] or "")
-        return normalise_author(m["author"]), found[0] if found else None
-    found = find_date(s)
-    if found:
-        rest = (s[: found[1]] + s[found[2] :]).strip(" |,-–—")
-        rest = re.sub(r"^(published|posted|updated|on|date)\b:?\s*", "", rest, flags=re.I).strip(" |,-–—")
-        if not rest:
-            return None, found[0]
-    return None
 
 
 def clean_text(source: str, *, detect_title: bool = True, remove_debris: bool = True) -> CleanResult:
@@ -222,20 +170,6 @@ def clean_text(source: str, *, detect_title: bool = True, remove_debris: bool = 
     main_script = dominant_script(source)
     nonblank = [i for i, ln in enumerate(lines) if ln.stripped]
 
-    # Outlet names that sign captions: the name in a "© Name / ..." credit, and any " - Name" suffix
-    # that ends two or more lines.
-    credit_names = [m["name"].strip() for ln in lines if (m := _CREDIT_NAME.match(ln.stripped))]
-    suffixes = Counter(m["name"].strip() for ln in lines if (m := _CAPTION_SUFFIX.search(ln.stripped)))
-    # A repeated " - Name" suffix is a caption signature only when the name is an outlet's: the one
-    # in a © credit, or one on the list of known outlets (lists such as "Stage 1 - Interlagos" repeat too).
-    caption_names = {
-        name
-        for name, count in suffixes.items()
-        if any(name.lower().startswith(c.lower()) for c in credit_names)
-        or (count >= 2 and outlet_domain_for_name(name) is not None)
-    }
-
-    result = CleanResult(text="", source_map=OffsetMap())
     drop: dict[int, str] = {}
 
     title_idx = None
@@ -244,12 +178,13 @@ def clean_text(source: str, *, detect_title: bool = True, remove_debris: bool = 
         s = lines[first].stripped
         nxt = lines[first + 1] if first + 1 < len(lines) else None
         if _title_like(s) and (
-            nxt is None or not nxt.stripped or not s.endswith(".") or _byline(nxt.stripped) is not None
+            nxt is None or not nxt.stripped or not s.endswith(".") or parse_byline(nxt.stripped) is not None
         ):
             title_idx = first
-            result.title = s
 
     if remove_debris:
+        # lines signed " - Name" by an outlet are photo captions
+        _, caption_names = caption_signatures(ln.stripped for ln in lines)
         head = [i for i in nonblank if title_idx is None or i > title_idx][:4]
         tail = set(nonblank[-6:])
         prev_reason: str | None = None
@@ -259,24 +194,12 @@ def clean_text(source: str, *, detect_title: bool = True, remove_debris: bool = 
                 continue
             s = lines[i].stripped
             reason = _line_reason(s, main_script, caption_names)
-            if reason is None and i in head:
-                by = _byline(s)
-                if by is not None:
-                    reason = "byline"
-                    result.author = result.author or by[0]
-                    result.published = result.published or by[1]
-            if reason is None and (m := _POSTED_BY.match(s)):
+            if reason is None and ((i in head and parse_byline(s) is not None) or is_posted_by(s)):
                 reason = "byline"
-                by = _byline(s)
-                if by:
-                    result.author = result.author or by[0]
-                    result.published = result.published or by[1]
             if reason is None and i in tail and is_url(s.rstrip(" |")):
                 # a bare URL at the end is the source the text was taken from; inside the body it is
                 # a reference and stays
                 reason = "source link"
-                if result.url is None:
-                    result.url = s.rstrip(" |").strip()
             if reason is None and _is_foreign_script_line(s, main_script) and (prev_reason or i in tail):
                 # UI strings in another script sit among other debris or at the very end
                 reason = "other script"
@@ -284,11 +207,6 @@ def clean_text(source: str, *, detect_title: bool = True, remove_debris: bool = 
                 reason = "related link"
             if reason is None and re.fullmatch(r"\d{1,6}", s) and prev_reason is not None:
                 reason = "counter"
-            if reason == "source note":
-                result.notes["source_note"] = s
-                m = re.search(r"https?://\S+", s)
-                if m and result.url is None:
-                    result.url = m.group(0).rstrip(").,;")
             if reason is not None:
                 drop[i] = reason
             prev_reason = reason
@@ -299,22 +217,9 @@ def clean_text(source: str, *, detect_title: bool = True, remove_debris: bool = 
                 if later and later[0] in drop:
                     drop[i] = "counter"
 
-    # Metadata from what was found.
-    if credit_names or caption_names:
-        names = sorted(caption_names or set(credit_names), key=len, reverse=True)
-        result.outlet_name = names[0]
-    if result.url:
-        result.outlet = domain_of(result.url)
-    if result.outlet and not result.outlet_name:
-        result.outlet_name = outlet_name_for_domain(result.outlet)
-    if result.outlet is None and result.outlet_name:
-        result.outlet = outlet_domain_for_name(result.outlet_name) or (
-            outlet_domain_for_name(credit_names[0]) if credit_names else None
-        )
-
-    result.text, result.source_map, result.title_span = _assemble(source, lines, drop, title_idx)
-    result.removed = [Removal(lines[i].start, lines[i].end, reason) for i, reason in sorted(drop.items())]
-    return result
+    text, source_map, title_span = _assemble(source, lines, drop, title_idx)
+    removed = [Removal(lines[i].start, lines[i].end, reason) for i, reason in sorted(drop.items())]
+    return CleanResult(text, source_map, removed, title_span)
 
 
 def _assemble(
@@ -397,6 +302,6 @@ def _line_reason(s: str, main_script: str | None, caption_names: set[str]) -> st
     for pattern, reason in LINE_PATTERNS:
         if pattern.search(s):
             return reason
-    if caption_names and (m := _CAPTION_SUFFIX.search(s)) and m["name"].strip() in caption_names:
+    if caption_names and caption_suffix(s) in caption_names:
         return "caption"
     return None

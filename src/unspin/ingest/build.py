@@ -1,4 +1,4 @@
-"""RawInput -> Document: extraction (HTML), cleaning and metadata, with the offset map kept."""
+"""RawInput -> Document: extraction (HTML), cleaning, then metadata, with the offset maps kept."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from unspin.document import Document
 from unspin.errors import InputError
 from unspin.ingest.htmlmap import html_offset_map
 from unspin.ingest.sources import RawInput
-from unspin.metadata.dates import normalise_date
-from unspin.metadata.outlets import domain_of, outlet_domain_for_name, outlet_name_for_domain
+from unspin.metadata.article import fill_metadata
 from unspin.settings import Settings
 
 
@@ -35,23 +34,22 @@ def _default_id(raw: RawInput) -> str | None:
 
 
 def build_document(raw: RawInput, settings: Settings | None = None) -> Document:
-    """Extract (HTML), clean and read metadata; raises InputError when no article text remains."""
+    """Extract (HTML), clean, then read the metadata; raises InputError when no article text remains."""
     settings = settings or Settings()
     warnings = list(raw.warnings)
-    hints = raw.hints
-    extracted = None
+    page = None
+    source_text = raw.content
     if raw.kind == "html":
         from unspin.ingest.html import extract_article  # trafilatura and lxml load only for HTML (0.2 s)
 
-        extracted = extract_article(raw.content, url=hints.get("url"))
-        warnings.extend(extracted.warnings)
-        source_text = extracted.text
-        cleaned = clean_text(source_text, detect_title=False, remove_debris=settings.clean)
-    else:
-        source_text = raw.content
-        cleaned = clean_text(source_text, detect_title=settings.detect_title, remove_debris=settings.clean)
+        page = extract_article(raw.content, url=raw.hints.get("url"))
+        warnings.extend(page.warnings)
+        source_text = page.text
+    # an HTML page's title is in its own metadata, not on the first line of its body
+    detect_title = settings.detect_title and page is None
+    cleaned = clean_text(source_text, detect_title=detect_title, remove_debris=settings.clean)
     if not cleaned.text.strip():
-        reason = "no article text found in the HTML" if raw.kind == "html" else "no article text left after cleaning"
+        reason = "no article text found in the HTML" if page is not None else "no article text left after cleaning"
         raise InputError(raw.source, reason)
 
     doc = Document(
@@ -63,39 +61,11 @@ def build_document(raw: RawInput, settings: Settings | None = None) -> Document:
         removed=cleaned.removed,
         warnings=warnings,
     )
-    if raw.kind == "html":
+    if page is not None:
         doc.html_map = cleaned.source_map.compose(html_offset_map(source_text, raw.content))
     doc.id = _default_id(raw)
-    # Precedence: what the user's record says, then the page's metadata, then what the text says.
-    doc.title = hints.get("title") or (extracted.title if extracted else None) or cleaned.title
-    doc.url = hints.get("url") or (extracted.url if extracted else None) or cleaned.url
-    doc.author = hints.get("author") or (extracted.author if extracted else None) or cleaned.author
-    doc.published = (
-        normalise_date(hints.get("published"))
-        or (normalise_date(extracted.published) if extracted else None)
-        or cleaned.published
-    )
-    outlet_hint = hints.get("outlet")
-    doc.outlet = (
-        (domain_of(outlet_hint) if outlet_hint and "." in outlet_hint else None)
-        or outlet_domain_for_name(outlet_hint)
-        or (extracted.outlet if extracted else None)
-        or cleaned.outlet
-        or domain_of(doc.url)
-    )
-    doc.outlet_name = (
-        (outlet_hint if outlet_hint and "." not in outlet_hint else None)
-        or (extracted.outlet_name if extracted else None)
-        or cleaned.outlet_name
-        or outlet_name_for_domain(doc.outlet)
-    )
-    if doc.outlet is None and doc.outlet_name:
-        # no domain known: the name the page signs with still groups the outlet's articles
-        doc.outlet = doc.outlet_name
     if cleaned.title_span:
         doc.meta["title_span"] = list(cleaned.title_span)
-    if extracted is not None:
-        doc.meta["extractor"] = extracted.extractor
-    if cleaned.notes:
-        doc.meta.update(cleaned.notes)
-    return doc
+    if page is not None:
+        doc.meta["extractor"] = page.extractor
+    return fill_metadata(doc, raw.hints, page, cleaned.title_span)

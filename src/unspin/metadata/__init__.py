@@ -1,1 +1,1 @@
-"""Metadata: outlet, author, publication date, language."""
+"""Metadata: title, author, publication date, outlet (article.py, in one place) and language."""

@@ -1,14 +1,18 @@
-"""Outlets: domains from URLs, and readable names that map to a domain."""
+"""Outlets: domains from URLs, readable names that map to a domain, and the names that sign captions."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections import Counter
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 from urllib.parse import urlsplit
 
 _URL = re.compile(r"^(?:https?://|www\.)\S+$", re.IGNORECASE)
+_CAPTION_SUFFIX = re.compile(r"\s[-–—]\s(?P<name>[A-Z][\w&'. ]{1,40})\s*$")
+_CREDIT_NAME = re.compile(r"^(?:©|\(c\))\s*(?P<name>[^/|\n]{2,40}?)\s*(?:/|\||$)", re.I)
 
 
 def domain_of(url: str | None) -> str | None:
@@ -63,3 +67,28 @@ def outlet_name_for_domain(domain: str | None) -> str | None:
     if not domain:
         return None
     return _names_by_domain().get(domain.lower())
+
+
+def caption_suffix(line: str) -> str | None:
+    """The NAME of a line ending in " - NAME" (how photo captions are signed), else None."""
+    m = _CAPTION_SUFFIX.search(line)
+    return m["name"].strip() if m else None
+
+
+def caption_signatures(lines: Iterable[str]) -> tuple[list[str], set[str]]:
+    """Outlet names that sign captions, from a text's stripped lines: `(credit_names, caption_names)`.
+
+    Credit names are the NAME of every "© NAME / ..." line. Caption names are the " - NAME" suffixes
+    that are an outlet's: the one in a © credit, or, when the suffix ends two or more lines, one on the
+    list of known outlets (lists such as "Stage 1 - Interlagos" repeat too).
+    """
+    lines = list(lines)
+    credit_names = [m["name"].strip() for s in lines if (m := _CREDIT_NAME.match(s))]
+    suffixes = Counter(name for s in lines if (name := caption_suffix(s)) is not None)
+    caption_names = {
+        name
+        for name, count in suffixes.items()
+        if any(name.lower().startswith(c.lower()) for c in credit_names)
+        or (count >= 2 and outlet_domain_for_name(name) is not None)
+    }
+    return credit_names, caption_names
