@@ -161,7 +161,7 @@ def test_tc_on_held_out_articles_beats_the_tagger_alone() -> None:
     (0.54 for `fast`, 0.58 for `accurate`)."""
     from unspin.eval.spans import score_tc
     from unspin.formats.semeval import LabelSpan, read_articles, read_labels
-    from unspin.train.techniques import split_ids
+    from unspin.train.common import split_ids
 
     name = "fast"
     if not (TAGGERS_DIR / name / "config.json").is_file():

@@ -193,7 +193,7 @@ def test_si_f1_on_held_out_split(tagger: TechniqueTagger) -> None:
 
     from unspin.eval.spans import score_si
     from unspin.formats.semeval import LabelSpan, read_articles, read_labels
-    from unspin.train.techniques import split_ids
+    from unspin.train.common import split_ids
 
     config = tagger.config
     articles = read_articles(PTC_DIR / "train-articles")

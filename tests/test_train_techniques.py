@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from unspin.formats.semeval import LabelSpan
-from unspin.train.techniques import (
-    ENCODERS,
+from unspin.models.base import ENCODERS
+from unspin.train.common import load_tokenizer
+from unspin.train.techniques.data import (
     OUTPUTS,
     _teacher_file,
     distil_targets,
-    load_tokenizer,
     make_windows,
     token_targets,
     verified_file,
@@ -77,7 +77,7 @@ def test_missing_or_stale_teacher_files_stop_training(tmp_path: Path, tok) -> No
 
 
 def test_seed_option_changes_the_training_seed_but_not_the_split() -> None:
-    from unspin.train.techniques import load_config, split_ids
+    from unspin.train.common import load_config, split_ids
 
     root = Path(__file__).resolve().parents[1]
     shipped = load_config(root / "configs" / "techniques-accurate.toml")
@@ -98,7 +98,8 @@ def test_the_graphs_second_output_hidden_states_or_span_head_scores_leaves_the_l
     pytest.importorskip("onnx")
     from unspin.analyse.techniques.tagger import MODELS_DIR, TechniqueTagger
     from unspin.models.base import sha256_file
-    from unspin.train.techniques import config_json, fit_span_head, set_extra_output
+    from unspin.train.common import config_json
+    from unspin.train.techniques.head import fit_span_head, set_extra_output
 
     src = MODELS_DIR / "minilm-l6"  # a whole graph, no frozen placeholders
     dst = tmp_path / "m"
@@ -137,7 +138,9 @@ def test_the_graphs_second_output_hidden_states_or_span_head_scores_leaves_the_l
 
 def test_crossfit_never_decodes_an_article_with_choices_made_on_its_own_labels(monkeypatch) -> None:
     from unspin.analyse.techniques.tagger import DecodeParams
-    from unspin.train import techniques as tt
+    from unspin.formats.semeval import PTC_TECHNIQUES
+    from unspin.train.techniques import crossfit as tt
+    from unspin.train.techniques.data import OUTPUTS
 
     texts = {f"a{i}": f"text {i}" for i in range(11)}
     fitted_on: list[set[str]] = []
@@ -156,7 +159,7 @@ def test_crossfit_never_decodes_an_article_with_choices_made_on_its_own_labels(m
 
     monkeypatch.setattr(tt, "tune_decoding", fake_tune)
     monkeypatch.setattr(tt, "_predict_all", fake_predict)
-    params = DecodeParams(labels=list(tt.OUTPUTS), thresholds={t: 0.3 for t in tt.PTC_TECHNIQUES})
+    params = DecodeParams(labels=list(OUTPUTS), thresholds={t: 0.3 for t in PTC_TECHNIQUES})
     tt.crossfit_scores(texts, {}, {}, params, folds=4, seed=1)
     assert set(decoded) == set(texts) and len(fitted_on) == 4
     for a, fold in decoded.items():

@@ -44,6 +44,8 @@ from unspin.claims.detector import (
     sigmoid,
 )
 from unspin.models.base import ENCODERS, package_dir, sha256_file
+from unspin.train.common import load_config
+from unspin.train.quantize import quantize
 
 log = logging.getLogger("unspin.train.claims")
 
@@ -316,33 +318,6 @@ def fuse(fp32: Path, fused: Path, num_heads: int, hidden: int) -> bool:
     return True
 
 
-def quantize(
-    fp32: Path,
-    int8: Path,
-    per_channel: bool,
-    reduce_range: bool,
-    op_types: list[str] | None = None,
-    float_nodes: list[str] | None = None,
-) -> None:
-    """Dynamic int8: weights quantised ahead (per output channel if asked), activations per batch.
-    reduce_range keeps weights to 7 bits, which avoids saturation in the AVX2 (no VNNI) int8 kernels.
-    `op_types` limits which operators are quantised (default: all ONNX Runtime supports);
-    `float_nodes` names nodes that stay float."""
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    quantize_dynamic(
-        str(fp32),
-        str(int8),
-        weight_type=QuantType.QInt8,
-        per_channel=per_channel,
-        reduce_range=reduce_range,
-        op_types_to_quantize=op_types,
-        nodes_to_exclude=float_nodes,
-        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-    )
-
-
 def evaluate(labels: list[int], logits: np.ndarray, a: float, b: float, threshold: float) -> dict[str, Any]:
     probs = sigmoid(a * logits + b)
     out = prf(labels, probs >= threshold)
@@ -394,8 +369,6 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(message)s",
         handlers=[logging.StreamHandler(sys.stdout), logging.FileHandler(args.work_dir / "train.log")],
     )
-    from unspin.train.techniques import load_config
-
     cfg = load_config(args.config, args.seed)
     mcfg, tcfg, ecfg = cfg["model"], cfg["train"], cfg["export"]
     torch.set_num_threads(int(tcfg.get("threads", 1)))

@@ -37,7 +37,7 @@ import numpy as np
 from unspin.analyse.techniques.classifier import NONE, InputShape, batch_arrays, span_inputs
 from unspin.formats.semeval import PTC_TECHNIQUES
 from unspin.models.base import ENCODERS, sha256_file, verified_file
-from unspin.train.techniques import config_json, load_config, load_ptc, load_tokenizer, special_ids, split_ids
+from unspin.train.common import config_json, load_config, load_ptc, load_tokenizer, special_ids, split_ids
 
 LOG = logging.getLogger("unspin.train.span_classifier")
 STAGES = ("train", "export", "test")
@@ -269,8 +269,7 @@ def stage_export(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> 
     import torch
 
     from unspin.models.frozen import add_to_session_options
-    from unspin.train.claims import quantize
-    from unspin.train.techniques import strip_frozen
+    from unspin.train.quantize import quantize, strip_frozen
 
     torch.set_num_threads(int(cfg["train"].get("threads", 2)))
     model = build_model(cfg, 0.0)
