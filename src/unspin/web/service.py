@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from unspin.web.app import WebContext
+from unspin.web.context import WebContext
 
 
 async def analyse_and_save(ctx: WebContext, content: str, kind: str, source: str) -> dict[str, Any]:

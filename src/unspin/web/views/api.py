@@ -1,4 +1,4 @@
-"""REST endpoints: analyse, fetch a stored analysis, the technique taxonomy, health."""
+"""The REST API under /api: analyse, fetch a stored analysis, the technique taxonomy, health."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from starlette.datastructures import UploadFile
 from unspin import __version__
 from unspin.errors import InputError
 from unspin.web.analysis import WebError, input_error, upload_content
-from unspin.web.app import KEY_HEADER, WebContext, context
+from unspin.web.context import WebContext, context
 from unspin.web.service import analyse_and_save, analysis_payload
 from unspin.web.taxonomy import techniques
+from unspin.web.views.auth import require_key
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -26,11 +27,6 @@ ERROR_SCHEMA = {
 
 def _error(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": ERROR_SCHEMA}}}
-
-
-def require_key(request: Request) -> None:
-    if not context(request).key_ok(request):
-        raise WebError(401, "unauthorized", f"missing or wrong API key: send it in the {KEY_HEADER} header")
 
 
 MinScore = Annotated[
@@ -168,6 +164,3 @@ async def get_analysis(
     if record is None:
         raise WebError(404, "not_found", f"no analysis with id {analysis_id!r}")
     return JSONResponse(analysis_payload(request, record, min_score))
-
-
-routers = [router, keyed]

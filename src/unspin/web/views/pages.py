@@ -1,11 +1,9 @@
-"""HTML pages: the paste/upload form, the article page, exports, the key form, the API reference."""
+"""HTML pages: the paste/upload form, the article page, its exports, the API reference."""
 
 from __future__ import annotations
 
 import json
-import secrets
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -15,22 +13,14 @@ from starlette.datastructures import UploadFile
 from unspin import __version__
 from unspin.errors import InputError
 from unspin.web.analysis import WebError, input_error, upload_content
-from unspin.web.app import KEY_COOKIE, WebContext, context
+from unspin.web.context import WebContext, context, page
 from unspin.web.highlight import article_view, report_view
 from unspin.web.service import analyse_and_save, analysis_payload
 from unspin.web.taxonomy import techniques
+from unspin.web.views.auth import login_redirect
+from unspin.web.views.corpus import corpus_record
 
 router = APIRouter(include_in_schema=False)
-
-
-def _login_redirect(request: Request) -> RedirectResponse:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
-
-
-def _page(request: Request, name: str, values: dict[str, Any], status: int = 200) -> Response:
-    ctx: WebContext = context(request)
-    return ctx.templates.TemplateResponse(request, name, {"version": __version__, **values}, status_code=status)
 
 
 async def _index(request: Request, error: str | None = None, text: str = "", status: int = 200) -> Response:
@@ -38,20 +28,20 @@ async def _index(request: Request, error: str | None = None, text: str = "", sta
     recent = await run_in_threadpool(ctx.store.recent, 8)
     max_mb = f"{ctx.max_body / (1024 * 1024):g}"
     values = {"recent": recent, "error": error, "text": text, "max_mb": max_mb, "max_bytes": ctx.max_body}
-    return _page(request, "index.html", values, status)
+    return page(request, "index.html", values, status)
 
 
 @router.get("/")
 async def index(request: Request, ctx: WebContext = Depends(context)) -> Response:
     if not ctx.key_ok(request):
-        return _login_redirect(request)
+        return login_redirect(request)
     return await _index(request)
 
 
 @router.post("/analyze")
 async def analyze_form(request: Request, ctx: WebContext = Depends(context)) -> Response:
     if not ctx.key_ok(request):
-        return _login_redirect(request)
+        return login_redirect(request)
     text = ""
     try:
         form = await request.form(max_files=1, max_fields=5)
@@ -74,8 +64,6 @@ async def analyze_form(request: Request, ctx: WebContext = Depends(context)) -> 
 
 
 async def _record(ctx: WebContext, analysis_id: str) -> dict[str, Any]:
-    from unspin.web.dashboard import corpus_record
-
     record = await run_in_threadpool(ctx.store.get, analysis_id)
     if record is None:
         record = await run_in_threadpool(corpus_record, ctx, analysis_id)
@@ -87,15 +75,15 @@ async def _record(ctx: WebContext, analysis_id: str) -> dict[str, Any]:
 @router.get("/a/{analysis_id}", name="article_page")
 async def article_page(analysis_id: str, request: Request, ctx: WebContext = Depends(context)) -> Response:
     if not ctx.key_ok(request):
-        return _login_redirect(request)
+        return login_redirect(request)
     view = article_view(await _record(ctx, analysis_id))
-    return _page(request, "article.html", {"v": view, "taxonomy": techniques()})
+    return page(request, "article.html", {"v": view, "taxonomy": techniques()})
 
 
 @router.get("/a/{analysis_id}/export.json")
 async def export_json(analysis_id: str, request: Request, ctx: WebContext = Depends(context)) -> Response:
     if not ctx.key_ok(request):
-        return _login_redirect(request)
+        return login_redirect(request)
     payload = analysis_payload(request, await _record(ctx, analysis_id))
     return Response(
         json.dumps(payload, ensure_ascii=False, indent=2),
@@ -114,7 +102,7 @@ async def export_report(
 ) -> Response:
     """A self-contained HTML file: inline CSS, no script, showing the spans the reader had chosen."""
     if not ctx.key_ok(request):
-        return _login_redirect(request)
+        return login_redirect(request)
     chosen = set(t) if t else None
     view = report_view(await _record(ctx, analysis_id), min_score=min_score, techniques=chosen)
     body = ctx.templates.get_template("report.html").render(v=view, version=__version__)
@@ -123,29 +111,6 @@ async def export_report(
         media_type="text/html; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="unspin-{analysis_id}.html"'},
     )
-
-
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/"
-
-
-@router.get("/login")
-async def login_form(request: Request, next: str = "/") -> Response:
-    return _page(request, "login.html", {"next": _safe_next(next), "error": None})
-
-
-@router.post("/login")
-async def login(request: Request, ctx: WebContext = Depends(context)) -> Response:
-    form = await request.form(max_files=0, max_fields=3)
-    key = form.get("key")
-    target = _safe_next(form.get("next") if isinstance(form.get("next"), str) else None)  # type: ignore[arg-type]
-    if not isinstance(key, str) or not ctx.api_key or not secrets.compare_digest(key.encode(), ctx.api_key.encode()):
-        return _page(request, "login.html", {"next": target, "error": "That key is not right."}, 401)
-    response = RedirectResponse(target, status_code=303)
-    response.set_cookie(KEY_COOKIE, key, httponly=True, samesite="strict")
-    return response
 
 
 @router.get("/api/docs")
@@ -166,4 +131,4 @@ async def api_docs(request: Request) -> Response:
                     "responses": [(code, r.get("description", "")) for code, r in op.get("responses", {}).items()],
                 }
             )
-    return _page(request, "apidocs.html", {"operations": operations, "info": spec.get("info", {})})
+    return page(request, "apidocs.html", {"operations": operations, "info": spec.get("info", {})})

@@ -10,9 +10,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from unspin import __version__
 from unspin.web.analysis import WebError
-from unspin.web.app import WebContext, context
+from unspin.web.context import WebContext, context, page
 from unspin.web.taxonomy import describe
 
 router = APIRouter(include_in_schema=False)
@@ -21,11 +20,6 @@ CORPUS_ID = re.compile(r"^corpus-(\d+)$")
 
 def _store(ctx: WebContext):
     return ctx.corpus()
-
-
-def _page(request: Request, name: str, values: dict[str, Any]) -> Response:
-    ctx: WebContext = context(request)
-    return ctx.templates.TemplateResponse(request, name, {"version": __version__, **values})
 
 
 def dashboard_data(store) -> dict[str, Any]:
@@ -72,7 +66,7 @@ async def corpus_dashboard(request: Request, ctx: WebContext = Depends(context))
     values = await run_in_threadpool(collect)
     for row in values["techniques"]:
         row["name"] = describe(row["technique"])["name"]
-    return _page(request, "corpus.html", values)
+    return page(request, "corpus.html", values)
 
 
 @router.get("/corpus/outlet/{outlet:path}", name="corpus_outlet")
@@ -88,7 +82,7 @@ async def corpus_outlet(outlet: str, request: Request, ctx: WebContext = Depends
         {"technique": t, "name": describe(t)["name"], "colour": describe(t)["colour"], "share": share}
         for t, share in ((stats or {}).get("technique_mix") or {}).items()
     ]
-    return _page(request, "outlet.html", {"outlet": outlet, "docs": docs, "stats": stats, "mix": mix})
+    return page(request, "outlet.html", {"outlet": outlet, "docs": docs, "stats": stats, "mix": mix})
 
 
 def corpus_record(ctx: WebContext, analysis_id: str) -> dict[str, Any] | None:

@@ -1,1 +1,0 @@
-"""The REST API (JSON), mounted under /api by the web app."""

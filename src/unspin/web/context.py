@@ -1,0 +1,72 @@
+"""What every handler shares (`WebContext`), how a handler reaches it, and the error reply."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from unspin import __version__
+from unspin.store import DEFAULT_DB_URL, Store
+from unspin.web.analysis import AnalysisRunner
+
+KEY_HEADER = "X-API-Key"
+KEY_COOKIE = "unspin_key"
+
+
+@dataclass
+class WebContext:
+    """What the handlers share: the store, the analysis runner, the settings."""
+
+    store: Store
+    runner: AnalysisRunner
+    api_key: str | None
+    max_body: int
+    templates: Jinja2Templates
+    db_url: str = DEFAULT_DB_URL
+    _corpus: Any = None
+
+    def corpus(self) -> Any:
+        """The corpus store in the same database (what `unspin corpus add` wrote), opened on first use."""
+        if self._corpus is None:
+            from unspin.corpus.store import CorpusStore
+
+            self._corpus = CorpusStore(self.db_url)
+        return self._corpus
+
+    def key_ok(self, request: Request) -> bool:
+        if not self.api_key:
+            return True
+        given = request.headers.get(KEY_HEADER) or request.cookies.get(KEY_COOKIE) or ""
+        return secrets.compare_digest(given.encode(), self.api_key.encode())
+
+
+def context(request: Request) -> WebContext:
+    return request.app.state.web
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api") or "text/html" not in request.headers.get("accept", "")
+
+
+def error_response(request: Request, status: int, code: str, reason: str) -> Response:
+    """JSON `{"error", "reason"}` for the API and scripts; an HTML error page for browsers."""
+    if _wants_json(request):
+        return JSONResponse({"error": code, "reason": reason}, status_code=status)
+    templates: Jinja2Templates = request.app.state.web.templates
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {"status": status, "code": code, "reason": reason, "version": __version__},
+        status_code=status,
+    )
+
+
+def page(request: Request, name: str, values: dict[str, Any], status: int = 200) -> Response:
+    """Render template `name` with the version and `values`."""
+    ctx = context(request)
+    return ctx.templates.TemplateResponse(request, name, {"version": __version__, **values}, status_code=status)
