@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import time
+from typing import Any
+
+from fastapi.testclient import TestClient
 
 from unspin.document import Document, Span
 from unspin.pipeline import Pipeline
@@ -94,3 +97,19 @@ def with_known_spans(content: str, kind: str, source: str) -> Document:
 def slow(content: str, kind: str, source: str) -> Document:
     time.sleep(3)
     return Document(text=content)
+
+
+def analyze(client: TestClient, text: str = ARTICLE) -> dict:
+    """POST the text to /api/analyze and return the reply, which must be a 200."""
+    response = client.post("/api/analyze", json={"text": text})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def is_error(response: Any, status: int, code: str) -> dict:
+    """Assert a JSON error reply `{"error": code, "reason": ...}` with this status; return it."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert body["error"] == code and body["reason"]
+    return body
