@@ -1,0 +1,47 @@
+"""`unspin claims`: check-worthy sentences of one article, or a score for every line of a file."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from unspin.cli.common import FormatOpt, MaxBytesOpt, OutputFormat, emit, finish, make_settings, report
+from unspin.document import Document
+from unspin.errors import InputError
+from unspin.ingest.sources import read_paths
+from unspin.settings import Settings
+
+
+def claims(
+    path: Annotated[str, typer.Argument(help="A text/HTML file, or - for standard input.")],
+    per_line: Annotated[
+        bool, typer.Option("--per-line", help="Every line is one sentence: line<TAB>score<TAB>Yes|No.")
+    ] = False,
+    fmt: FormatOpt = OutputFormat.json,
+    max_bytes: MaxBytesOpt = Settings().max_bytes,
+) -> None:
+    """Check-worthy factual claims: sentences a fact-checker should verify."""
+    from unspin.claims.detector import score_lines
+
+    settings = make_settings(max_bytes, False)
+    if per_line:
+        item = next(iter(read_paths([path], settings)))
+        if isinstance(item, InputError):
+            report(item)
+            raise typer.Exit(1)
+        content = item.content
+        lines = content.split("\n")
+        if content.endswith("\n"):
+            lines.pop()
+        for number, (score, yes) in enumerate(score_lines([ln.rstrip("\r") for ln in lines]), start=1):
+            typer.echo(f"{number}\t{score:.4f}\t{'Yes' if yes else 'No'}")
+        return
+    from unspin.pipeline import Pipeline
+
+    pipeline = Pipeline(stages=["language", "segment", "claims"], settings=settings)
+
+    def to_dict(doc: Document) -> dict:
+        return {"source": doc.source, "title": doc.title, "claims": doc.claims, "warnings": doc.warnings}
+
+    finish(emit(pipeline.pipe(read_paths([path], settings)), fmt, to_dict))
