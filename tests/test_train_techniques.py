@@ -166,3 +166,83 @@ def test_crossfit_never_decodes_an_article_with_choices_made_on_its_own_labels(m
         assert a not in fitted_on[fold]
         assert fitted_on[fold] | {b for b, f in decoded.items() if f == fold} == set(texts)
     assert "fold" not in params.extra  # each fold chose on its own copy
+
+
+def test_stages_run_in_recipe_order_and_tc_only_when_named(tmp_path: Path, monkeypatch) -> None:
+    from unspin.train.techniques import run
+
+    config = tmp_path / "recipe.toml"
+    config.write_text(f'[train]\nwork_dir = "{(tmp_path / "work").as_posix()}"\n')
+    calls: list[tuple[str, tuple]] = []
+    for name in run.STAGES:
+        monkeypatch.setattr(run, f"stage_{name}", lambda *a, name=name: calls.append((name, a)))
+
+    def stages(spec: str) -> list[str]:
+        calls.clear()
+        assert run.main(["--config", str(config), "--data-dir", "ptc", "--out", "model", "--stages", spec]) == 0
+        return [name for name, _ in calls]
+
+    assert stages("all") == [s for s in run.STAGES if s != "tc"]  # `tune` chooses the TC step in a full run
+    assert stages("test, tc,teacher") == ["teacher", "tc", "test"]
+    assert stages(",".join(run.STAGES)) == list(run.STAGES)
+    stages("export,test")
+    cfg = {"train": {"work_dir": (tmp_path / "work").as_posix()}}
+    assert calls == [
+        ("export", (cfg, Path("ptc"), tmp_path / "work", Path("model"))),
+        ("test", (cfg, Path("ptc"), tmp_path / "work", Path("model"), config)),
+    ]
+    with pytest.raises(SystemExit) as stop:
+        stages("train,tuen")
+    assert stop.value.code == 2 and calls == []  # an unknown stage stops before any stage runs
+
+
+def _shipped_card_inputs(name: str) -> tuple[dict, dict, dict, str]:
+    """What the `test` stage gives the card of a shipped model: its config.json holds the scores and
+    the training facts; the per-technique table, speed and benchmark are kept as a fixture."""
+    import json
+
+    from unspin.train.common import load_config
+
+    root = Path(__file__).resolve().parents[1]
+    cfg = load_config(root / "configs" / f"techniques-{name}.toml")
+    cfg_json = json.loads((root / "src" / "unspin" / "models" / "techniques" / name / "config.json").read_text())
+    fixture = json.loads((root / "tests" / "fixtures" / "technique-cards" / f"{name}.json").read_text())
+    res = {**fixture["results"], **cfg_json["test"], "training": cfg_json["training"]}
+    if "crossfit" in cfg_json:
+        keys = ("articles", "folds", "test_dev_chosen", "test_dev_rechosen", "dev_test_crossfit")
+        res["crossfit"] = {k: cfg_json["crossfit"][k] for k in keys}
+    return cfg, cfg_json, res, fixture["bench"]
+
+
+@pytest.mark.parametrize("name", ["fast", "accurate", "minilm-l6"])
+def test_the_shipped_model_cards_render_from_their_records(name: str) -> None:
+    from unspin.train.techniques.card import render_model_card
+
+    model_dir = Path(__file__).resolve().parents[1] / "src" / "unspin" / "models" / "techniques" / name
+    cfg, cfg_json, res, bench = _shipped_card_inputs(name)
+    size_mb = (model_dir / "model.onnx").stat().st_size / 1e6
+    card = render_model_card(cfg, cfg_json, res, f"configs/techniques-{name}.toml", size_mb, bench)
+    assert card == (model_dir / "MODEL_CARD.md").read_text()
+
+
+def test_a_card_without_crossfit_says_dev_chose_the_decoding(tmp_path: Path, monkeypatch) -> None:
+    from unspin.train.techniques.card import write_model_card
+
+    cfg, cfg_json, res, _ = _shipped_card_inputs("fast")
+    del res["crossfit"]
+    cfg_json["decode"].pop("span_head")
+    cfg_json["decode"].update(flc_keep=0.15, flc_drop=0.8, calibration=[0.9, -0.5])
+    res["dev_shipped"] = {"si_f1": 0.411, "flc_f1": 0.287}
+    (tmp_path / "model.onnx").write_bytes(b"\0" * 2_500_000)
+    monkeypatch.chdir(tmp_path)  # no bench.txt in the work folder: no benchmark table
+    write_model_card(cfg, tmp_path, res, cfg_json, Path("configs/techniques-fast.toml"))
+    card = (tmp_path / "MODEL_CARD.md").read_text()
+    assert "(`model.onnx`, 2.5 MB)" in card
+    assert "per-technique thresholds (dev micro FLC F1)" in card and "cross-fitted" not in card
+    assert "20% test (74 articles,\nused only for the numbers below)" in card
+    assert "the tagger's own when the TC model gives that at least 0.15" in card
+    assert 'A span goes when the span classifier gives "no technique" at least 0.80.' in card
+    assert "- Confidence = sigmoid(0.900 * (logit(p) - logit(threshold)) + -0.500), p the span's mean token\n" in card
+    assert "with the shipped model (after `smooth`): SI F1 0.411, FLC F1 0.287." in card
+    assert "throughput and memory.\n\n## Training recipe" in card
+    assert card.endswith("reader, not verdicts.\n")

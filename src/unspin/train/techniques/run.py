@@ -1,11 +1,14 @@
-"""The stage list and the command line of the technique recipe (`python -m unspin.train.techniques`)."""
+"""The stage registry and the command line of the technique recipe (`python -m unspin.train.techniques`)."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from unspin.train.common import load_config
 from unspin.train.techniques.crossfit import stage_crossfit
@@ -21,7 +24,56 @@ from unspin.train.techniques.tune import stage_tune
 LOG = logging.getLogger("unspin.train.techniques")
 
 DESCRIPTION = "Train, export, tune and evaluate the propaganda-technique taggers (`fast`, `minilm-l6`, `accurate`)."
-STAGES = ("teacher", "train", "export", "tune", "smooth", "tc", "head", "hysteresis", "crossfit", "test")
+
+
+@dataclass(frozen=True)
+class Run:
+    """What a stage is given: the training config, the PTC folder, the work folder (checkpoints, the
+    split, the log), the model folder it writes, and the config file's path (named in the model card)."""
+
+    cfg: dict[str, Any]
+    data_dir: Path
+    work: Path
+    out: Path
+    config_path: Path
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of the recipe; `in_full_run` False: it runs only when `--stages` names it."""
+
+    name: str
+    run: Callable[[Run], None]
+    in_full_run: bool = True
+
+
+# In recipe order: each stage reads what the ones before it wrote, so a stage can be re-run alone.
+REGISTRY: tuple[Stage, ...] = (
+    Stage("teacher", lambda r: stage_teacher(r.cfg, r.data_dir, r.work)),
+    Stage("train", lambda r: stage_train(r.cfg, r.data_dir, r.work)),
+    Stage("export", lambda r: stage_export(r.cfg, r.data_dir, r.work, r.out)),
+    Stage("tune", lambda r: stage_tune(r.cfg, r.data_dir, r.work, r.out)),
+    Stage("smooth", lambda r: stage_smooth(r.cfg, r.data_dir, r.work, r.out)),
+    # `tune` already chooses the TC step in a full run; `tc` refits it alone on a tuned model
+    Stage("tc", lambda r: stage_tc(r.cfg, r.data_dir, r.work, r.out), in_full_run=False),
+    Stage("head", lambda r: stage_head(r.cfg, r.data_dir, r.work, r.out)),
+    Stage("hysteresis", lambda r: stage_hysteresis(r.cfg, r.data_dir, r.work, r.out)),
+    Stage("crossfit", lambda r: stage_crossfit(r.cfg, r.data_dir, r.work, r.out)),
+    Stage("test", lambda r: stage_test(r.cfg, r.data_dir, r.work, r.out, r.config_path)),
+)
+STAGES = tuple(s.name for s in REGISTRY)
+
+
+def select_stages(spec: str) -> list[Stage]:
+    """The stages `--stages` asks for, in recipe order: "all" (every stage of a full run) or a
+    comma-separated list of names. ValueError names the first unknown one."""
+    if spec == "all":
+        return [s for s in REGISTRY if s.in_full_run]
+    names = [s.strip() for s in spec.split(",")]
+    for name in names:
+        if name not in STAGES:
+            raise ValueError(f"unknown stage {name!r}")
+    return [s for s in REGISTRY if s.name in names]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,34 +87,18 @@ def main(argv: list[str] | None = None) -> int:
     cfg = load_config(args.config, args.seed)
     work = Path(cfg["train"]["work_dir"])
     work.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(message)s",
-        handlers=[logging.FileHandler(work / "train.log"), logging.StreamHandler(sys.stderr)],
-    )
-    stages = STAGES if args.stages == "all" else tuple(s.strip() for s in args.stages.split(","))
-    for s in stages:
-        if s not in STAGES:
-            ap.error(f"unknown stage {s!r}")
-    LOG.info("stages %s, config %s", stages, cfg)
-    if "teacher" in stages:
-        stage_teacher(cfg, args.data_dir, work)
-    if "train" in stages:
-        stage_train(cfg, args.data_dir, work)
-    if "export" in stages:
-        stage_export(cfg, args.data_dir, work, args.out)
-    if "tune" in stages:
-        stage_tune(cfg, args.data_dir, work, args.out)
-    if "smooth" in stages:
-        stage_smooth(cfg, args.data_dir, work, args.out)
-    if "tc" in stages and args.stages != "all":  # `tune` already chose the TC step in a full run
-        stage_tc(cfg, args.data_dir, work, args.out)
-    if "head" in stages:
-        stage_head(cfg, args.data_dir, work, args.out)
-    if "hysteresis" in stages:
-        stage_hysteresis(cfg, args.data_dir, work, args.out)
-    if "crossfit" in stages:
-        stage_crossfit(cfg, args.data_dir, work, args.out)
-    if "test" in stages:
-        stage_test(cfg, args.data_dir, work, args.out, args.config)
+    if not logging.getLogger().handlers:  # as logging.basicConfig, without opening a log file it would not use
+        logging.basicConfig(
+            level=logging.INFO,
+            format="%(asctime)s %(levelname)s %(message)s",
+            handlers=[logging.FileHandler(work / "train.log"), logging.StreamHandler(sys.stderr)],
+        )
+    try:
+        stages = select_stages(args.stages)
+    except ValueError as e:
+        ap.error(str(e))
+    LOG.info("stages %s, config %s", tuple(s.name for s in stages), cfg)
+    run = Run(cfg, args.data_dir, work, args.out, args.config)
+    for stage in stages:
+        stage.run(run)
     return 0
