@@ -246,3 +246,10 @@ def test_a_card_without_crossfit_says_dev_chose_the_decoding(tmp_path: Path, mon
     assert "with the shipped model (after `smooth`): SI F1 0.411, FLC F1 0.287." in card
     assert "throughput and memory.\n\n## Training recipe" in card
     assert card.endswith("reader, not verdicts.\n")
+
+
+def test_the_every_sentence_baseline_is_one_span_per_non_empty_line() -> None:
+    from unspin.train.techniques.evaluate import every_sentence_baseline
+
+    spans = every_sentence_baseline({"1": "First line.\n\n  \nSecond one\n", "2": "Only"})
+    assert [(s.article_id, s.start, s.end) for s in spans] == [("1", 0, 11), ("1", 16, 26), ("2", 0, 4)]

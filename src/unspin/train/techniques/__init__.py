@@ -25,12 +25,16 @@ Stages (run in order; each reads what the previous one wrote, so a stage can be 
 * ``head``   -- only with ``[tc] span_head``: a span head that names the technique of the model's own
   spans from its hidden states (`stage_head`); its hidden-state part becomes the graph's "span_head"
   output. Run it after ``tc`` when that stage is re-run alone.
+* ``hysteresis`` -- on a finished model: the SI threshold and seed and the technique spans' seed
+  factor, chosen on dev with its own probabilities (the rest of its config.json stays).
+* ``crossfit`` -- only with ``[crossfit]``: the decoding chosen on dev and test together, the test
+  articles scored by cross-fitting (each fold decoded with choices made on the other folds).
 * ``test``   -- the official SemEval-2020 span metrics on the held-out test split, the
   every-sentence baseline, calibration error and speed; writes ``MODEL_CARD.md``.
 
 One module per stage (`teacher`, `training`, `export`, `tune`, `tc`, `head`, `hysteresis`, `crossfit`,
 `evaluate` for `test`), the decoding choices they share in `decoding`, the model card in `card`, and
-the stage list and command line in `run`. torch is imported only inside the stages that need it.
+the stage registry and command line in `run`. torch is imported only inside the stages that need it.
 """
 
 from unspin.train.techniques.run import STAGES, main

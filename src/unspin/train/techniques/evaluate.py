@@ -21,7 +21,47 @@ from unspin.train.techniques.decoding import _predict_all, _span_ece, vars_short
 LOG = logging.getLogger("unspin.train.techniques")
 
 
+def every_sentence_baseline(texts: dict[str, str]) -> list[LabelSpan]:
+    """The SI baseline: every non-empty line (sentence) of each article is one propaganda span."""
+    base = []
+    for a, text in texts.items():
+        pos = 0
+        for line in text.split("\n"):
+            if line.strip():
+                base.append(LabelSpan(a, pos, pos + len(line)))
+            pos += len(line) + 1
+    return base
+
+
+def _dev_scores(tagger, articles: dict[str, str], labels: dict, dev_ids: list[str], span_lp) -> dict[str, float]:
+    """Dev SI and FLC F1 of the shipped model (`tune` scored dev before `smooth` changed the weights)."""
+    from unspin.eval.spans import score_flc, score_si
+
+    dev_texts = {a: articles[a] for a in dev_ids}
+    dev_probs = dict(zip(dev_texts, tagger.token_probs(list(dev_texts.values())), strict=True))
+    dev_flc, dev_si, _ = _predict_all(dev_texts, dev_probs, tagger.params, span_lp)
+    dev_gold = _gold(labels, dev_ids)
+    return {
+        "si_f1": round(score_si(dev_gold, dev_si).f1, 4),
+        "flc_f1": round(score_flc(dev_gold, dev_flc).f1, 4),
+    }
+
+
+def _use_crossfit_scores(results: dict[str, Any], crossfit: dict[str, Any]) -> None:
+    """With decoding chosen on dev and test together, SI, FLC and ECE are the cross-fitted scores."""
+    xf = crossfit["test_crossfit"]
+    results.update(si=xf["si"], flc=xf["flc"], ece=xf["ece"])
+    for t, v in results["per_technique"].items():
+        v["flc_f1"] = xf["flc_per_technique"][t]
+    results["crossfit"] = {
+        k: crossfit[k] for k in ("articles", "folds", "test_dev_chosen", "test_dev_rechosen", "dev_test_crossfit")
+    }
+
+
 def stage_test(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path, config_path: Path) -> None:
+    """The held-out test split: SI, FLC and TC scores (cross-fitted where `crossfit` chose the
+    decoding), the every-sentence baseline, calibration error and speed; written to the work folder's
+    test_results.json and the model's config.json, then the model card."""
     from unspin.analyse.techniques.tagger import TechniqueTagger, classify_from_probs
     from unspin.eval.spans import score_flc, score_si, score_tc
 
@@ -43,29 +83,13 @@ def stage_test(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path, confi
         labs = classify_from_probs(texts[a], probs[a], given, params, tagger.span_logprobs(texts[a], given))
         tc_pred.extend(LabelSpan(a, s.start, s.end, lab) for s, lab in zip(spans, labs, strict=True))
     r_si, r_flc, r_tc = score_si(gold, si), score_flc(gold, flc), score_tc(gold, tc_pred)
-    # baseline: every non-empty line (sentence) is one propaganda span
-    base = []
-    for a, text in texts.items():
-        pos = 0
-        for line in text.split("\n"):
-            if line.strip():
-                base.append(LabelSpan(a, pos, pos + len(line)))
-            pos += len(line) + 1
-    r_base = score_si(gold, base)
+    r_base = score_si(gold, every_sentence_baseline(texts))
     # decoding chosen on dev and test together (`crossfit`): SI, FLC and ECE are the cross-fitted scores
     crossfit = json.loads((out / "config.json").read_text()).get("crossfit")
     # dev again, with the shipped model, where `tune` scored dev before the `smooth` stage changed the weights
     dev_shipped: dict[str, float] = {}
     if cfg.get("export", {}).get("smooth_ffn_output") is not None and not crossfit:
-        dev_ids = _split(work)["dev"]
-        dev_texts = {a: articles[a] for a in dev_ids}
-        dev_probs = dict(zip(dev_texts, tagger.token_probs(list(dev_texts.values())), strict=True))
-        dev_flc, dev_si, _ = _predict_all(dev_texts, dev_probs, params, span_lp)
-        dev_gold = _gold(labels, dev_ids)
-        dev_shipped = {
-            "si_f1": round(score_si(dev_gold, dev_si).f1, 4),
-            "flc_f1": round(score_flc(dev_gold, dev_flc).f1, 4),
-        }
+        dev_shipped = _dev_scores(tagger, articles, labels, _split(work)["dev"], span_lp)
     ece = _span_ece(gold, raw)
     n_tokens = sum(len(p.offsets) for p in probs.values())
     n_words = sum(len(t.split()) for t in texts.values())
@@ -99,13 +123,7 @@ def stage_test(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path, confi
         **({"distil_unlabeled_articles": len(unlabeled_texts(cfg, data_dir))} if "distil" in cfg else {}),
     }
     if crossfit:
-        xf = crossfit["test_crossfit"]
-        results.update(si=xf["si"], flc=xf["flc"], ece=xf["ece"])
-        for t, v in results["per_technique"].items():
-            v["flc_f1"] = xf["flc_per_technique"][t]
-        results["crossfit"] = {
-            k: crossfit[k] for k in ("articles", "folds", "test_dev_chosen", "test_dev_rechosen", "dev_test_crossfit")
-        }
+        _use_crossfit_scores(results, crossfit)
     (work / "test_results.json").write_text(json.dumps(results, indent=1))
     LOG.info("test results %s", json.dumps(results))
     cfg_json = json.loads((out / "config.json").read_text())

@@ -13,7 +13,7 @@ import numpy as np
 
 from unspin.models.base import ENCODERS, sha256_file
 from unspin.train.common import config_json, load_ptc, load_tokenizer, special_ids
-from unspin.train.quantize import strip_frozen
+from unspin.train.quantize import quantize, strip_frozen
 from unspin.train.techniques.data import (
     OUTPUTS,
     _split,
@@ -26,37 +26,11 @@ from unspin.train.techniques.training import _collate, build_model
 LOG = logging.getLogger("unspin.train.techniques")
 
 
-def stage_export(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> None:
-    import torch
-
-    from unspin.train.claims import quantize
-
-    torch.set_num_threads(int(cfg["train"].get("threads", 1)))
-    model = build_model(base_dir_for(cfg), len(OUTPUTS), 0.0, attn="eager", layers=cfg["model"].get("layers"))
-    model.load_state_dict(torch.load(work / "best.pt", map_location="cpu"))
-    model.eval()
-    fp32 = work / "model-fp32.onnx"
-    ids = torch.randint(1000, 2000, (2, 37))
-    mask = torch.ones_like(ids)
-    torch.onnx.export(
-        model,
-        (ids, mask),
-        str(fp32),
-        input_names=["input_ids", "attention_mask"],
-        output_names=["logits"],
-        dynamic_axes={
-            "input_ids": {0: "batch", 1: "seq"},
-            "attention_mask": {0: "batch", 1: "seq"},
-            "logits": {0: "batch", 1: "seq"},
-        },
-        opset_version=17,
-        dynamo=False,
-    )
-    out.mkdir(parents=True, exist_ok=True)
-    int8 = out / "model.onnx"
+def _quantize(cfg: dict[str, Any], fp32: Path, work: Path, out: Path, int8: Path) -> bool:
+    """Write the int8 graph `int8` from `fp32`; returns whether frozen tensors were stripped from it
+    (then `frozen.json` in `out` says how to rebuild them)."""
     frozen = int(cfg["train"].get("frozen_layers", 0))
     strip = bool(frozen or cfg["train"].get("freeze_embeddings"))
-    enc = ENCODERS[cfg["model"]["base"]]
     if strip:
         import onnx
 
@@ -79,11 +53,17 @@ def stage_export(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> 
     else:
         quantize(fp32, int8, per_channel=True, reduce_range=False)
         (out / "frozen.json").unlink(missing_ok=True)
-    shutil.copyfile(verified_file(enc, "tokenizer.json"), out / "tokenizer.json")
+    return strip
 
-    # Check the int8 graph against torch on a real-length window.
+
+def _check_int8(cfg: dict[str, Any], data_dir: Path, work: Path, model, int8: Path, strip: bool) -> None:
+    """Check the int8 graph against torch on real-length windows; stop when its probabilities drift
+    from the torch model's."""
     import onnxruntime as ort
+    import torch
 
+    enc = ENCODERS[cfg["model"]["base"]]
+    out = int8.parent
     so = ort.SessionOptions()
     keep = []
     if strip:
@@ -118,6 +98,40 @@ def stage_export(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> 
         raise SystemExit(
             f"{int8}: the int8 model's probabilities drift from the float model's (mean {diff.mean():.4f})"
         )
+
+
+def stage_export(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> None:
+    """The best checkpoint as ONNX, then int8 (with the tensors rebuilt from the base package left
+    out when the base's embeddings or layers were frozen); the int8 graph is checked against torch."""
+    import torch
+
+    torch.set_num_threads(int(cfg["train"].get("threads", 1)))
+    model = build_model(base_dir_for(cfg), len(OUTPUTS), 0.0, attn="eager", layers=cfg["model"].get("layers"))
+    model.load_state_dict(torch.load(work / "best.pt", map_location="cpu"))
+    model.eval()
+    fp32 = work / "model-fp32.onnx"
+    ids = torch.randint(1000, 2000, (2, 37))
+    mask = torch.ones_like(ids)
+    torch.onnx.export(
+        model,
+        (ids, mask),
+        str(fp32),
+        input_names=["input_ids", "attention_mask"],
+        output_names=["logits"],
+        dynamic_axes={
+            "input_ids": {0: "batch", 1: "seq"},
+            "attention_mask": {0: "batch", 1: "seq"},
+            "logits": {0: "batch", 1: "seq"},
+        },
+        opset_version=17,
+        dynamo=False,
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    int8 = out / "model.onnx"
+    strip = _quantize(cfg, fp32, work, out, int8)
+    enc = ENCODERS[cfg["model"]["base"]]
+    shutil.copyfile(verified_file(enc, "tokenizer.json"), out / "tokenizer.json")
+    _check_int8(cfg, data_dir, work, model, int8, strip)
 
 
 def stage_smooth(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> None:

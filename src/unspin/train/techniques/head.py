@@ -114,6 +114,64 @@ def _project(probs: dict, projection: np.ndarray) -> None:
         tp.head = tp.hidden.astype(np.float32) @ projection if len(tp.hidden) else np.zeros((0, projection.shape[1]))
 
 
+def _hidden_states(
+    cfg: dict[str, Any], tagger, articles: dict[str, str], split: dict[str, list[str]], model_path: Path
+) -> tuple[dict, dict[str, str], dict]:
+    """The tagger's token probabilities with hidden states on the train and dev articles: (train
+    probabilities, dev texts, dev probabilities); stops when the graph's "hidden" output is not the
+    encoder's hidden size."""
+    t0 = time.time()
+    train_probs = dict(
+        zip(split["train"], tagger.token_probs([articles[a] for a in split["train"]], hidden=True), strict=True)
+    )
+    texts = {a: articles[a] for a in split["dev"]}
+    probs = dict(zip(texts, tagger.token_probs(list(texts.values()), hidden=True), strict=True))
+    dim = next(p.hidden.shape[1] for p in probs.values() if p.hidden is not None and len(p.hidden))
+    hidden_size = json.loads((base_dir_for(cfg) / "config.json").read_text())["hidden_size"]
+    if dim != hidden_size:
+        raise SystemExit(f"{model_path}: 'hidden' has {dim} features, the encoder {hidden_size}")
+    LOG.info(
+        "head: hidden states of %d train and %d dev articles in %.1fs", len(train_probs), len(texts), time.time() - t0
+    )
+    return train_probs, texts, probs
+
+
+def _try_span_heads(
+    cs: list[float],
+    articles: dict[str, str],
+    labels: dict[str, list[LabelSpan]],
+    train_probs: dict,
+    texts: dict[str, str],
+    probs: dict,
+    params,
+) -> tuple[dict[float, tuple[float, np.ndarray, dict[str, Any], dict[str, Any]]], int]:
+    """A span head fitted on the train split for each C in `cs`, with `flc_keep` and the calibration
+    chosen on dev through it (`params` keeps the last). Returns, by C, (dev FLC F1, or -1 when no
+    `flc_keep` helps; projection; head; dev numbers), and the number of training spans."""
+    from unspin.analyse.techniques.tagger import span_head_logprobs
+    from unspin.eval.spans import score_tc
+
+    gold_dev = _gold(labels, list(texts))
+    tried: dict[float, tuple[float, np.ndarray, dict[str, Any], dict[str, Any]]] = {}
+    n_spans = 0
+    for c in cs:
+        projection, head, n_spans = fit_span_head(articles, labels, train_probs, float(c))
+        _project(probs, projection)
+        params.extra["span_head"] = head
+        dev = _tune_flc_relabel(texts, probs, labels, params, None)
+        tc_pred = []
+        for a, text in texts.items():
+            spans = labels.get(a, [])
+            lp = span_head_logprobs(text, probs[a], [(g.start, g.end) for g in spans], head)
+            tc_pred.extend(
+                LabelSpan(a, g.start, g.end, PTC_TECHNIQUES[int(k)]) for g, k in zip(spans, lp.argmax(1), strict=True)
+            )
+        dev["span_head_tc_f1"] = round(score_tc(gold_dev, tc_pred).f1, 4)
+        LOG.info("head: C %s, %d training spans; dev %s", c, n_spans, dev)
+        tried[float(c)] = (dev["flc_f1"] if params.flc_keep >= 0 else -1.0, projection, head, dev)
+    return tried, n_spans
+
+
 def stage_head(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> None:
     """FLC through a span head (`[tc] span_head`): a softmax regression over the tagger's own last
     hidden states averaged over a span (and the span's token probabilities, length and recurrence) is
@@ -126,8 +184,7 @@ def stage_head(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
     import copy
 
     from unspin.analyse.techniques.classifier import SpanClassifier
-    from unspin.analyse.techniques.tagger import TechniqueTagger, span_head_logprobs
-    from unspin.eval.spans import score_tc
+    from unspin.analyse.techniques.tagger import TechniqueTagger
 
     tc = cfg.get("tc", {})
     if not tc.get("span_head"):
@@ -148,20 +205,7 @@ def stage_head(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
     tagger = TechniqueTagger(out, threads=threads)
     params = tagger.params
     articles, labels = load_ptc(data_dir)
-    split = _split(work)
-    t0 = time.time()
-    train_probs = dict(
-        zip(split["train"], tagger.token_probs([articles[a] for a in split["train"]], hidden=True), strict=True)
-    )
-    texts = {a: articles[a] for a in split["dev"]}
-    probs = dict(zip(texts, tagger.token_probs(list(texts.values()), hidden=True), strict=True))
-    dim = next(p.hidden.shape[1] for p in probs.values() if p.hidden is not None and len(p.hidden))
-    hidden_size = json.loads((base_dir_for(cfg) / "config.json").read_text())["hidden_size"]
-    if dim != hidden_size:
-        raise SystemExit(f"{model_path}: 'hidden' has {dim} features, the encoder {hidden_size}")
-    LOG.info(
-        "head: hidden states of %d train and %d dev articles in %.1fs", len(train_probs), len(texts), time.time() - t0
-    )
+    train_probs, texts, probs = _hidden_states(cfg, tagger, articles, _split(work), model_path)
     # the reference: FLC without a span head, chosen afresh on these dev probabilities
     clf = None
     if params.extra.get("tc_span_classifier") and tc.get("relabel", True):
@@ -169,24 +213,9 @@ def stage_head(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
     ref_dev = _tune_flc_relabel(texts, probs, labels, params, clf, relabel=clf is not None)
     reference = copy.deepcopy(params)
     LOG.info("head: without a span head (span classifier: %s), dev %s", clf is not None, ref_dev)
-    gold_dev = _gold(labels, list(texts))
-    tried: dict[float, tuple[float, np.ndarray, dict[str, Any], dict[str, Any]]] = {}
-    n_spans = 0
-    for c in tc.get("span_head_c", [0.003, 0.01, 0.03]):
-        projection, head, n_spans = fit_span_head(articles, labels, train_probs, float(c))
-        _project(probs, projection)
-        params.extra["span_head"] = head
-        dev = _tune_flc_relabel(texts, probs, labels, params, None)
-        tc_pred = []
-        for a, text in texts.items():
-            spans = labels.get(a, [])
-            lp = span_head_logprobs(text, probs[a], [(g.start, g.end) for g in spans], head)
-            tc_pred.extend(
-                LabelSpan(a, g.start, g.end, PTC_TECHNIQUES[int(k)]) for g, k in zip(spans, lp.argmax(1), strict=True)
-            )
-        dev["span_head_tc_f1"] = round(score_tc(gold_dev, tc_pred).f1, 4)
-        LOG.info("head: C %s, %d training spans; dev %s", c, n_spans, dev)
-        tried[float(c)] = (dev["flc_f1"] if params.flc_keep >= 0 else -1.0, projection, head, dev)
+    tried, n_spans = _try_span_heads(
+        tc.get("span_head_c", [0.003, 0.01, 0.03]), articles, labels, train_probs, texts, probs, params
+    )
     best_c = max(tried, key=lambda k: tried[k][0])
     # The head runs no second model: it is kept unless the reference beats it on dev by more than
     # `[tc] span_head_tolerance` (a 37-article dev split does not separate smaller differences).

@@ -94,13 +94,14 @@ def _tune_ensemble(
 
 
 def stage_tune(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> None:
+    """A new model's decoding, chosen on dev with its own probabilities, step by step: the ensemble
+    weights, per-technique thresholds, Repetition's mode, merging, SI, the TC step and the confidence
+    calibration (with FLC through the TC step when the span classifier may relabel); writes config.json."""
     from unspin.analyse.techniques.tagger import DecodeParams, TechniqueTagger
-    from unspin.eval.spans import score_flc, score_si, score_tc
 
     articles, labels = load_ptc(data_dir)
     dev_ids = _split(work)["dev"]
-    techs = list(PTC_TECHNIQUES)
-    params = DecodeParams(labels=list(OUTPUTS), thresholds={t: 0.3 for t in techs})
+    params = DecodeParams(labels=list(OUTPUTS), thresholds={t: 0.3 for t in PTC_TECHNIQUES})
     write_model_config(cfg, out, params.to_config(), {})
     tagger = TechniqueTagger(out, threads=int(cfg["train"].get("threads", 1)))
     texts = {a: articles[a] for a in dev_ids}
@@ -113,8 +114,30 @@ def stage_tune(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
 
     # 1. one threshold per technique (and Repetition's boost and damping)
     tuned = tune_thresholds(texts, probs, labels, params)
+    _choose_repetition_mode(texts, probs, labels, params)
+    # 2. merge gap, then span identification: the "any" output or the union of technique spans
+    gold_all = _gold(labels, dev_ids)
+    _choose_merging(texts, probs, gold_all, params)
+    tune_si(texts, probs, gold_all, params)
+    # 3. technique classification of given spans
+    tc_f1 = _choose_tc_step(cfg, data_dir, _split(work)["train"], articles, labels, texts, probs, params)
+    # 4. calibration of span scores against their precision credit
+    dev = {**_fit_calibration(texts, probs, labels, params), "tc_f1": round(tc_f1, 4), "per_technique": tuned}
+    dev = {k: dev[k] for k in ("si_f1", "flc_f1", "tc_f1", "ece_before", "ece_after", "per_technique")}
+    if params.extra.get("tc_span_classifier") and cfg["tc"].get("relabel", True):
+        from unspin.analyse.techniques.classifier import SpanClassifier
 
-    # Repetition from recurring phrases among the other techniques' spans, if that helps on dev
+        clf = SpanClassifier.load(params.extra["tc_span_classifier"], threads=int(cfg["train"].get("threads", 1)))
+        dev.update(_tune_flc_relabel(texts, probs, labels, params, clf))
+    LOG.info("calibration %s; dev %s", params.calibration, dev)
+    write_model_config(cfg, out, params.to_config(), {"dev": dev, **({"ensemble": ensemble} if ensemble else {})})
+
+
+def _choose_repetition_mode(texts: dict[str, str], probs: dict, labels: dict[str, list[LabelSpan]], params) -> None:
+    """Repetition from recurring phrases among the other techniques' spans, if that helps on dev."""
+    from unspin.eval.spans import score_flc
+
+    dev_ids = list(texts)
     best_rep = (-1.0, "model")
     for mode in ("model", "copy", "copy_all", "model+copy", "model+copy_all"):
         params.repetition_mode = mode
@@ -126,8 +149,11 @@ def stage_tune(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
             best_rep = (f1, mode)
     params.repetition_mode = best_rep[1]
 
-    # 2. merge gap, then span identification: the "any" output or the union of technique spans
-    gold_all = _gold(labels, dev_ids)
+
+def _choose_merging(texts: dict[str, str], probs: dict, gold_all: list[LabelSpan], params) -> None:
+    """The merge gap between same-technique fragments, then merging across words within a sentence."""
+    from unspin.eval.spans import score_flc
+
     best_gap = (-1.0, params.merge_gap)
     for gap in (0, 1, 3, 6, 12):
         params.merge_gap = gap
@@ -142,11 +168,26 @@ def stage_tune(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
         best_words = max(best_words, (score_flc(gold_all, flc).f1, words))
     params.merge_words = best_words[1]
     LOG.info("merge across words within a sentence up to %d chars (dev FLC F1 %.3f)", *best_words[::-1])
-    tune_si(texts, probs, gold_all, params)
 
-    # 3. technique classification of given spans
+
+def _choose_tc_step(
+    cfg: dict[str, Any],
+    data_dir: Path,
+    train_ids: list[str],
+    articles: dict[str, str],
+    labels: dict[str, list[LabelSpan]],
+    texts: dict[str, str],
+    probs: dict,
+    params,
+) -> float:
+    """The TC step with the best dev accuracy: the rule on mean probabilities, a softmax regression
+    over them, with a words-only model's log-probabilities, or with the span classifier's. Sets it on
+    `params`; returns its dev accuracy."""
     from unspin.analyse.techniques.tagger import classify_from_probs
+    from unspin.eval.spans import score_tc
 
+    techs = list(PTC_TECHNIQUES)
+    gold_all = _gold(labels, list(texts))
     best_tc = (-1.0, "raw", 1.0)
     for mode in ("raw", "ratio"):
         for rep in (1.0, 1.5, 2.0, 3.0, 5.0):
@@ -168,7 +209,6 @@ def stage_tune(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
         best_tc = (tc_cv, "classifier", 0.0)
     # ... and with the words of the span (a words-only model fitted on the train split's gold spans)
     # (optionally with SemEval-2021 Task 6 meme spans, mapped to PTC labels, as extra word data)
-    train_ids = _split(work)["train"]
     extra_dir = cfg.get("tune", {}).get("lexical_extra")
     extras: list[tuple[str, list[tuple[str, str]]]] = [("PTC train", [])]
     if extra_dir:
@@ -187,25 +227,25 @@ def stage_tune(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
     if cfg.get("tc", {}).get("span_classifier"):
         chosen = _tune_tc_with_span_classifier(cfg, articles, labels, train_ids, texts, probs, params, best_tc[0])
         best_tc = (chosen, "classifier+span classifier" if chosen > best_tc[0] else best_tc[1], 0.0)
+    return best_tc[0]
 
-    # 4. calibration of span scores against their precision credit
+
+def _fit_calibration(
+    texts: dict[str, str], probs: dict, labels: dict[str, list[LabelSpan]], params
+) -> dict[str, float]:
+    """Platt scaling of span scores against their precision credit; returns dev SI and FLC F1 and the
+    calibration error before and after."""
+    from unspin.eval.spans import score_flc, score_si
+
+    gold_all = _gold(labels, list(texts))
     params.calibration = (1.0, 0.0)
     flc, si, raw = _predict_all(texts, probs, params)
     x, y = _calibration_data(raw, labels, params)
     params.calibration = fit_platt(x, y)
     conf = 1 / (1 + np.exp(-(params.calibration[0] * x + params.calibration[1])))
-    dev = {
+    return {
         "si_f1": round(score_si(gold_all, si).f1, 4),
         "flc_f1": round(score_flc(gold_all, flc).f1, 4),
-        "tc_f1": round(best_tc[0], 4),
         "ece_before": round(expected_calibration_error(1 / (1 + np.exp(-x)), y), 4),
         "ece_after": round(expected_calibration_error(conf, y), 4),
-        "per_technique": tuned,
     }
-    if params.extra.get("tc_span_classifier") and cfg["tc"].get("relabel", True):
-        from unspin.analyse.techniques.classifier import SpanClassifier
-
-        clf = SpanClassifier.load(params.extra["tc_span_classifier"], threads=int(cfg["train"].get("threads", 1)))
-        dev.update(_tune_flc_relabel(texts, probs, labels, params, clf))
-    LOG.info("calibration %s; dev %s", params.calibration, dev)
-    write_model_config(cfg, out, params.to_config(), {"dev": dev, **({"ensemble": ensemble} if ensemble else {})})
