@@ -40,6 +40,56 @@ def quantize(
     )
 
 
+def external_placeholder(arr: np.ndarray, name: str) -> Any:
+    """An ONNX tensor `name` with the shape and type of `arr` but no data: its values are rebuilt from
+    the base package when the model loads, as `frozen.json` says (`unspin.models.frozen`)."""
+    import onnx
+    from onnx import numpy_helper
+
+    t = numpy_helper.from_array(arr, name)
+    t.ClearField("raw_data")
+    t.data_location = onnx.TensorProto.EXTERNAL
+    for k, v in (("location", "frozen.json"), ("offset", "0"), ("length", str(arr.nbytes))):
+        e = t.external_data.add()
+        e.key, e.value = k, v
+    return t
+
+
+def _frozen_by_hash(base: dict[str, np.ndarray], frozen_layers: int) -> dict[str, tuple[str, bool]]:
+    """The base tensors a frozen model shares with its base (the embeddings and the first
+    `frozen_layers` layers), by the sha256 of their float32 values, as (key, transposed)."""
+    from unspin.models.frozen import tensor_sha256
+
+    trained = tuple(f"encoder.layer.{i}." for i in range(frozen_layers, 64))
+    by_hash: dict[str, tuple[str, bool]] = {}
+    for key, t in base.items():
+        if key.startswith(trained) or key.startswith("pooler.") or t.size < 256:
+            continue
+        t = t.astype(np.float32)
+        by_hash[tensor_sha256(t)] = (key, False)
+        if t.ndim == 2:
+            by_hash[tensor_sha256(np.ascontiguousarray(t.T))] = (key, True)
+    return by_hash
+
+
+def _store_float16(model: Any, placeholders: set[str]) -> None:
+    """Trained tensors left in float (the feed-forward output projections) are stored as float16 and
+    cast back when the session starts: half the size, and ONNX Runtime folds the cast away."""
+    import onnx
+    from onnx import numpy_helper
+
+    for t in list(model.graph.initializer):
+        if t.name in placeholders or t.data_type != onnx.TensorProto.FLOAT:
+            continue
+        arr = numpy_helper.to_array(t)
+        if arr.size < 65536:
+            continue
+        half = numpy_helper.from_array(arr.astype(np.float16), t.name + "_fp16")
+        model.graph.initializer.remove(t)
+        model.graph.initializer.append(half)
+        model.graph.node.insert(0, onnx.helper.make_node("Cast", [half.name], [t.name], to=onnx.TensorProto.FLOAT))
+
+
 def strip_frozen(
     fp32: Path, full: Path, dest: Path, recipe_path: Path, base_key: str, frozen_layers: int, qmax: int = 127
 ) -> None:
@@ -54,30 +104,16 @@ def strip_frozen(
     from unspin.models.frozen import load_base_tensors, quantize_per_channel, tensor_sha256
 
     base = load_base_tensors(base_key)
-    trained = tuple(f"encoder.layer.{i}." for i in range(frozen_layers, 64))
-    by_hash: dict[str, tuple[str, bool]] = {}
-    for key, t in base.items():
-        if key.startswith(trained) or key.startswith("pooler.") or t.size < 256:
-            continue
-        t = t.astype(np.float32)
-        by_hash[tensor_sha256(t)] = (key, False)
-        if t.ndim == 2:
-            by_hash[tensor_sha256(np.ascontiguousarray(t.T))] = (key, True)
+    by_hash = _frozen_by_hash(base, frozen_layers)
     floats = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(fp32)).graph.initializer}
     model = onnx.load(str(full))
     inits = {i.name: i for i in model.graph.initializer}
     entries: list[dict[str, Any]] = []
 
     def placeholder(name: str, arr: np.ndarray, entry: dict[str, Any]) -> None:
-        t = inits[name]
-        t.CopyFrom(numpy_helper.from_array(arr, name))
+        inits[name].CopyFrom(external_placeholder(arr, name))
         entry.update(name=name, shape=list(arr.shape), sha256=tensor_sha256(arr))
         entries.append(entry)
-        t.ClearField("raw_data")
-        t.data_location = onnx.TensorProto.EXTERNAL
-        for k, v in (("location", "frozen.json"), ("offset", "0"), ("length", str(arr.nbytes))):
-            e = t.external_data.add()
-            e.key, e.value = k, v
 
     for name in list(inits):
         if name.endswith("_quantized") and name[: -len("_quantized")] in floats:
@@ -110,19 +146,7 @@ def strip_frozen(
             placeholder(
                 name, np.ascontiguousarray(w.T if transpose else w), {"key": key, "transpose": transpose, "op": "copy"}
             )
-    # Trained tensors left in float (the feed-forward output projections) are stored as float16 and
-    # cast back when the session starts: half the size, and ONNX Runtime folds the cast away.
-    placeholders = {e["name"] for e in entries}
-    for t in list(model.graph.initializer):
-        if t.name in placeholders or t.data_type != onnx.TensorProto.FLOAT:
-            continue
-        arr = numpy_helper.to_array(t)
-        if arr.size < 65536:
-            continue
-        half = numpy_helper.from_array(arr.astype(np.float16), t.name + "_fp16")
-        model.graph.initializer.remove(t)
-        model.graph.initializer.append(half)
-        model.graph.node.insert(0, onnx.helper.make_node("Cast", [half.name], [t.name], to=onnx.TensorProto.FLOAT))
+    _store_float16(model, {e["name"] for e in entries})
     onnx.save(model, str(dest))
     recipe_path.write_text(json.dumps({"base": base_key, "tensors": entries}, indent=0) + "\n")
     LOG.info(

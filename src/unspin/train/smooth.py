@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from unspin.models.frozen import quantize_per_channel, tensor_sha256
+from unspin.train.quantize import external_placeholder
 
 LOG = logging.getLogger("unspin.train.smooth")
 
@@ -77,11 +78,53 @@ def encode_vector(v: np.ndarray) -> str:
     return base64.b64encode(np.ascontiguousarray(v, dtype="<f4").tobytes()).decode("ascii")
 
 
+def _smoothed_int8_matmul(p: str, x: str, output: str, names: dict[str, str]) -> list[Any]:
+    """The nodes that replace MatMul `p` (input `x`, output `output`): x divided by the smoothing
+    vector, quantised per batch, times the int8 weights, scaled back to float."""
+    from onnx import TensorProto, helper
+
+    return [
+        helper.make_node("Mul", [x, names["inv_s"]], [names["x"]], name=f"{p}_smooth"),
+        helper.make_node("DynamicQuantizeLinear", [names["x"]], [f"{p}_xq", f"{p}_xs", f"{p}_xz"], name=f"{p}_q"),
+        helper.make_node("Mul", [f"{p}_xs", names["w_scale"]], [f"{p}_s"], name=f"{p}_scales"),
+        helper.make_node(
+            "MatMulInteger", [f"{p}_xq", names["w_int8"], f"{p}_xz", names["w_zero"]], [f"{p}_i32"], name=f"{p}_mm"
+        ),
+        helper.make_node("Cast", [f"{p}_i32"], [f"{p}_f"], to=TensorProto.FLOAT, name=f"{p}_cast"),
+        helper.make_node("Mul", [f"{p}_f", f"{p}_s"], [output], name=f"{p}_out"),
+    ]
+
+
+def _rewrite(
+    graph: Any,
+    replaced: dict[str, list[Any]],
+    drop_nodes: set[str],
+    drop_inits: set[str],
+    placeholders: list[tuple[str, np.ndarray]],
+) -> None:
+    """Put each replaced node's new nodes in its place, drop the nodes and initializers no longer
+    used, and add the placeholders of frozen weights (filled from frozen.json at load)."""
+    new_nodes = []
+    for n in graph.node:
+        if n.name in drop_nodes:
+            continue
+        new_nodes.extend(replaced.get(n.name, [n]))
+    del graph.node[:]
+    graph.node.extend(new_nodes)
+    kept = [i for i in graph.initializer if i.name not in drop_inits]
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    for name, arr in placeholders:
+        graph.initializer.append(external_placeholder(arr, name))
+
+
 def smooth_ffn_outputs(model_dir: Path, alpha: float, act_max: Sequence[np.ndarray], qmax: int) -> int:
     """Rewrite `model_dir/model.onnx` (and `frozen.json`) with every float feed-forward output
     projection smoothed and quantised to int8. Returns how many projections were changed."""
+    # Over 80 lines: one pass over the projections gathers every change to the graph and to the
+    # recipe (six collections); split further, each piece would take and return most of them.
     import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import numpy_helper
 
     from unspin.models.frozen import load_base_tensors
 
@@ -143,35 +186,9 @@ def smooth_ffn_outputs(model_dir: Path, alpha: float, act_max: Sequence[np.ndarr
             graph.initializer.extend(
                 [numpy_helper.from_array(q, names["w_int8"]), numpy_helper.from_array(scale, names["w_scale"])]
             )
-        replaced[p] = [
-            helper.make_node("Mul", [x, names["inv_s"]], [names["x"]], name=f"{p}_smooth"),
-            helper.make_node("DynamicQuantizeLinear", [names["x"]], [f"{p}_xq", f"{p}_xs", f"{p}_xz"], name=f"{p}_q"),
-            helper.make_node("Mul", [f"{p}_xs", names["w_scale"]], [f"{p}_s"], name=f"{p}_scales"),
-            helper.make_node(
-                "MatMulInteger", [f"{p}_xq", names["w_int8"], f"{p}_xz", names["w_zero"]], [f"{p}_i32"], name=f"{p}_mm"
-            ),
-            helper.make_node("Cast", [f"{p}_i32"], [f"{p}_f"], to=TensorProto.FLOAT, name=f"{p}_cast"),
-            helper.make_node("Mul", [f"{p}_f", f"{p}_s"], [node.output[0]], name=f"{p}_out"),
-        ]
+        replaced[p] = _smoothed_int8_matmul(p, x, node.output[0], names)
 
-    new_nodes = []
-    for n in graph.node:
-        if n.name in drop_nodes:
-            continue
-        new_nodes.extend(replaced.get(n.name, [n]))
-    del graph.node[:]
-    graph.node.extend(new_nodes)
-    kept = [i for i in graph.initializer if i.name not in drop_inits]
-    del graph.initializer[:]
-    graph.initializer.extend(kept)
-    for name, arr in placeholders:  # external-data placeholders, filled from frozen.json at load
-        t = numpy_helper.from_array(arr, name)
-        t.ClearField("raw_data")
-        t.data_location = TensorProto.EXTERNAL
-        for k, v in (("location", "frozen.json"), ("offset", "0"), ("length", str(arr.nbytes))):
-            ext = t.external_data.add()
-            ext.key, ext.value = k, v
-        graph.initializer.append(t)
+    _rewrite(graph, replaced, drop_nodes, drop_inits, placeholders)
     onnx.save(model, str(path))
     if recipe is not None:
         recipe["tensors"] = [e for e in recipe["tensors"] if e["name"] not in drop_entries] + new_entries
