@@ -44,6 +44,7 @@ from unspin.claims.detector import (
     sigmoid,
 )
 from unspin.models.base import ENCODERS, package_dir, sha256_file
+from unspin.train.claims_card import write_card
 from unspin.train.common import load_config
 from unspin.train.quantize import quantize
 
@@ -503,117 +504,6 @@ def main(argv: list[str] | None = None) -> int:
     shutil.copy(args.work_dir / "train.log", args.work_dir / "train.last.log")
     log.info("done in %.0fs; wrote %s", time.time() - t_all, args.out)
     return 0
-
-
-def _pct(x: float) -> str:
-    return f"{x:.3f}"
-
-
-def write_card(path: Path, c: dict[str, Any], history: list[dict[str, Any]]) -> None:
-    r = c["metrics"]
-    t = c["train_config"]
-    tr = t["train"]
-    d = c["data"]
-
-    def row(variant: str, split: str) -> str:
-        m = r[variant][split]
-        return (
-            f"| {variant} | {split} | {m['n']} ({m['positives']} Yes) | {_pct(m['f1'])} "
-            f"| {_pct(m['precision'])} | {_pct(m['recall'])} | {_pct(m['ece_raw'])} | {_pct(m['ece'])} |"
-        )
-
-    rows = "\n".join(row(v, s) for v in ("int8", "fp32", "torch") for s in ("dev-test", "dev"))
-    hist = "\n".join(
-        f"| {h['epoch']} | {h['train_loss']:.4f} | {h['dev_f1']:.4f} | {h['seconds']:.0f} |" for h in history
-    )
-    base_hashes = "\n".join(f"  - `{k}`: `{v}`" for k, v in c["base_sha256"].items())
-    layers = c.get("num_layers", 6)
-    spd = c["speed"]
-    text = f"""# Check-worthy claims classifier
-
-Sentence-level classifier: is this sentence a factual claim worth fact-checking ("Yes") or not ("No")?
-Used by `unspin.claims.detector` (`ClaimDetector`, `doc.claims`, `unspin claims`).
-
-## Model
-- Base encoder: {c["base_encoder"]} from the PyPI package `{c["base_package"]}` (22.7M parameters,
-  384 hidden; the lower {layers} of its 6 layers are used), weights verified by sha256 before
-  training and the tokenizer again at load:
-{base_hashes}
-- Head: mean pooling over real tokens, dropout {t["model"]["dropout"]}, one linear logit.
-- Shipped file: `{c["model_file"]}` ({c["model_bytes"] / 1e6:.1f} MB), {c["quantization"]};
-  sha256 `{c["model_sha256"]}` (checked at load against `config.json`).
-- Input: lower-cased WordPiece tokens, truncated to {c["max_length"]} tokens (99.7% of training sentences
-  fit). Empty or whitespace-only sentences score 0.0 without running the model.
-- Output: P(check-worthy) = sigmoid(a * logit + b), Platt scaling fitted on dev
-  (a = {c["calibration"]["a"]:.4f}, b = {c["calibration"]["b"]:.4f}); a sentence is a claim when
-  P >= {c["threshold"]:.4f}, the threshold with the best Yes-class F1 on dev.
-
-## Data
-CLEF CheckThat! Lab 2024, Task 1 (check-worthiness estimation), English: sentences from US political
-debates and speeches labelled Yes/No for check-worthiness. Source: the CheckThat! Lab 2024 task 1 data
-(https://checkthat.gitlab.io/clef2024/task1/, files on the lab's GitLab), released by the organisers to
-the research community; check the release's own terms before redistributing it, and cite Hasanain et al.,
-"Overview of the CLEF-2024 CheckThat! Lab Task 1 on Check-Worthiness Estimation of Multigenre Content"
-(CLEF 2024 Working Notes, CEUR-WS Vol-3740). The data is not part of this repository.
-Splits used: train ({d["train"]["sentences"]:,} sentences, {d["train"]["yes"]:,} Yes) to fit, dev
-({d["dev"]["sentences"]:,}, {d["dev"]["yes"]} Yes) to pick the epoch, fit calibration and the threshold,
-dev-test ({d["dev-test"]["sentences"]}, {d["dev-test"]["yes"]} Yes) only to report. One train line holds
-two rows (a missing line break, so the file is often counted as 22,500 sentences); the reader splits it
-back into two.
-
-## Results (Yes class)
-ECE: expected calibration error, 10 equal-width bins; "raw" is sigmoid(logit) before Platt scaling.
-Dev numbers are in-sample for the threshold and calibration; dev-test numbers are held out.
-
-| model | split | sentences | F1 | P | R | ECE raw | ECE calibrated |
-|---|---|---|---|---|---|---|---|
-{rows}
-
-int8 against fp32 on dev-test: F1 drop {c["int8_vs_fp32_devtest_f1_drop"]:+.4f} (positive = int8 worse).
-
-Speed of the shipped int8 model with ONNX Runtime ({spd["threads"]} threads, the {spd["sentences"]}
-dev-test sentences, tokenisation included, best of 3): {spd["sentences_per_s"]:.0f} sentences/s, measured at
-the end of the recipe on a 2-core machine that other jobs were sharing; idle cores give more.
-`python bench/claims.py` prints the full table (threads, batch sizes, latency, F1).
-
-## Choices made while building it (picked on dev numbers and speed; dev-test is only reported)
-- Quantisation: the recipe's int8-against-fp32 check flagged plain per-tensor dynamic int8 (it moved
-  dev logits by 0.31 on average); per-channel weights with a 7-bit range moved them by 0.12, so that is
-  what ships. Fusing attention, LayerNorm and GELU with the onnxruntime transformer optimizer leaves the
-  scores unchanged and ran faster in our measurements.
-- Depth: a run with all 6 layers (same recipe) reached int8 dev F1 0.956 (dev-test 0.860) at about
-  two thirds of this model's speed; keeping the lower 4 layers costs 0.004 dev F1, so 4 layers ship.
-- Threads sleep instead of spinning when idle: on shared cores spinning halved throughput.
-
-## Training recipe
-`configs/claims.toml`: seed {tr["seed"]}, {tr["epochs"]} epochs, batch {tr["batch_size"]} (length-bucketed),
-AdamW lr {tr["lr"]} (head {tr["head_lr"]}), weight decay {tr["weight_decay"]}, linear warm-up
-{tr["warmup_ratio"]} then linear decay, gradient clipping {tr["grad_clip"]}, plain BCE loss with the head bias
-started at the training base rate, one CPU thread (max length {c["max_length"]} tokens).
-The epoch with the best dev F1 is kept (epoch {c["best_epoch"]}).
-Training took {c["training_seconds"] / 60:.0f} minutes on one CPU thread.
-
-| epoch | train loss | dev F1 (raw scores, best threshold) | seconds |
-|---|---|---|---|
-{hist}
-
-## Reproduce
-```
-python -m venv train-venv && train-venv/bin/pip install torch==2.13.0 transformers onnx onnxruntime \\
-    onnxscript tokenizers safetensors numpy && train-venv/bin/pip install --no-deps {c["base_package"]}
-PYTHONPATH=src train-venv/bin/python -m unspin.train.claims --config configs/claims.toml \\
-    --data-dir PATH/TO/checkthat2024-en --out src/unspin/models/claims
-python bench/claims.py --data-dir PATH/TO/checkthat2024-en
-```
-
-## Limits
-- English only, trained on political debate transcripts: news prose, headlines, captions and other genres
-  are out of domain; scores for non-English sentences carry no meaning (the document stage warns).
-- "Check-worthy" follows the CheckThat! annotation guidelines, not a judgement of truth.
-- Dynamic int8 quantises activations per batch, so a sentence's score can move slightly (typically
-  well under 0.05) with the other sentences it is batched with.
-"""
-    path.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -6,17 +6,13 @@ benchmark table) and compute its tables."""
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
 from unspin.analyse.techniques.taxonomy import BY_LABEL
 from unspin.models.base import ENCODERS
+from unspin.train.cards import render
 
-CARDS_DIR = Path(__file__).resolve().parents[1] / "cards"
-TEMPLATE = "technique_tagger.md"
 BASE_DESCRIPTIONS = {"minilm-l6": "MiniLM-L6, 22.7M parameters", "mpnet-base": "MPNet-base, 110M parameters"}
 
 
@@ -60,21 +56,6 @@ def train_minutes(training: dict[str, Any]) -> float:
     return training.get("total_train_seconds", training.get("train_seconds", 0)) / 60
 
 
-@cache
-def _template() -> jinja2.Template:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(CARDS_DIR),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        autoescape=False,  # markdown, not HTML
-    )
-    env.filters["fmt"] = format
-    env.filters["repr"] = repr
-    return env.get_template(TEMPLATE)
-
-
 def render_model_card(
     cfg: dict[str, Any],
     cfg_json: dict[str, Any],
@@ -86,7 +67,8 @@ def render_model_card(
     """The card's text: `cfg` the training config, `cfg_json` the model's config.json, `res` the `test`
     stage's results, `model_mb` the size of model.onnx in MB, `bench` the benchmark table (or "")."""
     crossfit = res.get("crossfit")
-    return _template().render(
+    return render(
+        "technique_tagger.md",
         model=cfg["model"],
         train=cfg["train"],
         split=cfg["split"],
