@@ -27,7 +27,7 @@ from techniques import make_articles  # noqa: E402
 
 from unspin.ingest.build import build_document  # noqa: E402
 from unspin.ingest.sources import RawInput  # noqa: E402
-from unspin.parallel import analyse_many, lane_plan  # noqa: E402
+from unspin.lanes import analyse_many, lane_plan  # noqa: E402
 from unspin.pipeline import Pipeline  # noqa: E402
 from unspin.settings import Settings  # noqa: E402
 

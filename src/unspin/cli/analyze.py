@@ -113,7 +113,7 @@ def analyze(
     min_score: MinScoreOpt = 0.0,
 ) -> None:
     """Analyse articles: clean text and metadata, technique spans with scores, check-worthy claims."""
-    from unspin.parallel import PipelineLoadError, analyse_many, lane_plan, process_pipeline
+    from unspin.lanes import PipelineLoadError, analyse_many, lane_plan, process_pipeline
     from unspin.pipeline import DEFAULT_STAGES
 
     settings = make_settings(max_bytes, no_clean)
@@ -125,7 +125,7 @@ def analyze(
         jobs: Any = ((item, {}) if not isinstance(item, InputError) else item for item in read_paths(paths, settings))
         lanes = None
         if not workers:
-            # one input: its models on every core; more: one document per core (see unspin.parallel)
+            # one input: its models on every core; more: one document per core (see unspin.lanes)
             jobs, settings, lanes = lane_plan(jobs, settings)
             process_pipeline(settings, stages)  # load the models now: a missing one fails before any analysis
         finish(emit(analyse_many(jobs, settings, stages, workers=workers, lanes=lanes), fmt, lambda d: d.to_dict()))

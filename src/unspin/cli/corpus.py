@@ -53,7 +53,7 @@ def add(
     """Analyse every input and store it; adding the same content again stores nothing new."""
     from unspin.corpus.runner import add_paths, estimate_inputs
     from unspin.corpus.store import StoreError
-    from unspin.parallel import PipelineLoadError
+    from unspin.lanes import PipelineLoadError
 
     store = _store(db)
     settings = Settings(max_bytes=max_bytes, model=model)

@@ -28,8 +28,8 @@ def load_tagger(model: ModelName, threads: int | None = None) -> Any:
 
 def _lanes_and_tagger(model: ModelName) -> tuple[int, Any]:
     """A folder of articles runs in lanes, one article per core, each on a one-thread model (see
-    unspin.parallel); on one core, one lane."""
-    from unspin.parallel import cores_for
+    unspin.lanes); on one core, one lane."""
+    from unspin.lanes import cores_for
 
     lanes = cores_for(Settings())
     return lanes, load_tagger(model, threads=1 if lanes > 1 else None)

@@ -16,7 +16,7 @@ from unspin.corpus.store import CorpusStore
 from unspin.document import Document
 from unspin.errors import InputError
 from unspin.ingest.sources import RECORD_SUFFIXES, RawInput, iter_folder, read_paths
-from unspin.parallel import Job, analyse_many, chunks
+from unspin.lanes import Job, analyse_many, chunks
 from unspin.settings import Settings
 
 

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, TypeVar
 
 from unspin.document import Span
 from unspin.eval.intervals import merge_intervals
+from unspin.lanes import run_in_lanes
 
 ARTICLE_RE = re.compile(r"^article(?P<id>[^./\\]+)\.txt$")
 
@@ -215,22 +215,12 @@ Progress = Callable[[int, int], None]  # (articles done, articles in all)
 
 
 def map_articles(fn: Callable[[T], R], items: Sequence[T], lanes: int = 1, progress: Progress | None = None) -> list[R]:
-    """`fn` over every item, results in order; on `lanes` threads when above 1 (a tagger loaded with
-    one thread per model computes outside the GIL, so lanes use the cores; see `unspin.parallel`)."""
+    """`fn` over every item, results in order, on `lanes` threads (`unspin.lanes.run_in_lanes`)."""
     out: list[R] = []
-
-    def done(result: R) -> None:
+    for result in run_in_lanes(fn, items, lanes if len(items) > 1 else 1):
         out.append(result)
         if progress is not None:
             progress(len(out), len(items))
-
-    if lanes <= 1 or len(items) < 2:
-        for item in items:
-            done(fn(item))
-        return out
-    with ThreadPoolExecutor(lanes, thread_name_prefix="unspin-lane") as pool:
-        for fut in [pool.submit(fn, item) for item in items]:
-            done(fut.result())
     return out
 
 

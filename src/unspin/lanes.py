@@ -1,4 +1,7 @@
-"""Many inputs through the pipeline: in this process, or spread over Dask workers.
+"""Lanes: many inputs through the models, in this process or spread over Dask workers.
+
+`run_in_lanes` is the one lane runner: a function over a stream of items on N threads, results in
+input order. `analyze`, `corpus add` and the SemEval writers all run their documents through it.
 
 A job is one input and the metadata its document should carry (`doc.meta`). In this process, two or
 more inputs run in lanes: one document per core at a time, on threads that share one copy of the
@@ -18,11 +21,11 @@ from __future__ import annotations
 import os
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import astuple, replace
 from itertools import chain
-from typing import Any
+from typing import Any, TypeVar
 
 from unspin.document import Document
 from unspin.errors import InputError
@@ -32,6 +35,9 @@ from unspin.settings import Settings
 
 Job = tuple[RawInput, dict[str, Any]]
 Result = Document | InputError
+T = TypeVar("T")
+R = TypeVar("R")
+_END = object()
 
 _PIPELINES: dict[tuple, Any] = {}
 _PIPELINES_LOCK = threading.Lock()
@@ -70,6 +76,38 @@ def analyse_jobs(jobs: Sequence[Job], settings: Settings, stages: Sequence[str] 
         except Exception as err:  # a bug on one input must not stop the batch
             out.append(InputError(raw.source, f"analysis failed: {type(err).__name__}: {err}"))
     return out
+
+
+def run_in_lanes(fn: Callable[[T], R], items: Iterable[T], lanes: int) -> Iterator[R]:
+    """`fn` over every item on `lanes` threads, results in input order (one lane: on this thread).
+
+    Items are read on this thread as results are taken, at most two per lane ahead of the one being
+    returned. Models loaded with one thread each compute outside the GIL, so lanes use the cores.
+    An exception raised by `fn` comes out where its item's result would have.
+    """
+    if lanes <= 1:
+        for item in items:
+            yield fn(item)
+        return
+    it = iter(items)
+    pool = ThreadPoolExecutor(lanes, thread_name_prefix="unspin-lane")
+    pending: deque[Any] = deque()
+
+    def fill() -> None:
+        while len(pending) < 2 * lanes:
+            item = next(it, _END)
+            if item is _END:
+                return
+            pending.append(pool.submit(fn, item))
+
+    try:
+        fill()
+        while pending:
+            head = pending.popleft()
+            fill()
+            yield head.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -146,29 +184,13 @@ def analyse_many(
 def _in_lanes(
     stream: Iterator[Job | InputError], settings: Settings, stages: Sequence[str] | None, lanes: int
 ) -> Iterator[Result]:
-    """The jobs on `lanes` threads sharing one pipeline, results in input order; inputs are read on
-    this thread, at most two per lane ahead of the one being returned."""
+    """The jobs on `lanes` threads sharing one pipeline, results in input order."""
     process_pipeline(settings, stages)  # load the models once, before any lane starts
-    pool = ThreadPoolExecutor(lanes, thread_name_prefix="unspin-lane")
-    pending: deque[Any] = deque()
 
-    def fill() -> None:
-        while len(pending) < 2 * lanes:
-            item = next(stream, None)
-            if item is None:
-                return
-            if not isinstance(item, InputError):
-                item = pool.submit(analyse_jobs, [item], settings, stages)
-            pending.append(item)
+    def analyse(item: Job | InputError) -> Result:
+        return item if isinstance(item, InputError) else analyse_jobs([item], settings, stages)[0]
 
-    try:
-        fill()
-        while pending:
-            head = pending.popleft()
-            fill()
-            yield head if isinstance(head, InputError) else head.result()[0]
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    return run_in_lanes(analyse, stream, lanes)
 
 
 def _pass_errors(jobs: Iterable[Job | InputError], errors: deque) -> Iterator[Job]:

@@ -1,11 +1,14 @@
-"""Many inputs through the pipeline: in process and on Dask workers, order kept, errors in their place."""
+"""Many inputs through the pipeline: in lanes and on Dask workers, order kept, errors in their place."""
+
+import threading
+import time
 
 import pytest
 
 from unspin.document import Document
 from unspin.errors import InputError
 from unspin.ingest.sources import RawInput
-from unspin.parallel import PipelineLoadError, analyse_many, lane_plan
+from unspin.lanes import PipelineLoadError, analyse_many, lane_plan, run_in_lanes
 from unspin.settings import Settings
 
 STAGES = ["language", "segment"]
@@ -108,3 +111,36 @@ def test_a_consumer_that_stops_early_leaves_no_lane_running():
     out.close()
     assert first.source == "s0.txt"
     assert not [t for t in threading.enumerate() if t.name.startswith("unspin-lane")]
+
+
+def test_lanes_keep_input_order_and_read_inputs_only_a_little_ahead():
+    read: list[int] = []
+    threads: set[str] = set()
+
+    def items():
+        for i in range(20):
+            read.append(i)
+            yield i
+
+    def slow_square(i: int) -> int:
+        threads.add(threading.current_thread().name)
+        time.sleep(0.02 if i % 3 == 0 else 0.001)  # later items finish first
+        return i * i
+
+    results = run_in_lanes(slow_square, items(), lanes=3)
+    assert next(results) == 0
+    assert len(read) <= 1 + 2 * 3  # the one returned and at most two per lane ahead of it
+    assert list(results) == [i * i for i in range(1, 20)]
+    assert len(threads) > 1 and all(t.startswith("unspin-lane") for t in threads)
+
+
+def test_a_failure_in_a_lane_comes_out_at_its_item():
+    def fail_on_three(i: int) -> int:
+        if i == 3:
+            raise ValueError("three")
+        return i
+
+    results = run_in_lanes(fail_on_three, range(10), lanes=2)
+    assert [next(results) for _ in range(3)] == [0, 1, 2]
+    with pytest.raises(ValueError, match="three"):
+        next(results)
