@@ -7,6 +7,7 @@ from pathlib import Path
 from unspin.clean.debris import clean_text
 from unspin.document import Document
 from unspin.errors import InputError
+from unspin.ingest.decode import check_text
 from unspin.ingest.htmlmap import html_offset_map
 from unspin.ingest.sources import RawInput
 from unspin.metadata.article import fill_metadata
@@ -36,6 +37,7 @@ def _default_id(raw: RawInput) -> str | None:
 def build_document(raw: RawInput, settings: Settings | None = None) -> Document:
     """Extract (HTML), clean, then read the metadata; raises InputError when no article text remains."""
     settings = settings or Settings()
+    check_text(raw.content, raw.source)  # the same rules for a file, a record and a form
     warnings = list(raw.warnings)
     page = None
     source_text = raw.content

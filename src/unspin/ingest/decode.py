@@ -3,6 +3,8 @@ and the size limit every reader applies."""
 
 from __future__ import annotations
 
+import codecs
+import re
 from typing import BinaryIO
 
 from unspin.errors import InputError
@@ -25,39 +27,84 @@ _MAGIC = [
 ]
 
 
+# Byte order marks of the UTF-16 and UTF-32 encodings (UTF-32 first: its LE mark starts like UTF-16's).
+_BOMS = [
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+]
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def check_text(text: str, source: str) -> None:
+    """Refuse text that is not prose wherever it came from (a file, a record, a form): a NUL
+    character anywhere, control characters in more than 1% of it, or a lone UTF-16 surrogate (only
+    possible in JSON, as an escape), which no encoding can write back."""
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise InputError(source, f"binary file: contains NUL bytes (the first at character {nul}), not text or HTML")
+    controls = len(_CONTROL.findall(text))
+    if controls > max(8, len(text) // 100):
+        raise InputError(source, "binary file: too many control characters to be text")
+    surrogate = _SURROGATE.search(text)
+    if surrogate:
+        raise InputError(
+            source,
+            f"text holds a lone UTF-16 surrogate (U+{ord(surrogate.group()):04X} at character {surrogate.start()}), "
+            "which is not a character",
+        )
+
+
+def _decode_with_bom(data: bytes, source: str) -> str | None:
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding)  # the codec reads the mark and drops it
+            except UnicodeDecodeError as err:
+                name = encoding.upper()
+                reason = (
+                    f"starts with a {name} byte order mark but is not valid {name} ({err.reason} at byte {err.start})"
+                )
+                raise InputError(source, reason) from None
+    return None
+
+
 def decode_bytes(data: bytes, source: str) -> tuple[str, list[str]]:
-    """Decode input bytes to text, refusing binary formats with a reason."""
+    """Decode input bytes to text, refusing binary formats with a reason. UTF-8 (with or without a
+    byte order mark) and UTF-16/UTF-32 with a byte order mark are read as they are; other encodings
+    are guessed, with a warning. NUL anywhere in the input means binary (the whole input is checked)."""
     if not data.strip():
         raise InputError(source, "empty input (no text)")
-    for magic, what in _MAGIC:  # (WARC files are read by their suffix, .warc / .warc.gz)
-        if data.startswith(magic):
-            raise InputError(source, f"binary file: looks like {what}, not text or HTML")
-    sample = data[:8192]
-    if b"\x00" in sample:
-        raise InputError(source, "binary file: contains NUL bytes, not text or HTML")
     warnings: list[str] = []
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        from charset_normalizer import from_bytes
-
-        best = from_bytes(data).best()
-        if best is None or best.chaos > 0.3:
-            raise InputError(
-                source,
-                f"not valid UTF-8 (byte 0x{data[err.start]:02x} at offset {err.start}) and no other text encoding fits",
-            ) from None
-        text = str(best)
-        warnings.append(
-            f"not valid UTF-8 (byte 0x{data[err.start]:02x} at offset {err.start}); decoded as {best.encoding}"
-        )
-    # Control characters other than whitespace mean this is not prose.
-    controls = sum(1 for ch in text[:8192] if ord(ch) < 32 and ch not in "\n\r\t\f\v")
-    if controls > max(8, len(text[:8192]) // 100):
-        raise InputError(source, "binary file: too many control characters to be text")
+    text = _decode_with_bom(data, source)
+    if text is None:
+        for magic, what in _MAGIC:  # (WARC files are read by their suffix, .warc / .warc.gz)
+            if data.startswith(magic):
+                raise InputError(source, f"binary file: looks like {what}, not text or HTML")
+        nul = data.find(b"\x00")
+        if nul >= 0:
+            raise InputError(source, f"binary file: contains NUL bytes (the first at byte {nul}), not text or HTML")
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as err:
+            text = _guess_encoding(data, err, source, warnings)
+    check_text(text, source)
     if not text.strip():
         raise InputError(source, "empty input (only whitespace)")
     return text, warnings
+
+
+def _guess_encoding(data: bytes, err: UnicodeDecodeError, source: str, warnings: list[str]) -> str:
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    where = f"byte 0x{data[err.start]:02x} at offset {err.start}"
+    if best is None or best.chaos > 0.3:
+        raise InputError(source, f"not valid UTF-8 ({where}) and no other text encoding fits")
+    warnings.append(f"not valid UTF-8 ({where}); decoded as {best.encoding}")
+    return str(best)
 
 
 def read_limited(fh: BinaryIO, source: str, settings: Settings) -> bytes:

@@ -21,6 +21,7 @@ import trafilatura
 from lxml import etree
 from trafilatura.readability_lxml import Document as ReadabilityDocument
 
+from unspin.ingest.htmlmap import visible_text
 from unspin.metadata.outlets import domain_of
 
 # readability and trafilatura log page-level complaints at WARNING; they are not ours to show.
@@ -33,6 +34,8 @@ MAX_LENGTH_RATIO = 0.97
 MIN_CONTAINED = 0.95
 
 _WORD = re.compile(r"\w+")
+# Trees at least this deep may have lost elements below the parser's depth limit.
+_DEEP = 1000
 _BLOCK_TAGS = {
     "p", "div", "section", "article", "main", "header", "footer", "aside", "nav", "blockquote", "pre",
     "li", "ul", "ol", "dl", "dt", "dd", "table", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6",
@@ -72,29 +75,32 @@ def _shingles(text: str, n: int = 4) -> Counter:
 
 
 def block_text(root: etree._Element) -> str:
-    """Visible text of an element tree, one line per block element, whitespace collapsed."""
+    """Visible text of an element tree, one line per block element, whitespace collapsed. Walks the
+    tree with a stack of its own, so that a page nested 100,000 elements deep does not exhaust
+    Python's recursion limit."""
     parts: list[str] = []
-
-    def walk(el: etree._Element) -> None:
-        tag = el.tag if isinstance(el.tag, str) else ""
-        tag = tag.lower()
+    # (element, entering): on entering, an element's opening and text; on leaving, its close and tail
+    stack: list[tuple[etree._Element, bool]] = [(root, True)]
+    while stack:
+        el, entering = stack.pop()
+        tag = el.tag.lower() if isinstance(el.tag, str) else ""
+        block = tag in _BLOCK_TAGS
+        if not entering:
+            if block:
+                parts.append("\n")
+            if el.tail:
+                parts.append(el.tail)
+            continue
         if tag in _SKIP_TAGS or not isinstance(el.tag, str):
             if el.tail:
                 parts.append(el.tail)
-            return
-        block = tag in _BLOCK_TAGS
+            continue
         if block:
             parts.append("\n")
         if el.text:
             parts.append(el.text)
-        for child in el:
-            walk(child)
-        if block:
-            parts.append("\n")
-        if el.tail:
-            parts.append(el.tail)
-
-    walk(root)
+        stack.append((el, False))
+        stack.extend((child, True) for child in reversed(el))
     lines = (" ".join(line.split()) for line in "".join(parts).split("\n"))
     return "\n".join(line for line in lines if line)
 
@@ -124,12 +130,42 @@ def choose_body(traf_text: str, read_text: str) -> tuple[str, str]:
     return traf_text, "trafilatura"
 
 
+def _depth(root: etree._Element) -> int:
+    deepest, stack = 0, [(root, 1)]
+    while stack:
+        el, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in el)
+    return deepest
+
+
+def _parse_lost_text(tree: etree._Element, html: str) -> bool:
+    """Whether the parser dropped text: libxml2 silently leaves out what is nested deeper than its
+    limit (2048 with huge_tree), so a tree that deep is checked against the text the markup shows."""
+    if _depth(tree) < _DEEP:
+        return False
+    shown = len(_WORD.findall(visible_text(html)))
+    kept = len(_WORD.findall(block_text(tree)))
+    return kept < 0.9 * shown
+
+
 def extract_article(html: str, url: str | None = None) -> ExtractedArticle:
     """Body text and metadata of an HTML page. Script, style and iframe content never reaches the text."""
     try:
-        tree = lxml.html.fromstring(html)
+        # huge_tree: libxml2 keeps elements nested up to 2048 deep instead of silently dropping
+        # everything below depth 256
+        tree = lxml.html.fromstring(html, parser=lxml.html.HTMLParser(huge_tree=True))
     except (etree.ParserError, ValueError):
-        return ExtractedArticle(text="", url=url, warnings=["HTML could not be parsed"])
+        tree = None
+    if tree is None or _parse_lost_text(tree, html):
+        text = visible_text(html)
+        why = "nested too deeply for the HTML parser" if tree is not None else "could not be parsed"
+        return ExtractedArticle(
+            text=text,
+            url=url,
+            extractor="visible-text",
+            warnings=[f"HTML {why}: its visible text is used as it is, without article extraction"],
+        )
     doc = trafilatura.bare_extraction(
         copy.deepcopy(tree),
         url=url,

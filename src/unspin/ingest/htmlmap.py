@@ -16,9 +16,13 @@ import re
 
 from unspin.document import OffsetMap
 
+# A comment, CDATA section, raw-text element or tag left open runs to the end of the page, as in a
+# browser; matching it that way keeps the scan linear (an open '<!--' repeated 100,000 times would
+# otherwise be scanned to the end of the page from every one of them). A '<' that starts no tag is text.
 _TAG_OR_TEXT = re.compile(
-    r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<(script|style|noscript|template|textarea|title)\b[^>]*>.*?</\1\s*>"
-    r"|<[^>]*>|[^<]+",
+    r"<!--.*?(?:-->|\Z)|<!\[CDATA\[.*?(?:\]\]>|\Z)"
+    r"|<(script|style|noscript|template|textarea|title)\b[^>]*>.*?(?:</\1\s*>|\Z)"
+    r"|<[A-Za-z/!?][^>]*(?:>|\Z)|<|[^<]+",
     re.S | re.I,
 )
 _ENTITY = re.compile(r"&(#\d{1,7};?|#[xX][0-9a-fA-F]{1,6};?|[A-Za-z][A-Za-z0-9]{1,31};?)")
@@ -54,10 +58,12 @@ class _VisibleText:
 
         for m in _TAG_OR_TEXT.finditer(page):
             piece = m.group(0)
-            if piece.startswith("<"):
+            if piece.startswith("<") and len(piece) > 1:
                 tag = _TAG_NAME.match(piece)
-                if not (tag and tag.group(1).lower() in _INLINE):
-                    add(" ", -1, False)  # a block boundary separates words, as a browser renders it
+                if not (tag and tag.group(1).lower() in _INLINE) and not (self.segments and self.segments[-1][1] < 0):
+                    # a block boundary separates words, as a browser renders it; one space for a run of
+                    # them, so that markup nested deep does not push the text out of the search window
+                    add(" ", -1, False)
                 continue
             base, pos = m.start(), 0
             for em in _ENTITY.finditer(piece):
@@ -108,3 +114,20 @@ def html_offset_map(text: str, page: str) -> OffsetMap:
                 runs.append((t, src, 1))
         pos = found + len(word)
     return OffsetMap(runs)
+
+
+def visible_text(page: str) -> str:
+    """The text a browser would show of `page`, one line per block element, read straight from the
+    markup without building a tree: the last resort for a page the HTML parser cannot hold (nested
+    deeper than its limit)."""
+    parts: list[str] = []
+    for m in _TAG_OR_TEXT.finditer(page):
+        piece = m.group(0)
+        if piece.startswith("<") and len(piece) > 1:
+            tag = _TAG_NAME.match(piece)
+            if not (tag and tag.group(1).lower() in _INLINE):
+                parts.append("\n")
+            continue
+        parts.append(htmllib.unescape(piece))
+    lines = (" ".join(line.split()) for line in "".join(parts).split("\n"))
+    return "\n".join(line for line in lines if line)

@@ -6,8 +6,12 @@ batch goes on past bad inputs and loses nothing else.
 
 from __future__ import annotations
 
+import errno
 import gzip
+import os
+import stat
 import sys
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -31,23 +35,32 @@ WARC_SUFFIXES = {".warc", ".arc"}
 KNOWN_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | RECORD_SUFFIXES | WARC_SUFFIXES
 
 
+def read_failure(err: BaseException, compressed: bool = False) -> str:
+    """The reason, in words, why reading (and decompressing) an input failed."""
+    if compressed and isinstance(err, EOFError):
+        return "damaged gzip file: the compressed data ends early (the file is truncated)"
+    if compressed and isinstance(err, (zlib.error, gzip.BadGzipFile)):
+        return f"damaged gzip file: {err}"
+    if isinstance(err, OSError):
+        return f"cannot read: {err.strerror or err}"
+    return f"cannot read: {type(err).__name__}: {err}"
+
+
 def _file_bytes(path: Path, settings: Settings) -> bytes:
     source = str(path)
-    try:
-        size = path.stat().st_size
-    except OSError as err:
-        raise InputError(source, f"cannot read: {err.strerror or err}") from None
     gz = path.suffix.lower() == ".gz"
-    if not gz and size > settings.max_bytes:
-        raise InputError(source, too_large(settings))
     try:
+        if not path.is_file():
+            raise InputError(source, "not a regular file")
+        if not gz and path.stat().st_size > settings.max_bytes:
+            raise InputError(source, too_large(settings))
         if gz:
             with gzip.open(path, "rb") as fh:
                 return read_limited(fh, source, settings)  # type: ignore[arg-type]
         with path.open("rb") as fh:
             return read_limited(fh, source, settings)
-    except OSError as err:
-        raise InputError(source, f"cannot read: {getattr(err, 'strerror', None) or err}") from None
+    except (OSError, EOFError, zlib.error) as err:
+        raise InputError(source, read_failure(err, compressed=gz)) from None
 
 
 def _logical_suffix(path: Path) -> str:
@@ -86,17 +99,78 @@ def read_stdin(settings: Settings | None = None, stream: BinaryIO | None = None)
     except InputError as err:
         yield err
         return
+    except OSError as err:
+        yield InputError("<stdin>", read_failure(err))
+        return
     kind = "html" if looks_like_html(text) else "text"
     yield RawInput(source="<stdin>", content=text, kind=kind, warnings=warnings)
 
 
+def _link_failure(path: Path) -> str | None:
+    """Why a symbolic link cannot be followed (a loop, a missing target), or None when it can."""
+    try:
+        path.stat()
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return "symbolic link loop: the link leads back to itself"
+        if err.errno == errno.ENOENT:
+            return f"broken symbolic link: its target {os.readlink(path)!r} does not exist"
+        return f"symbolic link cannot be followed: {err.strerror or err}"
+    return None
+
+
+def walk_folder(folder: Path) -> Iterator[Path | InputError]:
+    """Files under `folder` with a known suffix (also .gz of them), in sorted order, hidden ones
+    skipped; a sub-folder that cannot be read, a link that cannot be followed and a folder reached
+    twice through links are errors that name them, not silent gaps in the batch."""
+    seen: set[tuple[int, int]] = set()
+
+    def walk(directory: Path) -> Iterator[Path | InputError]:
+        try:
+            info = directory.stat()
+            if (info.st_dev, info.st_ino) in seen:
+                yield InputError(str(directory), "symbolic link loop: this folder was already read by another path")
+                return
+            seen.add((info.st_dev, info.st_ino))
+            with os.scandir(directory) as it:
+                names = sorted(entry.name for entry in it)
+        except OSError as err:
+            yield InputError(str(directory), f"folder cannot be read: {err.strerror or err}")
+            return
+        for name in names:
+            if name.startswith("."):
+                continue
+            path = directory / name
+            if path.is_symlink() and (reason := _link_failure(path)):
+                yield InputError(str(path), reason)
+                continue
+            try:
+                mode = path.stat().st_mode
+            except OSError as err:
+                yield InputError(str(path), read_failure(err))
+                continue
+            if stat.S_ISDIR(mode):
+                yield from walk(path)
+            elif _logical_suffix(path) in KNOWN_SUFFIXES:
+                yield path if stat.S_ISREG(mode) else InputError(str(path), "not a regular file")
+
+    yield from walk(folder)
+
+
 def iter_folder(folder: Path) -> Iterator[Path]:
-    """Files under `folder` with a known suffix (also .gz of them), sorted, hidden ones skipped."""
-    for path in sorted(folder.rglob("*")):
-        if any(part.startswith(".") for part in path.relative_to(folder).parts):
-            continue
-        if path.is_file() and _logical_suffix(path) in KNOWN_SUFFIXES:
-            yield path
+    """The readable files of `walk_folder`, without its errors (for counting inputs ahead of a run)."""
+    for item in walk_folder(folder):
+        if isinstance(item, Path):
+            yield item
+
+
+def _guarded(items: Iterator[RawInput | InputError], source: str) -> Iterator[RawInput | InputError]:
+    """Whatever a reader raises that it did not foresee becomes an error naming the input, so the
+    batch goes on (what the reader yielded before it stays)."""
+    try:
+        yield from items
+    except Exception as err:  # the last guard of a batch: any failure of one input is reported
+        yield InputError(source, read_failure(err))
 
 
 def read_paths(paths: Iterable[str | Path], settings: Settings | None = None) -> Iterator[RawInput | InputError]:
@@ -104,17 +178,22 @@ def read_paths(paths: Iterable[str | Path], settings: Settings | None = None) ->
     settings = settings or Settings()
     for item in paths:
         if str(item) == "-":
-            yield from read_stdin(settings)
+            yield from _guarded(read_stdin(settings), "<stdin>")
             continue
         path = Path(item)
-        if path.is_dir():
+        if path.is_symlink() and (reason := _link_failure(path)):
+            yield InputError(str(path), reason)
+        elif path.is_dir():
             found = False
-            for file in iter_folder(path):
+            for entry in walk_folder(path):
                 found = True
-                yield from read_file(file, settings)
+                if isinstance(entry, InputError):
+                    yield entry
+                else:
+                    yield from _guarded(read_file(entry, settings), str(entry))
             if not found:
                 yield InputError(str(path), "folder holds no .txt, .html, .jsonl, .csv or .warc files")
         elif path.exists():
-            yield from read_file(path, settings)
+            yield from _guarded(read_file(path, settings), str(path))
         else:
             yield InputError(str(path), "no such file or folder")
