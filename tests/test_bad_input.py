@@ -293,6 +293,41 @@ def test_symlink_loops_and_broken_links_are_named(tmp_path):
     assert len(errors) == 1 and "loop" in errors[0].reason
 
 
+# -- model cache: readable by the other users of a shared installation --------------------------------------
+
+
+@pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_unpacked_model_files_follow_the_umask_not_owner_only(tmp_path, umask, mode):
+    import tempfile
+
+    from unspin.models.base import publish_file
+
+    old = os.umask(umask)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=tmp_path)
+        os.close(fd)
+        publish_file(tmp, tmp_path / "model.bin")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "model.bin").stat().st_mode) == mode
+    assert not os.path.exists(tmp)
+
+
+def test_language_model_cache_is_readable_by_other_users(tmp_path, monkeypatch):
+    from unspin.metadata import language
+
+    monkeypatch.setenv("UNSPIN_MODEL_CACHE", str(tmp_path))
+    old = os.umask(0o022)
+    language.identifier.cache_clear()
+    try:
+        language.identifier()
+    finally:
+        os.umask(old)
+        language.identifier.cache_clear()
+    (unpacked,) = tmp_path.glob("py3langid-*/model-*.npz")
+    assert stat.S_IMODE(unpacked.stat().st_mode) & 0o044 == 0o044
+
+
 # -- HTML the parser cannot hold, markup that is never closed --------------------------------------------
 
 

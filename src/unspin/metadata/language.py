@@ -20,7 +20,7 @@ def _unpacked_model(packed: Path) -> Path:
     of every process start; reading the unpacked arrays takes under 0.1 s."""
     from importlib.metadata import version
 
-    from unspin.models.base import unpack_dir
+    from unspin.models.base import publish_file, unpack_dir
 
     target = unpack_dir(f"py3langid-{version('py3langid')}") / f"model-{packed.stat().st_size}.npz"
     if not target.is_file():
@@ -29,7 +29,7 @@ def _unpacked_model(packed: Path) -> Path:
         try:
             with os.fdopen(fd, "wb") as out, lzma.open(packed) as src:
                 shutil.copyfileobj(src, out, length=1 << 20)
-            os.replace(tmp, target)  # whole or not at all, when processes unpack side by side
+            publish_file(tmp, target)  # whole or not at all, readable by every user of the install
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)

