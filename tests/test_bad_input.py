@@ -352,3 +352,42 @@ def test_markup_left_open_is_read_in_linear_time(opener):
     assert visible_text(page).startswith("A short article body that is shown.")
     html_offset_map("A short article body that is shown.", page)
     assert time.perf_counter() - started < 3
+
+
+# -- size: text too long to analyse in reasonable time is refused before any work -----------------------
+
+
+def test_a_huge_text_of_one_word_is_refused_at_once_and_the_limit_can_be_raised(tmp_path):
+    import time
+
+    from unspin.settings import Settings
+
+    f = tmp_path / "huge.txt"
+    f.write_text("propaganda " * 850_000)  # 9.35 MB, under the 10 MB file limit
+    started = time.perf_counter()
+    (raw,) = read_paths([f])
+    with pytest.raises(InputError) as err:
+        build_document(raw)
+    assert time.perf_counter() - started < 10
+    assert err.value.source == str(f) and "limit" in err.value.reason and "UNSPIN_MAX_CHARS" in err.value.reason
+    small = RawInput(source="small.txt", content="propaganda " * 20_000, kind="text")
+    with pytest.raises(InputError, match="limit"):
+        build_document(small, Settings(max_chars=100_000))
+    assert build_document(small, Settings(max_chars=300_000)).text
+
+
+def test_a_csv_field_of_8_mb_is_refused_and_the_other_rows_kept(tmp_path):
+    import time
+
+    f = tmp_path / "big.csv"
+    f.write_text('id,text\n1,"A normal first row of text."\n2,"' + "word " * 1_600_000 + '"\n3,"A normal last row."\n')
+    started = time.perf_counter()
+    outcomes = []
+    for item in read_paths([f]):
+        try:
+            outcomes.append(build_document(item).text)
+        except InputError as err:
+            outcomes.append(err)
+    assert time.perf_counter() - started < 20
+    assert outcomes[0] == "A normal first row of text." and outcomes[2] == "A normal last row."
+    assert isinstance(outcomes[1], InputError) and outcomes[1].source == f"{f}:3" and "limit" in outcomes[1].reason

@@ -6,6 +6,9 @@ import os
 from dataclasses import dataclass
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+# About 170,000 words, ten times a long news article; the analysis of this much takes under a minute
+# on two cores (docs/bad-input.md), and longer texts are refused before any work is spent on them.
+DEFAULT_MAX_CHARS = 1_000_000
 
 
 def _env_int(name: str, default: int) -> int:
@@ -23,6 +26,10 @@ class Settings:
     # Inputs larger than this are refused before they are read (raise with --max-bytes or
     # UNSPIN_MAX_BYTES); the whole pipeline holds a document in memory a few times over.
     max_bytes: int = _env_int("UNSPIN_MAX_BYTES", DEFAULT_MAX_BYTES)
+    # Article text (the input's text, or the text extracted from a page) longer than this many
+    # characters is refused before it is cleaned or analysed (raise with UNSPIN_MAX_CHARS): the
+    # analysis takes time in proportion to the text.
+    max_chars: int = _env_int("UNSPIN_MAX_CHARS", DEFAULT_MAX_CHARS)
     # Remove debris (captions, UI strings, comment widgets) from the text.
     clean: bool = True
     # Treat the first line as the title when it looks like one (plain-text inputs).

@@ -7,7 +7,7 @@ from pathlib import Path
 from unspin.clean.debris import clean_text
 from unspin.document import Document
 from unspin.errors import InputError
-from unspin.ingest.decode import check_text
+from unspin.ingest.decode import check_length, check_text
 from unspin.ingest.htmlmap import html_offset_map
 from unspin.ingest.sources import RawInput
 from unspin.metadata.article import fill_metadata
@@ -47,6 +47,7 @@ def build_document(raw: RawInput, settings: Settings | None = None) -> Document:
         page = extract_article(raw.content, url=raw.hints.get("url"))
         warnings.extend(page.warnings)
         source_text = page.text
+    check_length(source_text, raw.source, settings)  # before cleaning: that too takes time per character
     # an HTML page's title is in its own metadata, not on the first line of its body
     detect_title = settings.detect_title and page is None
     cleaned = clean_text(source_text, detect_title=detect_title, remove_debris=settings.clean)

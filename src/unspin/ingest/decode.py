@@ -57,6 +57,16 @@ def check_text(text: str, source: str) -> None:
         )
 
 
+def check_length(text: str, source: str, settings: Settings) -> None:
+    """Refuse article text longer than `settings.max_chars`, before any work is spent on it."""
+    if len(text) > settings.max_chars:
+        raise InputError(
+            source,
+            f"article text of {len(text):,} characters is longer than the limit of {settings.max_chars:,}; "
+            "raise it with UNSPIN_MAX_CHARS if you mean it (the analysis takes time in proportion to the text)",
+        )
+
+
 def _decode_with_bom(data: bytes, source: str) -> str | None:
     for bom, encoding in _BOMS:
         if data.startswith(bom):
