@@ -75,6 +75,24 @@ def test_a_reader_that_fails_unexpectedly_loses_only_its_own_input(tmp_path, mon
     assert "invalid block type" in errors[1].reason
 
 
+def test_cli_reports_the_damaged_gzip_and_prints_the_good_file(tmp_path):
+    from typer.testing import CliRunner
+
+    from unspin.cli.main import app
+
+    good = tmp_path / "g.txt"
+    good.write_text(BODY)
+    whole = gzip.compress((BODY * 50).encode())
+    bad = tmp_path / "t.txt.gz"
+    bad.write_bytes(whole[: len(whole) // 2])
+    result = CliRunner().invoke(app, ["extract", str(good), str(bad), "--format", "json"])
+    assert result.exit_code == 1 and "Aborted" not in result.output
+    out = json.loads(result.stdout)
+    docs = out if isinstance(out, list) else [out]
+    assert [d["source"] for d in docs] == [str(good)] and docs[0]["text"].startswith("The council")
+    assert f"{bad}: damaged gzip file" in result.stderr
+
+
 # -- JSON Lines: lines end at \n only -------------------------------------------------------------------
 
 
