@@ -27,7 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from unspin.analyse.techniques.tagger import MODELS_DIR, TechniqueTagger, window_starts  # noqa: E402
+from unspin.techniques.tagger import MODELS_DIR, TechniqueTagger, window_starts  # noqa: E402
 
 FILLER = [
     "The committee published its annual report on Monday.",

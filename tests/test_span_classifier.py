@@ -10,16 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from unspin.analyse.techniques.classifier import (
+from unspin.formats.semeval import PTC_TECHNIQUES
+from unspin.techniques.classifier import (
     MODELS_DIR,
     InputShape,
     SpanClassifier,
     batch_arrays,
     span_inputs,
 )
-from unspin.analyse.techniques.tagger import MODELS_DIR as TAGGERS_DIR
-from unspin.analyse.techniques.tagger import TechniqueTagger, tc_features
-from unspin.formats.semeval import PTC_TECHNIQUES
+from unspin.techniques.tagger import MODELS_DIR as TAGGERS_DIR
+from unspin.techniques.tagger import TechniqueTagger, tc_features
 
 PTC_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ptc"
 SHIPPED = (MODELS_DIR / "span-classifier" / "config.json").is_file()
@@ -119,7 +119,7 @@ def test_tc_features_take_the_groups_a_model_names() -> None:
 
 @needs_model
 def test_shipped_classifier_gives_a_distribution_per_span() -> None:
-    from unspin.analyse.techniques.classifier import NONE, none_probs
+    from unspin.techniques.classifier import NONE, none_probs
 
     clf = SpanClassifier.load(threads=2)
     assert clf.labels[:14] == list(PTC_TECHNIQUES) and clf.labels[14:] in ([], [NONE])
@@ -143,7 +143,7 @@ def test_shipped_classifier_gives_a_distribution_per_span() -> None:
 def test_a_changed_model_file_is_refused(tmp_path: Path) -> None:
     import shutil
 
-    from unspin.analyse.techniques.classifier import SpanClassifierError
+    from unspin.techniques.classifier import SpanClassifierError
 
     folder = tmp_path / "copy"
     shutil.copytree(MODELS_DIR / "span-classifier", folder)
@@ -182,7 +182,7 @@ def test_tc_on_held_out_articles_beats_the_tagger_alone() -> None:
 
 
 def _tc_params(keep: float):
-    from unspin.analyse.techniques.tagger import DecodeParams
+    from unspin.techniques.tagger import DecodeParams
 
     labels = [*PTC_TECHNIQUES, "any"]
     params = DecodeParams(labels=labels, thresholds={t: 0.3 for t in PTC_TECHNIQUES}, flc_keep=keep)
@@ -213,7 +213,7 @@ def _fake_span_lp(own: float):
 
 
 def test_relabel_takes_the_tc_models_technique_and_keeps_its_own_when_likely_enough() -> None:
-    from unspin.analyse.techniques.tagger import TokenProbs, calibrate, relabel
+    from unspin.techniques.tagger import TokenProbs, calibrate, relabel
 
     text = "These vile traitors lied."
     tp = TokenProbs(np.array([[6, 10], [11, 19]]), np.full((2, 15), 0.5, dtype=np.float32), np.zeros(2, dtype=bool))
@@ -232,7 +232,7 @@ def test_relabel_takes_the_tc_models_technique_and_keeps_its_own_when_likely_eno
 
 
 def test_spans_from_probs_relabel_only_with_a_span_classifier() -> None:
-    from unspin.analyse.techniques.tagger import TokenProbs, spans_from_probs
+    from unspin.techniques.tagger import TokenProbs, spans_from_probs
 
     text = "These vile traitors lied."
     probs = np.full((2, 15), 0.01, dtype=np.float32)
@@ -247,7 +247,7 @@ def test_spans_from_probs_relabel_only_with_a_span_classifier() -> None:
 
 
 def test_technique_logprobs_renormalise_without_none() -> None:
-    from unspin.analyse.techniques.classifier import none_probs, technique_logprobs
+    from unspin.techniques.classifier import none_probs, technique_logprobs
 
     p = np.full(15, 0.02)
     p[14] = 1.0 - 0.02 * 14  # "none": 0.72
@@ -258,7 +258,7 @@ def test_technique_logprobs_renormalise_without_none() -> None:
 
 
 def test_relabel_drops_spans_the_classifier_calls_none() -> None:
-    from unspin.analyse.techniques.tagger import TokenProbs, relabel
+    from unspin.techniques.tagger import TokenProbs, relabel
 
     text = "These vile traitors lied."
     tp = TokenProbs(np.array([[6, 10], [11, 19]]), np.full((2, 15), 0.5, dtype=np.float32), np.zeros(2, dtype=bool))
@@ -280,7 +280,7 @@ def test_relabel_drops_spans_the_classifier_calls_none() -> None:
 
 
 def test_span_inputs_read_a_bounded_context_in_a_text_without_line_breaks() -> None:
-    from unspin.analyse.techniques.classifier import CONTEXT_CHARS
+    from unspin.techniques.classifier import CONTEXT_CHARS
 
     calls: list[int] = []
 
@@ -312,7 +312,7 @@ def _head() -> dict:
 def _tp_with_head(favour: str, others: str = "Doubt"):
     """Token probabilities saying Loaded_Language, and span-head scores: token 0 favours `others`
     a little, token 1 favours `favour` a lot."""
-    from unspin.analyse.techniques.tagger import TokenProbs
+    from unspin.techniques.tagger import TokenProbs
 
     probs = np.full((2, 15), 0.01, dtype=np.float32)
     probs[:, PTC_TECHNIQUES.index("Loaded_Language")] = 0.9
@@ -323,7 +323,7 @@ def _tp_with_head(favour: str, others: str = "Doubt"):
 
 
 def test_span_head_logprobs_average_the_graphs_scores_over_the_span() -> None:
-    from unspin.analyse.techniques.tagger import span_head_logprobs
+    from unspin.techniques.tagger import span_head_logprobs
 
     text = "These vile traitors lied."
     tp = _tp_with_head("Name_Calling,Labeling")
@@ -337,7 +337,7 @@ def test_span_head_logprobs_average_the_graphs_scores_over_the_span() -> None:
 
 
 def test_spans_from_probs_relabel_through_the_span_head_without_a_span_classifier() -> None:
-    from unspin.analyse.techniques.tagger import DecodeParams, TokenProbs, spans_from_probs
+    from unspin.techniques.tagger import DecodeParams, TokenProbs, spans_from_probs
 
     text = "These vile traitors lied."
     params = DecodeParams(labels=[*PTC_TECHNIQUES, "any"], thresholds={t: 0.3 for t in PTC_TECHNIQUES}, flc_keep=0.5)
@@ -358,7 +358,7 @@ def test_spans_from_probs_relabel_through_the_span_head_without_a_span_classifie
 
 
 def test_token_range_finds_exactly_the_tokens_a_span_overlaps() -> None:
-    from unspin.analyse.techniques.tagger import TokenProbs, token_range
+    from unspin.techniques.tagger import TokenProbs, token_range
 
     # "These vile traitors lied." tokenised as These | vile | trait | ors | lied | .
     offsets = np.array([[0, 5], [6, 10], [11, 16], [16, 19], [20, 24], [24, 25]])

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from unspin.analyse.techniques.tagger import (
+from unspin.document import Document, Segment, Span
+from unspin.formats.semeval import PTC_TECHNIQUES
+from unspin.techniques.tagger import (
     MODELS_DIR,
     TechniqueTagger,
     article_scores,
@@ -20,9 +22,7 @@ from unspin.analyse.techniques.tagger import (
     snap_to_words,
     window_starts,
 )
-from unspin.analyse.techniques.taxonomy import BY_LABEL, TECHNIQUES, technique
-from unspin.document import Document, Segment, Span
-from unspin.formats.semeval import PTC_TECHNIQUES
+from unspin.techniques.taxonomy import BY_LABEL, TECHNIQUES, technique
 
 PTC_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ptc"
 SI_F1_FLOOR = 0.30
@@ -209,7 +209,7 @@ def test_si_f1_on_held_out_split(tagger: TechniqueTagger) -> None:
 def test_project_probs_averages_overlapping_source_tokens() -> None:
     import numpy as np
 
-    from unspin.analyse.techniques.tagger import TokenProbs, project_probs
+    from unspin.techniques.tagger import TokenProbs, project_probs
 
     # source tokens: "un|believ|able" "lies"; destination: "unbelievable" "li|es" and a token with no source
     src = TokenProbs(
@@ -226,7 +226,7 @@ def test_project_probs_averages_overlapping_source_tokens() -> None:
 def test_lexical_features_are_stable_and_see_words_and_shape() -> None:
     import numpy as np
 
-    from unspin.analyse.techniques.tagger import LEXICAL_DIM, lexical_features
+    from unspin.techniques.tagger import LEXICAL_DIM, lexical_features
 
     a = lexical_features("The so-called EXPERTS lied again!")
     b = lexical_features("the so-called experts lied again")
@@ -240,7 +240,7 @@ def test_lexical_features_are_stable_and_see_words_and_shape() -> None:
 
 
 def test_function_word_fragments_are_no_spans() -> None:
-    from unspin.analyse.techniques.tagger import function_words_only
+    from unspin.techniques.tagger import function_words_only
 
     for phrase in ("for", "a", "has been", "our", "it is", "—"):
         assert function_words_only(phrase), phrase
@@ -250,7 +250,7 @@ def test_function_word_fragments_are_no_spans() -> None:
 
 @needs_model
 def test_no_span_is_only_function_words(tagger: TechniqueTagger) -> None:
-    from unspin.analyse.techniques.tagger import function_words_only
+    from unspin.techniques.tagger import function_words_only
 
     loaded = (
         "These disgusting, treacherous traitors are destroying our great nation with their vile lies.\n"
@@ -310,7 +310,7 @@ def _two_spans(label: str, confident: list[float], middling: list[float]):
     and on "weather was" (`middling`)."""
     import numpy as np
 
-    from unspin.analyse.techniques.tagger import TokenProbs
+    from unspin.techniques.tagger import TokenProbs
 
     words = [(m.start(), m.end()) for m in re.finditer(r"\w+", SEED_TEXT)]
     probs = np.zeros((len(words), len(SEED_LABELS)), dtype=np.float32)
@@ -320,7 +320,7 @@ def _two_spans(label: str, confident: list[float], middling: list[float]):
 
 
 def test_si_seed_keeps_only_spans_with_a_confident_token() -> None:
-    from unspin.analyse.techniques.tagger import DecodeParams, si_from_probs
+    from unspin.techniques.tagger import DecodeParams, si_from_probs
 
     text = SEED_TEXT
     tp = _two_spans("any", [0.7, 0.35], [0.3, 0.3])  # one confident token; above the threshold only
@@ -337,7 +337,7 @@ def test_si_seed_keeps_only_spans_with_a_confident_token() -> None:
 
 
 def test_flc_seed_keeps_only_technique_spans_with_a_confident_token() -> None:
-    from unspin.analyse.techniques.tagger import DecodeParams, spans_from_probs
+    from unspin.techniques.tagger import DecodeParams, spans_from_probs
 
     text = SEED_TEXT
     tp = _two_spans("Loaded_Language", [0.5, 0.25], [0.25, 0.25])  # one token above 1.5 x 0.2; none
@@ -352,7 +352,7 @@ def test_flc_seed_keeps_only_technique_spans_with_a_confident_token() -> None:
 def test_si_blend_reads_the_most_likely_technique_beside_any() -> None:
     import numpy as np
 
-    from unspin.analyse.techniques.tagger import DecodeParams, si_column, si_from_probs
+    from unspin.techniques.tagger import DecodeParams, si_column, si_from_probs
 
     text = SEED_TEXT
     tp = _two_spans("any", [0.3, 0.3], [0.1, 0.1])  # "vile traitors" middling on "any" ...

@@ -96,8 +96,8 @@ def test_the_graphs_second_output_hidden_states_or_span_head_scores_leaves_the_l
     import shutil
 
     pytest.importorskip("onnx")
-    from unspin.analyse.techniques.tagger import MODELS_DIR, TechniqueTagger
     from unspin.models.base import sha256_file
+    from unspin.techniques.tagger import MODELS_DIR, TechniqueTagger
     from unspin.train.common import config_json
     from unspin.train.techniques.head import fit_span_head, set_extra_output
 
@@ -137,8 +137,8 @@ def test_the_graphs_second_output_hidden_states_or_span_head_scores_leaves_the_l
 
 
 def test_crossfit_never_decodes_an_article_with_choices_made_on_its_own_labels(monkeypatch) -> None:
-    from unspin.analyse.techniques.tagger import DecodeParams
     from unspin.formats.semeval import PTC_TECHNIQUES
+    from unspin.techniques.tagger import DecodeParams
     from unspin.train.techniques import crossfit as tt
     from unspin.train.techniques.data import OUTPUTS
 

@@ -69,7 +69,7 @@ def _segment(settings: Settings) -> Stage:
 
 
 def _techniques(settings: Settings) -> Stage:
-    from unspin.analyse.techniques import TechniqueTagger
+    from unspin.techniques import TechniqueTagger
 
     return TechniqueStage(TechniqueTagger.load(settings.model, threads=settings.threads), settings.min_score)
 

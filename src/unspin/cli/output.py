@@ -111,7 +111,7 @@ def render_document(doc: Document, console: Console) -> None:
 
 def _palette() -> dict[str, str]:
     try:
-        from unspin.analyse.techniques.taxonomy import TECHNIQUES  # type: ignore[import-not-found]
+        from unspin.techniques.taxonomy import TECHNIQUES  # type: ignore[import-not-found]
     except ImportError:
         return {}
     styles = {}

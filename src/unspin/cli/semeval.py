@@ -17,7 +17,7 @@ OutOpt = Annotated[Path, typer.Option("--output", "-o", help="Label file to writ
 
 
 def load_tagger(model: ModelName, threads: int | None = None) -> Any:
-    from unspin.analyse.techniques import TechniqueTagger
+    from unspin.techniques import TechniqueTagger
 
     try:
         return TechniqueTagger.load(model.value, threads=threads)

@@ -23,8 +23,8 @@ def serve(
     model: ModelOpt = ModelName.fast,
 ) -> None:
     """Serve the web app and the REST API (docs at /api/docs)."""
-    from unspin.analyse.techniques.tagger import MODELS_DIR
     from unspin.errors import UnspinError
+    from unspin.techniques.tagger import MODELS_DIR
     from unspin.web import run
 
     if not (MODELS_DIR / model.value / "config.json").is_file():

@@ -1,4 +1,4 @@
-"""Train, export and test the TC span classifier (`unspin.analyse.techniques.classifier`).
+"""Train, export and test the TC span classifier (`unspin.techniques.classifier`).
 
     python -m unspin.train.span_classifier --config configs/span-classifier.toml \\
         --data-dir ../shared/data/ptc --out src/unspin/models/span-classifier [--stages all]
@@ -34,9 +34,9 @@ from typing import Any
 
 import numpy as np
 
-from unspin.analyse.techniques.classifier import NONE, InputShape, batch_arrays, span_inputs
 from unspin.formats.semeval import PTC_TECHNIQUES
 from unspin.models.base import ENCODERS, sha256_file, verified_file
+from unspin.techniques.classifier import NONE, InputShape, batch_arrays, span_inputs
 from unspin.train.common import config_json, load_config, load_ptc, load_tokenizer, special_ids, split_ids
 
 LOG = logging.getLogger("unspin.train.span_classifier")
@@ -179,7 +179,7 @@ def none_accuracy(rows: list[Row], logits: np.ndarray) -> float | None:
     """With a "none" class: share of rows (gold and negative spans) on the right side of P(none) = 0.5."""
     if logits.shape[1] <= len(PTC_TECHNIQUES):
         return None
-    from unspin.analyse.techniques.classifier import log_softmax
+    from unspin.techniques.classifier import log_softmax
 
     p_none = np.exp(log_softmax(logits)[:, len(PTC_TECHNIQUES)])
     y = np.array([r[3] for r in rows]) == len(PTC_TECHNIQUES)
@@ -328,7 +328,7 @@ def stage_export(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> 
 
 
 def stage_test(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path, config_path: Path) -> None:
-    from unspin.analyse.techniques.classifier import SpanClassifier
+    from unspin.techniques.classifier import SpanClassifier
 
     enc = ENCODERS[cfg["model"]["base"]]
     config = {
@@ -432,7 +432,7 @@ the `fast`, `minilm-l6` and `accurate` technique models (see their model cards f
   rebuilt at load from the base package and checked by hash (`frozen.json`).
   Base file hashes: {", ".join(f"`{k}` {v}" for k, v in enc.sha256.items())}.
 - Input: `[CLS] span [SEP] the span in its line [SEP]`, at most {cfg["model"]["max_span"]} span tokens and
-  {cfg["model"]["max_len"]} in all (`unspin.analyse.techniques.classifier.span_inputs`).
+  {cfg["model"]["max_len"]} in all (`unspin.techniques.classifier.span_inputs`).
 - Output: mean of the span's tokens and mean of all tokens, concatenated, into one linear layer
   ({len(class_names(cfg))} logits: the 14 techniques{', and "none"' if NONE in class_names(cfg) else ""}).
 {negatives_line}

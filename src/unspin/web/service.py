@@ -24,8 +24,8 @@ def confident_only(document: dict[str, Any], min_score: float) -> dict[str, Any]
     its sentence and article scores re-computed from them (as `analyze --min-score` gives)."""
     if min_score <= 0 or document.get("spans") is None:
         return document
-    from unspin.analyse.techniques.tagger import set_technique_spans
     from unspin.document import Document
+    from unspin.techniques.tagger import set_technique_spans
 
     doc = Document.from_dict(document)
     set_technique_spans(doc, doc.spans, min_score)

@@ -1,6 +1,6 @@
 """The one place the web layer reads the technique taxonomy from.
 
-`unspin.analyse.techniques.taxonomy` holds the definitions written for the models; until it is
+`unspin.techniques.taxonomy` holds the definitions written for the models; until it is
 importable, a built-in list of the 14 PTC labels with names and colours stands in (no explanations).
 """
 
@@ -11,7 +11,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-TAXONOMY_MODULE = "unspin.analyse.techniques.taxonomy"
+TAXONOMY_MODULE = "unspin.techniques.taxonomy"
 UNKNOWN_COLOUR = "#8c8c8c"
 _HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 

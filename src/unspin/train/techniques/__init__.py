@@ -20,7 +20,7 @@ Stages (run in order; each reads what the previous one wrote, so a stage can be 
   maxima from training windows; dev probabilities before and after are compared. It runs after
   ``tune``, so the decoding tuned on the float model is kept.
 * ``tc``     -- run alone (``--stages tc``) on a tuned model: refit only its TC step with the span
-  classifier that ``[tc] span_classifier`` names (`unspin.analyse.techniques.classifier`), keeping
+  classifier that ``[tc] span_classifier`` names (`unspin.techniques.classifier`), keeping
   it when its 5-fold dev accuracy is higher (a full run does this inside ``tune``).
 * ``head``   -- only with ``[tc] span_head``: a span head that names the technique of the model's own
   spans from its hidden states (`stage_head`); its hidden-state part becomes the graph's "span_head"

@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from unspin.analyse.techniques.taxonomy import BY_LABEL
 from unspin.models.base import ENCODERS
+from unspin.techniques.taxonomy import BY_LABEL
 from unspin.train.cards import render
 
 BASE_DESCRIPTIONS = {"minilm-l6": "MiniLM-L6, 22.7M parameters", "mpnet-base": "MPNet-base, 110M parameters"}

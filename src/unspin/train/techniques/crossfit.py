@@ -63,8 +63,8 @@ def stage_crossfit(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -
     records both in config.json ("crossfit"), where `test` reports them."""
     import copy
 
-    from unspin.analyse.techniques.classifier import SpanClassifier
-    from unspin.analyse.techniques.tagger import TechniqueTagger
+    from unspin.techniques.classifier import SpanClassifier
+    from unspin.techniques.tagger import TechniqueTagger
 
     xc = cfg.get("crossfit")
     if not xc:

@@ -22,7 +22,7 @@ THRESHOLD_GRID = [0.02, 0.04, 0.06, 0.08, 0.1, 0.13, 0.16, 0.2, 0.25, 0.3, 0.35,
 
 
 def _flc_for(texts: dict[str, str], probs: dict, params, label: str) -> list[LabelSpan]:
-    from unspin.analyse.techniques.tagger import adjusted_column, decode_spans
+    from unspin.techniques.tagger import adjusted_column, decode_spans
 
     k = params.labels.index(label)
     out = []
@@ -40,7 +40,7 @@ def _flc_for(texts: dict[str, str], probs: dict, params, label: str) -> list[Lab
 def _predict_all(
     texts: dict[str, str], probs: dict, params, span_lp=None
 ) -> tuple[list[LabelSpan], list[LabelSpan], list]:
-    from unspin.analyse.techniques.tagger import si_from_probs, spans_from_probs
+    from unspin.techniques.tagger import si_from_probs, spans_from_probs
 
     flc, si, raw = [], [], []
     for aid, text in texts.items():
@@ -128,13 +128,13 @@ def memo_span_logprobs(clf):
 def _tune_flc_relabel(
     texts: dict[str, str], probs: dict, labels: dict[str, list[LabelSpan]], params, clf, relabel: bool = True
 ) -> dict:
-    """FLC through the TC step (`flc_keep`, see `unspin.analyse.techniques.tagger.relabel`), chosen
+    """FLC through the TC step (`flc_keep`, see `unspin.techniques.tagger.relabel`), chosen
     on dev FLC F1 against not relabelling (the only choice when not `relabel`: a model that must stay
     fast); then the confidence calibration is refitted, with the TC probability of each span's label as
     a second input when spans are relabelled. Updates `params`; returns dev numbers."""
-    from unspin.analyse.techniques.classifier import NONE
-    from unspin.analyse.techniques.tagger import relabel_probs
     from unspin.eval.spans import score_flc, score_si
+    from unspin.techniques.classifier import NONE
+    from unspin.techniques.tagger import relabel_probs
 
     # without a span classifier, the model's span head is the TC step (`clf` None)
     span_lp = memo_span_logprobs(clf) if clf is not None else None
@@ -186,7 +186,7 @@ def _technique_output(texts: dict[str, str], probs: dict, params: Any, tech: str
     filter and the TC step, which may name another technique."""
     import copy
 
-    from unspin.analyse.techniques.tagger import spans_from_probs
+    from unspin.techniques.tagger import spans_from_probs
 
     one = copy.copy(params)
     one.thresholds = {tech: params.thresholds[tech]}
@@ -287,8 +287,8 @@ def tune_si(
     threshold, and a seed (a span is kept only when one of its tokens reaches it: hysteresis; the
     threshold itself means no seed); among `blends`, the most likely technique's share of the SI
     column (`si_blend`). Sets them on `params`; returns the dev SI F1."""
-    from unspin.analyse.techniques.tagger import si_from_probs
     from unspin.eval.spans import score_si
+    from unspin.techniques.tagger import si_from_probs
 
     best = (-1.0, "any", 0.5, 0.0, 0.0)
     for source in sources:

@@ -62,8 +62,8 @@ def stage_test(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path, confi
     """The held-out test split: SI, FLC and TC scores (cross-fitted where `crossfit` chose the
     decoding), the every-sentence baseline, calibration error and speed; written to the work folder's
     test_results.json and the model's config.json, then the model card."""
-    from unspin.analyse.techniques.tagger import TechniqueTagger, classify_from_probs
     from unspin.eval.spans import score_flc, score_si, score_tc
+    from unspin.techniques.tagger import TechniqueTagger, classify_from_probs
 
     articles, labels = load_ptc(data_dir)
     test_ids = _split(work)["test"]

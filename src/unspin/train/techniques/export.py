@@ -135,7 +135,7 @@ def stage_export(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> 
 
 
 def stage_smooth(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> None:
-    from unspin.analyse.techniques.tagger import TechniqueTagger, window_starts
+    from unspin.techniques.tagger import TechniqueTagger, window_starts
     from unspin.train.smooth import activation_maxima, smooth_ffn_outputs
 
     ex = cfg.get("export", {})

@@ -55,7 +55,7 @@ def set_extra_output(model_path: Path, projection: np.ndarray | None = None, hid
 
 def _span_head_x(text: str, lowered: str, tp, start: int, end: int) -> np.ndarray | None:
     """A span's input to the span head: its tokens' mean hidden state, then its `span_features`."""
-    from unspin.analyse.techniques.tagger import span_features, token_range
+    from unspin.techniques.tagger import span_features, token_range
 
     feat = span_features(text, lowered, tp, start, end)
     if feat is None or tp.hidden is None:
@@ -70,7 +70,7 @@ def fit_span_head(
     """The span head: multinomial logistic regression (L2, inverse strength `c`) over `_span_head_x` of
     every gold span of `probs`'s articles (their `hidden` states). Its hidden-state part is linear, so
     it is split off: returns (projection [d, 14], the rest as config.json stores it for
-    `unspin.analyse.techniques.tagger.span_head_logprobs`, the number of spans fitted on)."""
+    `unspin.techniques.tagger.span_head_logprobs`, the number of spans fitted on)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
@@ -148,8 +148,8 @@ def _try_span_heads(
     """A span head fitted on the train split for each C in `cs`, with `flc_keep` and the calibration
     chosen on dev through it (`params` keeps the last). Returns, by C, (dev FLC F1, or -1 when no
     `flc_keep` helps; projection; head; dev numbers), and the number of training spans."""
-    from unspin.analyse.techniques.tagger import span_head_logprobs
     from unspin.eval.spans import score_tc
+    from unspin.techniques.tagger import span_head_logprobs
 
     gold_dev = _gold(labels, list(texts))
     tried: dict[float, tuple[float, np.ndarray, dict[str, Any], dict[str, Any]]] = {}
@@ -183,8 +183,8 @@ def stage_head(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
     classifier still names the technique of given spans (`unspin semeval tc`)."""
     import copy
 
-    from unspin.analyse.techniques.classifier import SpanClassifier
-    from unspin.analyse.techniques.tagger import TechniqueTagger
+    from unspin.techniques.classifier import SpanClassifier
+    from unspin.techniques.tagger import TechniqueTagger
 
     tc = cfg.get("tc", {})
     if not tc.get("span_head"):

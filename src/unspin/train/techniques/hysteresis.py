@@ -21,7 +21,7 @@ def stage_hysteresis(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path)
     """Hysteresis decoding of a finished model, chosen on dev with its own probabilities: the SI
     threshold and seed (`tune_si`) and the technique spans' seed factor (`tune_flc_seed`); the rest of
     its config.json stays."""
-    from unspin.analyse.techniques.tagger import DecodeParams, TechniqueTagger
+    from unspin.techniques.tagger import DecodeParams, TechniqueTagger
 
     articles, labels = load_ptc(data_dir)
     dev_ids = _split(work)["dev"]

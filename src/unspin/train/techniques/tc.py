@@ -65,7 +65,7 @@ def fit_lexical(
 ) -> dict[str, Any]:
     """The words-only TC model (`lexical_features` -> softmax), fitted on the gold spans of `ids` and
     any `extra` (span text, label) pairs."""
-    from unspin.analyse.techniques.tagger import LEXICAL_DIM, fit_softmax, lexical_features
+    from unspin.techniques.tagger import LEXICAL_DIM, fit_softmax, lexical_features
 
     spans = [(articles[g.article_id][g.start : g.end], g.technique) for a in ids for g in labels.get(a, [])]
     spans += list(extra)
@@ -94,7 +94,7 @@ def _tune_tc_classifier(
     """Fit the TC span classifier on dev gold spans; its accuracy by 5-fold cross-validation over articles.
     With a `lexical` model (fitted on the train split, so unbiased on dev), its log-probabilities are
     features too; so are the span classifier's (`span_lp`: per article, one row per gold span)."""
-    from unspin.analyse.techniques.tagger import fit_softmax, span_features, tc_features
+    from unspin.techniques.tagger import fit_softmax, span_features, tc_features
 
     rows: list[tuple[int, np.ndarray, int]] = []
     for i, (aid, text) in enumerate(texts.items()):
@@ -144,7 +144,7 @@ def _tune_tc_with_span_classifier(
     """Fit TC models whose features include the span classifier's log-probabilities (with and without
     a words-only model fitted on the train split); adopt the best when its 5-fold dev accuracy beats
     `current`. Updates `params.extra` in place; returns the chosen dev accuracy."""
-    from unspin.analyse.techniques.classifier import SpanClassifier
+    from unspin.techniques.classifier import SpanClassifier
 
     name = cfg["tc"]["span_classifier"]
     clf = SpanClassifier.load(name, threads=int(cfg["train"].get("threads", 1)))
@@ -188,7 +188,7 @@ def _tune_tc_with_span_classifier(
 def stage_tc(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> None:
     """Refit only the TC step of a tuned model (`config.json` in `out`), with the span classifier that
     `[tc] span_classifier` names; thresholds, merging and calibration stay as they are."""
-    from unspin.analyse.techniques.tagger import TechniqueTagger
+    from unspin.techniques.tagger import TechniqueTagger
 
     if not cfg.get("tc", {}).get("span_classifier"):
         raise SystemExit("the `tc` stage needs `[tc] span_classifier` in the config")
@@ -212,7 +212,7 @@ def stage_tc(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> None
         return
     dev = cfg_json.setdefault("dev", {})
     dev["tc_f1"] = round(chosen, 4)
-    from unspin.analyse.techniques.classifier import SpanClassifier
+    from unspin.techniques.classifier import SpanClassifier
 
     clf = SpanClassifier.load(params.extra["tc_span_classifier"], threads=int(cfg["train"].get("threads", 1)))
     relabel = bool(cfg["tc"].get("relabel", True))

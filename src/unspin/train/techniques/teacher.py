@@ -28,7 +28,7 @@ def stage_teacher(cfg: dict[str, Any], data_dir: Path, work: Path) -> None:
     if "distil" not in cfg:
         LOG.info("no [distil] section: no teacher")
         return
-    from unspin.analyse.techniques.tagger import TechniqueTagger, project_probs
+    from unspin.techniques.tagger import TechniqueTagger, project_probs
 
     dc = cfg["distil"]
     teacher = TechniqueTagger.load(dc["teacher"], threads=int(cfg["train"].get("threads", 1)))

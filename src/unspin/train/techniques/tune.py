@@ -63,7 +63,7 @@ def _tune_ensemble(
     """With `ensemble = ["fast", ...]` in [model]: the weight of each other shipped model's token
     probabilities (carried onto this model's tokens), chosen on dev by the mean binary cross-entropy of
     the 14 technique outputs. `probs` is updated in place to the combination; returns the config list."""
-    from unspin.analyse.techniques.tagger import TechniqueTagger, project_probs
+    from unspin.techniques.tagger import TechniqueTagger, project_probs
 
     chosen: list[dict[str, Any]] = []
     for name in cfg["model"].get("ensemble", []):
@@ -97,7 +97,7 @@ def stage_tune(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
     """A new model's decoding, chosen on dev with its own probabilities, step by step: the ensemble
     weights, per-technique thresholds, Repetition's mode, merging, SI, the TC step and the confidence
     calibration (with FLC through the TC step when the span classifier may relabel); writes config.json."""
-    from unspin.analyse.techniques.tagger import DecodeParams, TechniqueTagger
+    from unspin.techniques.tagger import DecodeParams, TechniqueTagger
 
     articles, labels = load_ptc(data_dir)
     dev_ids = _split(work)["dev"]
@@ -125,7 +125,7 @@ def stage_tune(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
     dev = {**_fit_calibration(texts, probs, labels, params), "tc_f1": round(tc_f1, 4), "per_technique": tuned}
     dev = {k: dev[k] for k in ("si_f1", "flc_f1", "tc_f1", "ece_before", "ece_after", "per_technique")}
     if params.extra.get("tc_span_classifier") and cfg["tc"].get("relabel", True):
-        from unspin.analyse.techniques.classifier import SpanClassifier
+        from unspin.techniques.classifier import SpanClassifier
 
         clf = SpanClassifier.load(params.extra["tc_span_classifier"], threads=int(cfg["train"].get("threads", 1)))
         dev.update(_tune_flc_relabel(texts, probs, labels, params, clf))
@@ -183,8 +183,8 @@ def _choose_tc_step(
     """The TC step with the best dev accuracy: the rule on mean probabilities, a softmax regression
     over them, with a words-only model's log-probabilities, or with the span classifier's. Sets it on
     `params`; returns its dev accuracy."""
-    from unspin.analyse.techniques.tagger import classify_from_probs
     from unspin.eval.spans import score_tc
+    from unspin.techniques.tagger import classify_from_probs
 
     techs = list(PTC_TECHNIQUES)
     gold_all = _gold(labels, list(texts))

@@ -13,7 +13,7 @@ function words are dropped.
 
 The TC step (the technique of a given span) is a softmax over the span's features: its token
 probabilities, its length and recurrence, and the log-probabilities of the span classifier
-(`unspin.analyse.techniques.classifier`) when the model's config names one. With `flc_keep` set, the
+(`unspin.techniques.classifier`) when the model's config names one. With `flc_keep` set, the
 tagger's own spans go through a TC step too (`relabel`): that softmax, or, for a model with a span
 head (`span_head`), a softmax over the tagger's own last hidden states pooled over the span, which
 costs no second model (its hidden-state part runs inside the tagger's graph).
@@ -36,12 +36,12 @@ from typing import Any
 
 import numpy as np
 
-from unspin.analyse.techniques.taxonomy import BY_LABEL
 from unspin.document import Document, Span
 from unspin.eval.intervals import merge_intervals
 from unspin.formats.semeval import PTC_TECHNIQUES
+from unspin.techniques.taxonomy import BY_LABEL
 
-MODELS_DIR = Path(__file__).resolve().parents[2] / "models" / "techniques"
+MODELS_DIR = Path(__file__).resolve().parents[1] / "models" / "techniques"
 WORD_RE = re.compile(r"\w+", re.UNICODE)
 
 # Short function words that never make a phrase "recur" on their own.
@@ -93,7 +93,7 @@ def _sigmoid(x: np.ndarray | float) -> np.ndarray | float:
 
 # Optional parts of the TC step kept in `DecodeParams.extra`: the softmax over span features, the
 # words-only model whose log-probabilities are among those features, and the name of the span
-# classifier (`unspin.analyse.techniques.classifier`) whose log-probabilities are too.
+# classifier (`unspin.techniques.classifier`) whose log-probabilities are too.
 # `span_head`: the relabelling softmax over the tagger's own pooled hidden states (see `span_head_logprobs`).
 TC_EXTRA_KEYS = ("tc_model", "tc_lexical", "tc_span_classifier", "span_head")
 
@@ -415,7 +415,7 @@ def relabel_probs(
     the model's relabelling source: its span head, or else its TC model with the span classifier."""
     if params.extra.get("span_head"):
         return np.exp(span_head_logprobs(text, tp, places, params.extra["span_head"])), None
-    from unspin.analyse.techniques.classifier import none_probs
+    from unspin.techniques.classifier import none_probs
 
     if span_lp is None:
         raise ValueError("this model's TC step needs the span classifier's log-probabilities")
@@ -609,7 +609,7 @@ def tc_probabilities(
     """[n, 14] the TC model's probability of each PTC technique for each span (the model must be a
     `tc_model`; a span without a token falls back to the span classifier alone, or to the most
     frequent technique)."""
-    from unspin.analyse.techniques.classifier import technique_logprobs
+    from unspin.techniques.classifier import technique_logprobs
 
     if span_logprobs is not None:
         span_logprobs = technique_logprobs(span_logprobs)
@@ -888,7 +888,7 @@ class TechniqueTagger:
         if not name:
             return None
         if self._span_classifier is None:
-            from unspin.analyse.techniques.classifier import SpanClassifier, SpanClassifierError
+            from unspin.techniques.classifier import SpanClassifier, SpanClassifierError
 
             try:
                 with self._lock:  # documents in lanes (threads) share this tagger

@@ -1,1 +1,0 @@
-"""Analysis stages: techniques, claims, roles and narratives."""
