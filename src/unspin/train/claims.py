@@ -135,14 +135,9 @@ def dev_f1(labels: list[int], logits: np.ndarray) -> tuple[float, float]:
     return f1, t
 
 
-def train(cfg: dict[str, Any], data: dict[str, Any], work: Path, save_every: int, max_steps: int | None) -> Path:
-    """Fine-tune; returns the path of the best epoch's weights (by dev F1)."""
-    mcfg, tcfg = cfg["model"], cfg["train"]
-    enc = ENCODERS[mcfg["base_encoder"]]
-    prior = float(np.mean(data["train"]["labels"]))
-    set_seed(int(tcfg["seed"]))
-    model = ClaimClassifier(package_dir(enc), float(mcfg["dropout"]), prior, mcfg.get("num_layers"))
-
+def _optimizer(model: ClaimClassifier, tcfg: dict[str, Any], total: int) -> tuple[Any, Any]:
+    """AdamW (no weight decay on biases, norms and the head; the head at its own rate) and the
+    schedule: linear warm-up over `warmup_ratio` of the `total` steps, then linear decay to zero."""
     head_params = list(model.head.parameters())
     no_decay = [p for n, p in model.encoder.named_parameters() if p.ndim < 2]
     decay = [p for n, p in model.encoder.named_parameters() if p.ndim >= 2]
@@ -153,11 +148,6 @@ def train(cfg: dict[str, Any], data: dict[str, Any], work: Path, save_every: int
             {"params": head_params, "weight_decay": 0.0, "lr": float(tcfg["head_lr"])},
         ]
     )
-    seqs, labels = data["train"]["ids"], data["train"]["labels"]
-    lengths = [len(s) for s in seqs]
-    bs, group, epochs = int(tcfg["batch_size"]), int(tcfg["length_bucket_batches"]), int(tcfg["epochs"])
-    steps_per_epoch = math.ceil(len(seqs) / bs)
-    total = steps_per_epoch * epochs
     warmup = max(1, int(total * float(tcfg["warmup_ratio"])))
 
     def lr_factor(step: int) -> float:
@@ -165,21 +155,71 @@ def train(cfg: dict[str, Any], data: dict[str, Any], work: Path, save_every: int
             return (step + 1) / warmup
         return max(0.0, (total - step) / max(1, total - warmup))
 
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
+
+
+def _resume(ckpt_path: Path, model: ClaimClassifier, opt: Any, sched: Any) -> tuple[int, int]:
+    """Load an interrupted run's checkpoint, if there is one; returns (epoch, step in epoch) to go on from."""
+    if not ckpt_path.exists():
+        return 0, 0
+    ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+    model.load_state_dict(ck["model"])
+    opt.load_state_dict(ck["optimizer"])
+    sched.load_state_dict(ck["scheduler"])
+    torch.set_rng_state(ck["torch_rng"])
+    log.info("resumed from %s at epoch %d step %d", ckpt_path, ck["epoch"], ck["step_in_epoch"])
+    return ck["epoch"], ck["step_in_epoch"]
+
+
+def _end_epoch(
+    model: ClaimClassifier,
+    data: dict[str, Any],
+    work: Path,
+    epoch: int,
+    history: list[dict[str, Any]],
+    train_loss: float,
+    t0: float,
+) -> list[dict[str, Any]]:
+    """Score the epoch on dev, keep its weights, and write the history with this epoch's entry
+    (replacing one from an interrupted run); returns the history."""
+    dev_logits = torch_logits(model, data["dev"]["ids"])
+    f1, thr = dev_f1(data["dev"]["labels"], dev_logits)
+    weights = work / f"epoch{epoch}.pt"
+    torch.save(model.state_dict(), weights)
+    history = [h for h in history if h["epoch"] != epoch]
+    history.append(
+        {
+            "epoch": epoch,
+            "dev_f1": f1,
+            "dev_threshold": thr,
+            "weights": weights.name,
+            "train_loss": train_loss,
+            "seconds": time.time() - t0,
+        }
+    )
+    (work / "history.json").write_text(json.dumps(history, indent=2))
+    log.info("epoch %d done: dev F1 %.4f (threshold %.3f), %.0fs", epoch, f1, thr, time.time() - t0)
+    return history
+
+
+def train(cfg: dict[str, Any], data: dict[str, Any], work: Path, save_every: int, max_steps: int | None) -> Path:
+    """Fine-tune; returns the path of the best epoch's weights (by dev F1)."""
+    mcfg, tcfg = cfg["model"], cfg["train"]
+    enc = ENCODERS[mcfg["base_encoder"]]
+    prior = float(np.mean(data["train"]["labels"]))
+    set_seed(int(tcfg["seed"]))
+    model = ClaimClassifier(package_dir(enc), float(mcfg["dropout"]), prior, mcfg.get("num_layers"))
+
+    seqs, labels = data["train"]["ids"], data["train"]["labels"]
+    lengths = [len(s) for s in seqs]
+    bs, group, epochs = int(tcfg["batch_size"]), int(tcfg["length_bucket_batches"]), int(tcfg["epochs"])
+    opt, sched = _optimizer(model, tcfg, math.ceil(len(seqs) / bs) * epochs)
     loss_fn = nn.BCEWithLogitsLoss()
 
     ckpt_path = work / "checkpoint.pt"
     history_path = work / "history.json"
     history: list[dict[str, Any]] = json.loads(history_path.read_text()) if history_path.exists() else []
-    start_epoch, start_step = 0, 0
-    if ckpt_path.exists():
-        ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        sched.load_state_dict(ck["scheduler"])
-        start_epoch, start_step = ck["epoch"], ck["step_in_epoch"]
-        torch.set_rng_state(ck["torch_rng"])
-        log.info("resumed from %s at epoch %d step %d", ckpt_path, start_epoch, start_step)
+    start_epoch, start_step = _resume(ckpt_path, model, opt, sched)
 
     def save(epoch: int, step_in_epoch: int) -> None:
         tmp = ckpt_path.with_suffix(".tmp")
@@ -231,24 +271,8 @@ def train(cfg: dict[str, Any], data: dict[str, Any], work: Path, save_every: int
                 save(epoch, step + 1)
             if max_steps is not None and global_done >= max_steps:
                 break
-        dev_logits = torch_logits(model, data["dev"]["ids"])
-        f1, thr = dev_f1(data["dev"]["labels"], dev_logits)
-        weights = work / f"epoch{epoch + 1}.pt"
-        torch.save(model.state_dict(), weights)
-        history = [h for h in history if h["epoch"] != epoch + 1]
-        history.append(
-            {
-                "epoch": epoch + 1,
-                "dev_f1": f1,
-                "dev_threshold": thr,
-                "weights": weights.name,
-                "train_loss": run_loss / max(1, run_n),
-                "seconds": time.time() - t0,
-            }
-        )
-        history_path.write_text(json.dumps(history, indent=2))
+        history = _end_epoch(model, data, work, epoch + 1, history, run_loss / max(1, run_n), t0)
         save(epoch + 1, 0)
-        log.info("epoch %d done: dev F1 %.4f (threshold %.3f), %.0fs", epoch + 1, f1, thr, time.time() - t0)
         if max_steps is not None and global_done >= max_steps:
             break
     log.info("training loop %.0fs", time.time() - t_start)
@@ -345,37 +369,8 @@ def speed(model_dir: Path, texts: list[str], threads: int = 2, repeats: int = 3)
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--config", type=Path, default=Path("configs/claims.toml"))
-    ap.add_argument("--data-dir", type=Path, required=True)
-    ap.add_argument("--out", type=Path, default=Path("src/unspin/models/claims"))
-    ap.add_argument("--work-dir", type=Path, default=Path("runs/claims"))
-    ap.add_argument("--save-every", type=int, default=200, help="checkpoint every N steps")
-    ap.add_argument("--max-steps", type=int, default=None, help="stop early (smoke test)")
-    ap.add_argument("--limit", type=int, default=None, help="use only the first N training sentences")
-    ap.add_argument("--card-only", action="store_true", help="rewrite MODEL_CARD.md from config.json")
-    ap.add_argument("--seed", type=int, default=None, help="training seed (replaces [train] seed)")
-    args = ap.parse_args(argv)
-    if args.card_only:
-        config = json.loads((args.out / CONFIG_NAME).read_text(encoding="utf-8"))
-        history = json.loads((args.work_dir / "history.json").read_text(encoding="utf-8"))
-        write_card(args.out / "MODEL_CARD.md", config, history)
-        return 0
-
-    args.work_dir.mkdir(parents=True, exist_ok=True)
-    args.out.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(message)s",
-        handlers=[logging.StreamHandler(sys.stdout), logging.FileHandler(args.work_dir / "train.log")],
-    )
-    cfg = load_config(args.config, args.seed)
-    mcfg, tcfg, ecfg = cfg["model"], cfg["train"], cfg["export"]
-    torch.set_num_threads(int(tcfg.get("threads", 1)))
-    t_all = time.time()
-
-    enc = ENCODERS[mcfg["base_encoder"]]
+def _checked_base(enc: Any) -> tuple[Path, dict[str, str]]:
+    """The base encoder's folder and the sha256 of its files, each checked against the expected one."""
     base = package_dir(enc)
     base_hashes = {}
     for name, expected in enc.sha256.items():
@@ -383,42 +378,29 @@ def main(argv: list[str] | None = None) -> int:
         if actual != expected:
             raise SystemExit(f"{base / name}: sha256 {actual} != expected {expected}")
         base_hashes[name] = actual
-    max_len = int(mcfg["max_length"])
-    tokenizer = load_tokenizer(base / "tokenizer.json", max_len)
+    return base, base_hashes
 
-    data: dict[str, Any] = {}
-    for split, fname in SPLITS.items():
-        rows = read_checkthat_tsv(args.data_dir / fname)
-        if split == "train" and args.limit:
-            rows = rows[: args.limit]
-        texts = [r.text for r in rows]
-        data[split] = {"texts": texts, "labels": [r.label for r in rows], "ids": encode(tokenizer, texts)}
-        log.info("%s: %d sentences, %d Yes", split, len(rows), sum(r.label for r in rows))
 
-    best_weights = train(cfg, data, args.work_dir, args.save_every, args.max_steps)
-
-    # -- export and quantise the best epoch --------------------------------------------------------
-    model = ClaimClassifier(base, float(mcfg["dropout"]), 0.5, mcfg.get("num_layers"))
-    model.load_state_dict(torch.load(best_weights, map_location="cpu"))
-    model.eval()
-    torch_dev = torch_logits(model, data["dev"]["ids"])
-    torch_devtest = torch_logits(model, data["dev-test"]["ids"])
+def _export_int8(
+    model: ClaimClassifier, work_dir: Path, int8_path: Path, ecfg: dict[str, Any]
+) -> tuple[Path, Path, bool]:
+    """ONNX export of the best epoch (fused when the optimizer fuses it), then int8 at `int8_path`.
+    Returns (fp32 path, int8 path, whether the graph was fused)."""
     # plain attention exports as MatMul/Softmax, which ONNX Runtime's optimizer fuses into one op
     if hasattr(model.encoder, "set_attn_implementation"):
         model.encoder.set_attn_implementation("eager")
     else:
         model.encoder.config._attn_implementation = "eager"
-    fp32_path = args.work_dir / "claims.fp32.onnx"
+    fp32_path = work_dir / "claims.fp32.onnx"
     export_onnx(model, fp32_path, int(ecfg["opset"]))
     to_quantize = fp32_path
     fused = False
     if ecfg.get("fuse", True):
-        fused_path = args.work_dir / "claims.fused.fp32.onnx"
+        fused_path = work_dir / "claims.fused.fp32.onnx"
         enc_cfg = model.encoder.config
         fused = fuse(fp32_path, fused_path, enc_cfg.num_attention_heads, enc_cfg.hidden_size)
         if fused:
             to_quantize = fused_path
-    int8_path = args.out / ecfg["model_file"]
     quantize(to_quantize, int8_path, bool(ecfg.get("per_channel", True)), bool(ecfg.get("reduce_range", True)))
     log.info(
         "exported %s (%.1f MB) and %s (%.1f MB)",
@@ -427,15 +409,28 @@ def main(argv: list[str] | None = None) -> int:
         int8_path,
         int8_path.stat().st_size / 1e6,
     )
+    return fp32_path, int8_path, fused
 
+
+def _score_variants(
+    fp32_path: Path,
+    int8_path: Path,
+    torch_scores: dict[str, np.ndarray],
+    tokenizer: Any,
+    data: dict[str, Any],
+    cfg: dict[str, Any],
+) -> tuple[dict[str, Any], dict[str, Any], float]:
+    """Each variant (fp32 and int8 ONNX, torch) calibrated on dev and scored on dev and dev-test.
+    Returns (metrics by variant and split, calibration by variant, int8's dev-test F1 drop)."""
+    tcfg, ecfg = cfg["train"], cfg["export"]
     results: dict[str, Any] = {}
     calib: dict[str, Any] = {}
     onnx_scores: dict[str, dict[str, np.ndarray]] = {}
     for variant, path in (("fp32", fp32_path), ("int8", int8_path)):
         sess = make_session(path, threads=int(tcfg.get("threads", 1)))
         onnx_scores[variant] = {s: onnx_logits(sess, tokenizer, data[s]["texts"]) for s in ("dev", "dev-test")}
-    onnx_scores["torch"] = {"dev": torch_dev, "dev-test": torch_devtest}
-    diff = float(np.max(np.abs(onnx_scores["fp32"]["dev"] - torch_dev)))
+    onnx_scores["torch"] = torch_scores
+    diff = float(np.max(np.abs(onnx_scores["fp32"]["dev"] - torch_scores["dev"])))
     log.info("max |torch - onnx fp32| logit difference on dev: %.2e", diff)
     for variant, scores in onnx_scores.items():
         a, b = fit_platt(scores["dev"], data["dev"]["labels"])
@@ -457,11 +452,28 @@ def main(argv: list[str] | None = None) -> int:
     drop = results["fp32"]["dev-test"]["f1"] - results["int8"]["dev-test"]["f1"]
     if drop > float(ecfg["max_int8_f1_drop"]):
         log.warning("int8 loses %.4f F1 on dev-test against fp32 (limit %s)", drop, ecfg["max_int8_f1_drop"])
+    return results, calib, drop
 
-    # -- ship --------------------------------------------------------------------------------------
-    history = json.loads((args.work_dir / "history.json").read_text())
+
+def _model_config(
+    cfg: dict[str, Any],
+    enc: Any,
+    base: Path,
+    base_hashes: dict[str, str],
+    int8_path: Path,
+    fused: bool,
+    model: ClaimClassifier,
+    calib: dict[str, Any],
+    data: dict[str, Any],
+    results: dict[str, Any],
+    drop: float,
+    history: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The shipped config.json (the speed is added once measured on the written model)."""
+    mcfg, ecfg = cfg["model"], cfg["export"]
+    max_len = int(mcfg["max_length"])
     best_epoch = max(history, key=lambda h: h["dev_f1"])["epoch"]
-    config = {
+    return {
         "task": "check-worthy claim detection (sentence level, English)",
         "model_file": int8_path.name,
         "model_sha256": sha256_file(int8_path),
@@ -496,6 +508,68 @@ def main(argv: list[str] | None = None) -> int:
         "training_seconds": sum(h["seconds"] for h in history),
         "train_config": cfg,
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--config", type=Path, default=Path("configs/claims.toml"))
+    ap.add_argument("--data-dir", type=Path, required=True)
+    ap.add_argument("--out", type=Path, default=Path("src/unspin/models/claims"))
+    ap.add_argument("--work-dir", type=Path, default=Path("runs/claims"))
+    ap.add_argument("--save-every", type=int, default=200, help="checkpoint every N steps")
+    ap.add_argument("--max-steps", type=int, default=None, help="stop early (smoke test)")
+    ap.add_argument("--limit", type=int, default=None, help="use only the first N training sentences")
+    ap.add_argument("--card-only", action="store_true", help="rewrite MODEL_CARD.md from config.json")
+    ap.add_argument("--seed", type=int, default=None, help="training seed (replaces [train] seed)")
+    args = ap.parse_args(argv)
+    if args.card_only:
+        config = json.loads((args.out / CONFIG_NAME).read_text(encoding="utf-8"))
+        history = json.loads((args.work_dir / "history.json").read_text(encoding="utf-8"))
+        write_card(args.out / "MODEL_CARD.md", config, history)
+        return 0
+
+    args.work_dir.mkdir(parents=True, exist_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+        handlers=[logging.StreamHandler(sys.stdout), logging.FileHandler(args.work_dir / "train.log")],
+    )
+    cfg = load_config(args.config, args.seed)
+    mcfg, tcfg, ecfg = cfg["model"], cfg["train"], cfg["export"]
+    torch.set_num_threads(int(tcfg.get("threads", 1)))
+    t_all = time.time()
+
+    enc = ENCODERS[mcfg["base_encoder"]]
+    base, base_hashes = _checked_base(enc)
+    max_len = int(mcfg["max_length"])
+    tokenizer = load_tokenizer(base / "tokenizer.json", max_len)
+
+    data: dict[str, Any] = {}
+    for split, fname in SPLITS.items():
+        rows = read_checkthat_tsv(args.data_dir / fname)
+        if split == "train" and args.limit:
+            rows = rows[: args.limit]
+        texts = [r.text for r in rows]
+        data[split] = {"texts": texts, "labels": [r.label for r in rows], "ids": encode(tokenizer, texts)}
+        log.info("%s: %d sentences, %d Yes", split, len(rows), sum(r.label for r in rows))
+
+    best_weights = train(cfg, data, args.work_dir, args.save_every, args.max_steps)
+
+    # -- export and quantise the best epoch --------------------------------------------------------
+    model = ClaimClassifier(base, float(mcfg["dropout"]), 0.5, mcfg.get("num_layers"))
+    model.load_state_dict(torch.load(best_weights, map_location="cpu"))
+    model.eval()
+    torch_dev = torch_logits(model, data["dev"]["ids"])
+    torch_devtest = torch_logits(model, data["dev-test"]["ids"])
+    fp32_path, int8_path, fused = _export_int8(model, args.work_dir, args.out / ecfg["model_file"], ecfg)
+
+    torch_scores = {"dev": torch_dev, "dev-test": torch_devtest}
+    results, calib, drop = _score_variants(fp32_path, int8_path, torch_scores, tokenizer, data, cfg)
+
+    # -- ship --------------------------------------------------------------------------------------
+    history = json.loads((args.work_dir / "history.json").read_text())
+    config = _model_config(cfg, enc, base, base_hashes, int8_path, fused, model, calib, data, results, drop, history)
     (args.out / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     spd = speed(args.out, data["dev-test"]["texts"])
     config["speed"] = spd
