@@ -36,7 +36,7 @@ def test_in_process_keeps_order_meta_and_reports_bad_inputs_in_place():
 
 
 def test_a_failure_inside_one_document_loses_nothing_else(monkeypatch):
-    from unspin.pipeline import SegmentStage
+    from unspin.segment.stage import SegmentStage
 
     original = SegmentStage.__call__
 

@@ -1,50 +1,51 @@
-"""The pipeline: named stages run in order over Documents, models loaded once per process."""
+"""The pipeline: named stages run in order over Documents, models loaded once per process.
+
+A stage is any object with a `name` and a `__call__(doc) -> doc` that adds to the Document (`Stage`).
+Each stage is registered under its name with a factory that builds it from `Settings`
+(`register_stage`); factories of model-backed stages import their modules only when called, so a
+pipeline without them never loads their models. `Pipeline` builds the stages it is asked for, once,
+and runs them in order.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Protocol
 
-from unspin.document import Document, Segment
+from unspin.document import Document
 from unspin.errors import InputError
 from unspin.ingest.build import build_document
 from unspin.ingest.sources import RawInput, looks_like_html
-from unspin.metadata.language import detect_language, identifier
-from unspin.segment.sentences import paragraph_spans, sentence_spans_in
 from unspin.settings import Settings
 
-Stage = Callable[[Document], Document]
+
+class Stage(Protocol):
+    """One step of the analysis: reads the Document and adds to it."""
+
+    name: str
+
+    def __call__(self, doc: Document) -> Document: ...
 
 
-class LanguageStage:
-    """Sets `language` from the text and warns when the models do not cover it."""
+StageFactory = Callable[[Settings], Stage]
 
-    name = "language"
-
-    def __init__(self) -> None:
-        identifier()  # load the language model with the others, not on the first text (nor twice at once)
-
-    def __call__(self, doc: Document) -> Document:
-        lang, prob = detect_language(doc.text)
-        doc.language, doc.language_score = lang, prob
-        if lang is not None and lang != "en":
-            doc.warnings.append(
-                f"text looks like language '{lang}' (p={prob:.2f}); the models are trained on English "
-                "news, so their output on this text is unreliable"
-            )
-        return doc
+# name -> factory(settings)
+_FACTORIES: dict[str, StageFactory] = {}
+DEFAULT_STAGES = ["language", "segment", "techniques", "claims"]
 
 
-class SegmentStage:
-    """Paragraphs and sentences as offsets into the text."""
+def register_stage(name: str, factory: StageFactory) -> None:
+    """Make a stage available to pipelines under `name` (a new one, or in place of a built-in one)."""
+    _FACTORIES[name] = factory
 
-    name = "segment"
 
-    def __call__(self, doc: Document) -> Document:
-        doc.paragraphs = [Segment(s, e) for s, e in paragraph_spans(doc.text)]
-        doc.sentences = [Segment(s, e) for p in doc.paragraphs for s, e in sentence_spans_in(doc.text, p.start, p.end)]
-        return doc
+def load_stage(name: str, settings: Settings) -> Stage:
+    try:
+        factory = _FACTORIES[name]
+    except KeyError:
+        raise ValueError(f"unknown stage {name!r}; known: {', '.join(_FACTORIES)}") from None
+    return factory(settings)
 
 
 class TechniqueStage:
@@ -61,10 +62,14 @@ class TechniqueStage:
 
 
 def _language(settings: Settings) -> Stage:
+    from unspin.metadata.language import LanguageStage
+
     return LanguageStage()
 
 
 def _segment(settings: Settings) -> Stage:
+    from unspin.segment.stage import SegmentStage
+
     return SegmentStage()
 
 
@@ -80,26 +85,10 @@ def _claims(settings: Settings) -> Stage:
     return get_detector(threads=settings.threads)
 
 
-# name -> factory(settings); model-backed stages import their modules only when asked for.
-STAGES: dict[str, Callable[[Settings], Stage]] = {
-    "language": _language,
-    "segment": _segment,
-    "techniques": _techniques,
-    "claims": _claims,
-}
-DEFAULT_STAGES = ["language", "segment", "techniques", "claims"]
-
-
-def available_stages() -> list[str]:
-    return list(STAGES)
-
-
-def load_stage(name: str, settings: Settings) -> Stage:
-    try:
-        factory = STAGES[name]
-    except KeyError:
-        raise ValueError(f"unknown stage {name!r}; known: {', '.join(STAGES)}") from None
-    return factory(settings)
+register_stage("language", _language)
+register_stage("segment", _segment)
+register_stage("techniques", _techniques)
+register_stage("claims", _claims)
 
 
 class Pipeline:
@@ -139,8 +128,3 @@ class Pipeline:
 
     def analyze_html(self, html: str, *, source: str = "<html>", **hints: str) -> Document:
         return self.from_raw(RawInput(source=source, content=html, kind="html", hints=dict(hints)))
-
-
-def analyze(text: str, **hints: str) -> Document:
-    """One-call analysis of a text or HTML string with the default stages."""
-    return Pipeline().analyze_text(text, **hints)

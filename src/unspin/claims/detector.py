@@ -225,6 +225,8 @@ def load_tokenizer(path: str | os.PathLike[str], max_length: int) -> Any:
 class ClaimDetector:
     """Scores sentences for check-worthiness. Load once (`ClaimDetector.load()` or `get_detector()`)."""
 
+    name = "claims"  # as a pipeline stage, it fills `doc.claims`
+
     def __init__(
         self,
         model_dir: str | os.PathLike[str] = MODEL_DIR,

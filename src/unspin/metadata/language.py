@@ -1,4 +1,5 @@
-"""Language identification with a model that ships inside its package (py3langid)."""
+"""Language identification with a model that ships inside its package (py3langid), and the
+`language` stage that sets `Document.language`."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import shutil
 import tempfile
 from functools import lru_cache
 from pathlib import Path
+
+from unspin.document import Document
 
 log = logging.getLogger(__name__)
 
@@ -79,3 +82,22 @@ def detect_language(text: str, max_chars: int = 2000) -> tuple[str | None, float
         return None, None
     lang, prob = identifier().classify(sample)
     return lang, round(float(prob), 4)
+
+
+class LanguageStage:
+    """Sets `language` from the text and warns when the models do not cover it."""
+
+    name = "language"
+
+    def __init__(self) -> None:
+        identifier()  # load the language model with the others, not on the first text (nor twice at once)
+
+    def __call__(self, doc: Document) -> Document:
+        lang, prob = detect_language(doc.text)
+        doc.language, doc.language_score = lang, prob
+        if lang is not None and lang != "en":
+            doc.warnings.append(
+                f"text looks like language '{lang}' (p={prob:.2f}); the models are trained on English "
+                "news, so their output on this text is unreliable"
+            )
+        return doc
