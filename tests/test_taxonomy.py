@@ -7,13 +7,16 @@ import types
 
 import pytest
 
+from unspin.formats.semeval import PTC_TECHNIQUES
 from unspin.web import taxonomy as taxonomy_module
 
 
-def test_taxonomy_falls_back_to_builtin_labels() -> None:
+def test_every_technique_is_shown_with_its_own_colour_and_explanation() -> None:
     taxonomy_module._cached.cache_clear()
     items = taxonomy_module.techniques()
-    assert len(items) == 14 and len({t["colour"] for t in items}) == 14
+    assert sorted(t["label"] for t in items) == sorted(PTC_TECHNIQUES)
+    assert len({t["colour"] for t in items}) == 14
+    assert all(t["definition"] and t["why"] and t["example"] for t in items)
 
 
 def test_taxonomy_reads_the_technique_module_when_present(monkeypatch: pytest.MonkeyPatch) -> None:
