@@ -37,6 +37,7 @@ import numpy as np
 from unspin.formats.semeval import PTC_TECHNIQUES
 from unspin.models.base import ENCODERS, sha256_file, verified_file
 from unspin.techniques.classifier import NONE, InputShape, batch_arrays, span_inputs
+from unspin.train.cards import render
 from unspin.train.common import config_json, load_config, load_ptc, load_tokenizer, special_ids, split_ids
 
 LOG = logging.getLogger("unspin.train.span_classifier")
@@ -395,86 +396,62 @@ def stage_test(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path, confi
     write_model_card(cfg, out, results, meta, history, config_path)
 
 
+def technique_rows(results: dict[str, Any]) -> list[str]:
+    """The per-technique table's rows: gold spans in test and the classifier's F1."""
+    per = results["test"]["per_technique"]
+    return [f"| {t} | {per[t]['n_gold']} | {per[t]['f1']:.3f} |" for t in PTC_TECHNIQUES]
+
+
+def none_rows(results: dict[str, Any]) -> list[str]:
+    """The "none" table's rows (dev, test), for a classifier with a "none" class."""
+    return [
+        f'| {part}: gold spans against as many negative spans, "none" at 0.5 | {results[part]["none_accuracy"]:.3f} |'
+        for part in ("dev", "test")
+        if "none_accuracy" in results[part]
+    ]
+
+
+def render_model_card(
+    cfg: dict[str, Any],
+    results: dict[str, Any],
+    meta: dict[str, Any],
+    history: list,
+    config_path: Path | str,
+    out: Path | str,
+    size_mb: float,
+) -> str:
+    """The card's text (template `cards/span_classifier.md`): `results` the `test` stage's scores,
+    `meta` and `history` the training record, `size_mb` the size of model.onnx in MB."""
+    enc = ENCODERS[cfg["model"]["base"]]
+    classes = class_names(cfg)
+    return render(
+        "span_classifier.md",
+        model=cfg["model"],
+        train=cfg["train"],
+        split=cfg["split"],
+        enc=enc,
+        base_hashes=", ".join(f"`{k}` {v}" for k, v in enc.sha256.items()),
+        classes=classes,
+        has_none=NONE in classes,
+        negatives=float(cfg["model"].get("negatives", 0)),
+        results=results,
+        meta=meta,
+        history_rows=[
+            f"| {h['epoch']} | {h['loss']:.4f} | {h['dev_accuracy']:.4f} | {h['seconds']} |" for h in history
+        ],
+        none_rows=none_rows(results),
+        technique_rows=technique_rows(results),
+        size_mb=size_mb,
+        config_path=config_path,
+        out=out,
+    )
+
+
 def write_model_card(
     cfg: dict[str, Any], out: Path, results: dict[str, Any], meta: dict[str, Any], history: list, config_path: Path
 ) -> None:
-    enc = ENCODERS[cfg["model"]["base"]]
-    tc = cfg["train"]
-    size = (out / "model.onnx").stat().st_size / 1e6
-    rows = "\n".join(
-        f"| {t} | {results['test']['per_technique'][t]['n_gold']} | {results['test']['per_technique'][t]['f1']:.3f} |"
-        for t in PTC_TECHNIQUES
-    )
-    hist = "\n".join(f"| {h['epoch']} | {h['loss']:.4f} | {h['dev_accuracy']:.4f} | {h['seconds']} |" for h in history)
-    ratio = float(cfg["model"].get("negatives", 0))
-    negatives_line = (
-        f"- Negatives: {ratio:g} x as many spans as there are gold spans in each article, of whole words inside one"
-        '\n  line, touching no gold span, their lengths drawn from the gold spans\' lengths, labelled "none".'
-        "\n  Its probability lets a technique model drop a predicted span (`decode.flc_drop`)."
-        if ratio > 0
-        else ""
-    )
-    none_rows = "".join(
-        f'\n| {part}: gold spans against as many negative spans, "none" at 0.5 | {results[part]["none_accuracy"]:.3f} |'
-        for part in ("dev", "test")
-        if "none_accuracy" in results[part]
-    )
-    none_table = ('\n\n| "none" detection | accuracy |\n|---|---|' + none_rows) if none_rows else ""
-    card = f"""# unspin span classifier (`{cfg["model"]["name"]}`)
-
-Names the propaganda technique of a given text span (SemEval-2020 Task 11 TC: the 14 PTC techniques).
-It is not used alone: its log-probabilities join the token tagger's span features in the TC model of
-the `fast`, `minilm-l6` and `accurate` technique models (see their model cards for the combined numbers).
-
-## Model
-- Base: {enc.name} (`{enc.pip_name}`), all {cfg["model"].get("layers") or 6} layers fine-tuned, embeddings
-  frozen. The shipped `model.onnx` ({size:.1f} MB) holds the int8 layers and the head; the embeddings are
-  rebuilt at load from the base package and checked by hash (`frozen.json`).
-  Base file hashes: {", ".join(f"`{k}` {v}" for k, v in enc.sha256.items())}.
-- Input: `[CLS] span [SEP] the span in its line [SEP]`, at most {cfg["model"]["max_span"]} span tokens and
-  {cfg["model"]["max_len"]} in all (`unspin.techniques.classifier.span_inputs`).
-- Output: mean of the span's tokens and mean of all tokens, concatenated, into one linear layer
-  ({len(class_names(cfg))} logits: the 14 techniques{', and "none"' if NONE in class_names(cfg) else ""}).
-{negatives_line}
-
-## Data
-PTC v2 training articles (Da San Martino et al., 2019), split by article with the technique models' seed
-({cfg["split"]["seed"]}; {cfg["split"]["train"]:.0%} train, {cfg["split"]["dev"]:.0%} dev, the rest test):
-{results["dev"]["articles"]} dev articles ({results["dev"]["spans"]} spans) choose the epoch; the
-{results["test"]["articles"]} test articles ({results["test"]["spans"]} spans) are never used to choose anything.
-
-## Training
-Cross-entropy with label smoothing {tc["label_smoothing"]}, AdamW (encoder lr {tc["lr"]}, head
-{tc["head_lr"]}, weight decay {tc["weight_decay"]}), {tc["epochs"]} epochs, batch {tc["batch_size"]},
-linear warm-up ({tc["warmup"]:.0%}) and decay, seed {tc["seed"]}, {tc.get("threads", 2)} CPU threads.
-Kept: epoch {meta.get("best_epoch", "?")}.
-
-| epoch | train loss | dev accuracy | seconds |
-|---|---|---|---|
-{hist}
-
-## Results (int8 model alone)
-| split | spans | accuracy (= TC micro-F1) |
-|---|---|---|
-| dev | {results["dev"]["spans"]} | {results["dev"]["accuracy"]:.3f} |
-| test | {results["test"]["spans"]} | **{results["test"]["accuracy"]:.3f}** |{none_table}
-
-Per technique on test (F1):
-
-| technique | gold spans | F1 |
-|---|---|---|
-{rows}
-
-Speed: {results["test"]["spans_per_s"]:.0f} spans/s on 2 threads (test split, batches of 32).
-
-## Reproduce
-```bash
-.venv/bin/pip install -e '.[train]'
-.venv/bin/unspin train span-classifier --config {config_path} --data-dir ../shared/data/ptc --out {out}
-```
-then re-run the `tc` and `test` stages of each technique model (see their model cards).
-"""
-    (out / "MODEL_CARD.md").write_text(card)
+    size_mb = (out / "model.onnx").stat().st_size / 1e6
+    (out / "MODEL_CARD.md").write_text(render_model_card(cfg, results, meta, history, config_path, out, size_mb))
 
 
 def main(argv: list[str] | None = None) -> int:
