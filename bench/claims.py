@@ -19,12 +19,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from unspin.claims.detector import (  # noqa: E402
-    ClaimDetector,
-    expected_calibration_error,
-    prf,
-    read_checkthat_tsv,
-)
+from unspin.claims.detector import ClaimDetector  # noqa: E402
+from unspin.eval.binary import prf  # noqa: E402
+from unspin.eval.calibration import expected_calibration_error  # noqa: E402
+from unspin.train.checkthat import read_checkthat_tsv  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "checkthat2024-en"
 

@@ -8,26 +8,24 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("tokenizers")
 
-from unspin.claims import detector as claims_mod  # noqa: E402
 from unspin.claims.detector import (  # noqa: E402
     MODEL_DIR,
     ClaimDetector,
     ClaimModelError,
-    best_threshold,
-    expected_calibration_error,
-    fit_platt,
     get_detector,
-    prf,
-    read_checkthat_tsv,
     score_lines,
 )
 from unspin.document import Document, Segment  # noqa: E402
+from unspin.eval.binary import best_threshold, prf  # noqa: E402
+from unspin.eval.calibration import expected_calibration_error, fit_platt, sigmoid  # noqa: E402
 from unspin.models.base import ModelFilesError  # noqa: E402
+from unspin.train.checkthat import read_checkthat_tsv  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "checkthat2024-en"
@@ -212,11 +210,21 @@ def test_reader_splits_rows_that_lost_their_line_break(tmp_path: Path) -> None:
 def test_metrics_helpers() -> None:
     assert prf([1, 1, 0, 0], [True, False, True, False])["f1"] == pytest.approx(0.5)
     assert expected_calibration_error([0, 1], [0.0, 1.0]) == 0.0
-    a, b = fit_platt([-2.0, -1.0, 1.0, 2.0, 0.5, -0.5], [0, 0, 1, 1, 0, 1])
-    assert a > 0
     t, f1 = best_threshold([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9])
     assert 0.2 < t <= 0.8 and f1 == 1.0
-    assert claims_mod.sigmoid(0.0) == pytest.approx(0.5)
+    assert sigmoid(0.0) == pytest.approx(0.5)
+    assert sigmoid(-1000.0) == 0.0 and sigmoid(1000.0) == 1.0  # no overflow
+
+
+def test_platt_scaling_recovers_the_calibration_that_made_the_targets() -> None:
+    scores = [x / 10 for x in range(-30, 31)]
+    a, b = fit_platt(scores, sigmoid(2.0 * np.asarray(scores) - 1.0))  # soft targets, as for technique spans
+    assert (a, b) == (pytest.approx(2.0, abs=1e-3), pytest.approx(-1.0, abs=1e-3))
+    labels = [int(s > 0.5) for s in scores]  # 0/1 labels, as for claims
+    labels[34], labels[36] = 1, 0  # two labels on the wrong side of 0.55: not separable, a finite slope
+    a, b = fit_platt(scores, labels)
+    assert 5 < a < 20 and -b / a == pytest.approx(0.55, abs=0.01)
+    assert fit_platt([0.1, 0.9], [0, 1]) == (1.0, 0.0)  # too few points: scores left as they are
 
 
 @pytest.mark.skipif(not DATA.is_dir(), reason=f"{DATA} not available")

@@ -5,6 +5,8 @@ with a linear head on the mean-pooled tokens, exported to ONNX and quantised to 
 `models/claims/MODEL_CARD.md`). Inference needs only onnxruntime,
 tokenizers and numpy (no torch). The raw logit is turned into a calibrated probability with the
 Platt scaling fitted on the dev split; `threshold` (tuned on dev) decides what counts as a claim.
+Training, the CheckThat! reader and the metrics live elsewhere (`unspin.train.claims`,
+`unspin.train.checkthat`, `unspin.eval`): this module only scores.
 
     from unspin.claims.detector import get_detector
     detector = get_detector()
@@ -18,128 +20,22 @@ a score too, but the model was trained on English only, so `__call__` warns for 
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from unspin.eval.calibration import expected_calibration_error  # noqa: F401  (part of this module's API)
+from unspin.eval.calibration import sigmoid
 from unspin.models.base import ENCODERS, ModelFilesError, sha256_file, verified_file
 from unspin.segment.sentences import trim_span
 
 MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "claims"
 CONFIG_NAME = "config.json"
-
-
-# ---------------------------------------------------------------------------------------------
-# Data and metrics (numpy only; shared by inference, the training recipe, the benchmark and tests)
-# ---------------------------------------------------------------------------------------------
-
-_LABEL_AND_NEXT_ID = re.compile(r"^(Yes|No)(\d+)$")
-
-
-@dataclass(frozen=True)
-class LabelledSentence:
-    sentence_id: str
-    text: str
-    label: int  # 1 = check-worthy ("Yes"), 0 = not ("No")
-
-
-def read_checkthat_tsv(path: str | os.PathLike[str]) -> list[LabelledSentence]:
-    """Read a CheckThat! check-worthiness TSV (`Sentence_id<TAB>Text<TAB>class_label`, CSV quoting).
-
-    The 2024 English train file has one row whose line break is missing, so two rows share a line
-    (`...<TAB>No29286<TAB>You can't bring back jobs.<TAB>No`); such rows are split back apart.
-    Any other malformed row raises `ValueError` naming the file and the row.
-    """
-    path = Path(path)
-    out: list[LabelledSentence] = []
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.reader(fh, delimiter="\t")
-        header = next(reader, None)
-        if header is None or [h.strip() for h in header[:3]] != ["Sentence_id", "Text", "class_label"]:
-            raise ValueError(f"{path}: expected the header Sentence_id, Text, class_label; got {header!r}")
-        for row in reader:
-            if not row:
-                continue
-            fields = list(row)
-            while fields:
-                if len(fields) < 3:
-                    raise ValueError(f"{path}: malformed row {row!r}")
-                sid, text, label = fields[0], fields[1], fields[2].strip()
-                rest = fields[3:]
-                joined = _LABEL_AND_NEXT_ID.match(label)
-                if joined and rest:
-                    label = joined.group(1)
-                    rest = [joined.group(2), *rest]
-                if label not in ("Yes", "No"):
-                    raise ValueError(f"{path}: row {sid!r} has the label {label!r}, expected Yes or No")
-                out.append(LabelledSentence(sid, text, 1 if label == "Yes" else 0))
-                fields = rest
-    return out
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    return np.where(x >= 0, 1.0 / (1.0 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1.0 + np.exp(-np.abs(x))))
-
-
-def prf(labels: Sequence[int], predicted: Sequence[bool]) -> dict[str, float]:
-    """Precision, recall and F1 of the positive ("Yes") class."""
-    y = np.asarray(labels, dtype=bool)
-    p = np.asarray(predicted, dtype=bool)
-    tp = int(np.sum(y & p))
-    fp = int(np.sum(~y & p))
-    fn = int(np.sum(y & ~p))
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1, "tp": tp, "fp": fp, "fn": fn}
-
-
-def fit_platt(logits: Sequence[float], labels: Sequence[int], iters: int = 100) -> tuple[float, float]:
-    """Fit `p = sigmoid(a * logit + b)` by Newton's method on the log-loss (tiny L2 for stability)."""
-    z = np.asarray(logits, dtype=np.float64)
-    y = np.asarray(labels, dtype=np.float64)
-    a, b = 1.0, 0.0
-    reg = 1e-6
-    for _ in range(iters):
-        p = sigmoid(a * z + b)
-        w = np.maximum(p * (1 - p), 1e-12)
-        g = np.array([np.sum((p - y) * z) + reg * a, np.sum(p - y) + reg * b])
-        h = np.array([[np.sum(w * z * z) + reg, np.sum(w * z)], [np.sum(w * z), np.sum(w) + reg]])
-        step = np.linalg.solve(h, g)
-        a, b = a - step[0], b - step[1]
-        if np.max(np.abs(step)) < 1e-10:
-            break
-    return float(a), float(b)
-
-
-def best_threshold(labels: Sequence[int], probs: Sequence[float]) -> tuple[float, float]:
-    """The threshold on `probs` with the best F1 of the Yes class: midway between neighbouring
-    scores, so that small score changes (e.g. fp32 vs int8) do not flip the decision at the edge."""
-    y = np.asarray(labels, dtype=int)
-    p = np.asarray(probs, dtype=np.float64)
-    cands = np.unique(p)
-    mids = np.concatenate([[cands[0] - 1e-6], (cands[:-1] + cands[1:]) / 2]) if len(cands) else np.array([0.5])
-    best_t, best_f1 = 0.5, -1.0
-    for t in mids:
-        f1 = prf(y, p >= t)["f1"]
-        if f1 > best_f1 + 1e-12:
-            best_t, best_f1 = float(t), f1
-    return best_t, best_f1
-
-
-# ---------------------------------------------------------------------------------------------
-# Inference
-# ---------------------------------------------------------------------------------------------
 
 
 class ClaimModelError(RuntimeError):

@@ -30,20 +30,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from unspin.claims.detector import (
-    CONFIG_NAME,
-    ClaimDetector,
-    best_threshold,
-    expected_calibration_error,
-    fit_platt,
-    load_tokenizer,
-    make_session,
-    onnx_logits,
-    prf,
-    read_checkthat_tsv,
-    sigmoid,
-)
+from unspin.claims.detector import CONFIG_NAME, ClaimDetector, load_tokenizer, make_session, onnx_logits
+from unspin.eval.binary import best_threshold, prf
+from unspin.eval.calibration import expected_calibration_error, fit_platt, sigmoid
 from unspin.models.base import ENCODERS, package_dir, sha256_file
+from unspin.train.checkthat import read_checkthat_tsv
 from unspin.train.claims_card import write_card
 from unspin.train.common import load_config
 from unspin.train.quantize import quantize

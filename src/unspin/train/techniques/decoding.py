@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from unspin.eval.calibration import expected_calibration_error
+from unspin.eval.calibration import expected_calibration_error, fit_platt
 from unspin.formats.semeval import PTC_TECHNIQUES, LabelSpan
 from unspin.train.techniques.data import (
     _gold,
@@ -88,23 +88,6 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, iters: int = 200) -> tuple[np.nda
         if np.abs(step).max() < 1e-8:
             break
     return theta[:-1], float(theta[-1])
-
-
-def fit_platt(x: np.ndarray, y: np.ndarray, iters: int = 200) -> tuple[float, float]:
-    """Fit confidence = sigmoid(a*x + b) to soft targets y by Newton's method on the log loss."""
-    a, b = 1.0, 0.0
-    if len(x) < 5:
-        return a, b
-    for _ in range(iters):
-        p = 1 / (1 + np.exp(-(a * x + b)))
-        g = np.array([np.sum((p - y) * x), np.sum(p - y)])
-        w = p * (1 - p) + 1e-9
-        h = np.array([[np.sum(w * x * x), np.sum(w * x)], [np.sum(w * x), np.sum(w)]]) + 1e-6 * np.eye(2)
-        step = np.linalg.solve(h, g)
-        a, b = a - step[0], b - step[1]
-        if np.abs(step).max() < 1e-8:
-            break
-    return float(a), float(b)
 
 
 def memo_span_logprobs(clf):

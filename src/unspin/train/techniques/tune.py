@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from unspin.eval.calibration import expected_calibration_error
+from unspin.eval.calibration import expected_calibration_error, fit_platt
 from unspin.formats.semeval import PTC_TECHNIQUES, LabelSpan
 from unspin.models.base import ENCODERS, sha256_file
 from unspin.train.common import config_json, load_ptc
@@ -23,7 +23,6 @@ from unspin.train.techniques.decoding import (
     _calibration_data,
     _predict_all,
     _tune_flc_relabel,
-    fit_platt,
     tune_si,
     tune_thresholds,
 )
