@@ -8,16 +8,8 @@ import pytest
 
 from unspin.document import Span
 from unspin.eval.spans import score_files, score_flc, score_si, score_tc
-from unspin.formats.semeval import (
-    LabelSpan,
-    SemEvalFormatError,
-    fill_tc,
-    read_articles,
-    read_labels,
-    write_flc,
-    write_labels,
-    write_si,
-)
+from unspin.formats.semeval import LabelSpan, SemEvalFormatError, read_articles, read_labels, write_labels
+from unspin.formats.semeval_tasks import fill_tc, write_flc, write_si
 
 LL = "Loaded_Language"
 NC = "Name_Calling,Labeling"

@@ -36,11 +36,11 @@ def _lanes_and_tagger(model: ModelName) -> tuple[int, Any]:
 
 
 def _semeval_write(kind: str, articles_dir: Path, out: Path, model: ModelName) -> None:
-    from unspin.formats import semeval
+    from unspin.formats import semeval, semeval_tasks
 
     lanes, tagger = _lanes_and_tagger(model)
     try:
-        writer = semeval.write_si if kind == "si" else semeval.write_flc
+        writer = semeval_tasks.write_si if kind == "si" else semeval_tasks.write_flc
         with article_progress(f"semeval {kind}") as progress:
             n = writer(articles_dir, out, tagger, lanes=lanes, progress=progress)
     except (semeval.SemEvalFormatError, OSError) as err:
@@ -69,12 +69,12 @@ def semeval_tc(
     model: ModelOpt = ModelName.fast,
 ) -> None:
     """Technique classification: fill the technique column of a span template."""
-    from unspin.formats import semeval
+    from unspin.formats import semeval, semeval_tasks
 
     lanes, tagger = _lanes_and_tagger(model)
     try:
         with article_progress("semeval tc") as progress:
-            n = semeval.fill_tc(articles_dir, spans, out, tagger, lanes=lanes, progress=progress)
+            n = semeval_tasks.fill_tc(articles_dir, spans, out, tagger, lanes=lanes, progress=progress)
     except (semeval.SemEvalFormatError, OSError) as err:
         err_console.print(f"[red]error:[/] {err}")
         raise typer.Exit(1) from None

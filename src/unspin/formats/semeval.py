@@ -5,22 +5,16 @@
 * SI labels: `ID<TAB>start<TAB>end` per line (end exclusive).
 * FLC/TC labels: `ID<TAB>Technique<TAB>start<TAB>end` per line; a TC template has `?` as technique.
 
-Malformed input raises `SemEvalFormatError` naming the file and the line.
-The writers take any *tagger*: an object with `predict(texts: list[str]) -> list[list[Span]]`
-(and, for TC, `classify(text, spans) -> list[str]`), so they work with `TechniqueTagger` or a stub.
+Malformed input raises `SemEvalFormatError` naming the file and the line. Label files made by a
+technique tagger over a folder of articles: `unspin.formats.semeval_tasks`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, TypeVar
-
-from unspin.document import Span
-from unspin.eval.intervals import merge_intervals
-from unspin.lanes import run_in_lanes
 
 ARTICLE_RE = re.compile(r"^article(?P<id>[^./\\]+)\.txt$")
 
@@ -58,14 +52,6 @@ class LabelSpan:
     end: int
     technique: str | None = None
     line: int = field(default=0, compare=False)
-
-
-class Tagger(Protocol):
-    def predict(self, texts: list[str]) -> list[list[Span]]: ...
-
-
-class TCTagger(Protocol):
-    def classify(self, text: str, spans: list[tuple[int, int]]) -> list[str]: ...
 
 
 # --------------------------------------------------------------------------------------------- articles
@@ -204,95 +190,3 @@ def check_offsets(spans: Iterable[LabelSpan], articles: dict[str, str], source: 
                 f"{where}: span {s.start}-{s.end} of article {s.article_id} runs past its end "
                 f"({len(articles[s.article_id])} characters)"
             )
-
-
-# --------------------------------------------------------------------------------------------- writers
-
-
-T = TypeVar("T")
-R = TypeVar("R")
-Progress = Callable[[int, int], None]  # (articles done, articles in all)
-
-
-def map_articles(fn: Callable[[T], R], items: Sequence[T], lanes: int = 1, progress: Progress | None = None) -> list[R]:
-    """`fn` over every item, results in order, on `lanes` threads (`unspin.lanes.run_in_lanes`)."""
-    out: list[R] = []
-    for result in run_in_lanes(fn, items, lanes if len(items) > 1 else 1):
-        out.append(result)
-        if progress is not None:
-            progress(len(out), len(items))
-    return out
-
-
-def tag_articles(
-    articles_dir: str | Path, tagger: Tagger, lanes: int = 1, progress: Progress | None = None
-) -> dict[str, list[Span]]:
-    """Technique spans of every article of a folder (one article per model call: a call never mixes
-    two texts, so results do not depend on `lanes`)."""
-    articles = read_articles(articles_dir)
-    found = map_articles(lambda aid: tagger.predict([articles[aid]])[0], list(articles), lanes, progress)
-    return dict(zip(articles, found, strict=True))
-
-
-def write_si(
-    articles_dir: str | Path, out: str | Path, tagger: Tagger, lanes: int = 1, progress: Progress | None = None
-) -> int:
-    """Span identification for every article of a folder: merged technique spans, labels dropped."""
-    si = getattr(tagger, "predict_si", None)
-    rows: list[LabelSpan] = []
-    if si is not None:
-        articles = read_articles(articles_dir)
-        found = map_articles(lambda aid: si(articles[aid]), list(articles), lanes, progress)
-        for aid, spans in zip(articles, found, strict=True):
-            rows.extend(LabelSpan(aid, a, b) for a, b in spans)
-    else:
-        for aid, spans in tag_articles(articles_dir, tagger, lanes, progress).items():
-            rows.extend(LabelSpan(aid, a, b) for a, b in merge_intervals((s.start, s.end) for s in spans))
-    return write_labels(rows, out, "si")
-
-
-def write_flc(
-    articles_dir: str | Path, out: str | Path, tagger: Tagger, lanes: int = 1, progress: Progress | None = None
-) -> int:
-    """Fragment-level classification: every technique span of every article of a folder."""
-    rows: list[LabelSpan] = []
-    for aid, spans in tag_articles(articles_dir, tagger, lanes, progress).items():
-        rows.extend(LabelSpan(aid, s.start, s.end, s.technique) for s in spans)
-    return write_labels(rows, out, "flc")
-
-
-def fill_tc(
-    articles_dir: str | Path,
-    template: str | Path,
-    out: str | Path,
-    tagger: TCTagger,
-    lanes: int = 1,
-    progress: Progress | None = None,
-) -> int:
-    """Technique classification: fill the technique column of a span template (`ID ? start end`).
-
-    Lines keep the template's order; a span that runs past its article's end is an error.
-    """
-    articles = read_articles(articles_dir)
-    spans = read_labels(template, "tc")
-    check_offsets(spans, articles, str(template))
-    by_article: dict[str, list[int]] = {}
-    for i, s in enumerate(spans):
-        by_article.setdefault(s.article_id, []).append(i)
-    labels: list[str] = [TC_UNKNOWN] * len(spans)
-    items = list(by_article.items())
-    found = map_articles(
-        lambda item: tagger.classify(articles[item[0]], [(spans[i].start, spans[i].end) for i in item[1]]),
-        items,
-        lanes,
-        progress,
-    )
-    for (_, idx), predicted in zip(items, found, strict=True):
-        for i, lab in zip(idx, predicted, strict=True):
-            labels[i] = lab
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", encoding="utf-8", newline="\n") as fh:
-        for s, lab in zip(spans, labels, strict=True):
-            fh.write(f"{s.article_id}\t{lab}\t{s.start}\t{s.end}\n")
-    return len(spans)
