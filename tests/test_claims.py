@@ -19,6 +19,7 @@ from unspin.claims.detector import (  # noqa: E402
     ClaimDetector,
     ClaimModelError,
     get_detector,
+    lines_of,
     score_lines,
 )
 from unspin.document import Document, Segment  # noqa: E402
@@ -155,6 +156,12 @@ def test_score_lines_gives_one_answer_per_line(detector: ClaimDetector) -> None:
         assert 0.0 <= score <= 1.0
         assert is_claim == (score >= detector.threshold)
     assert out[0][1] is True and out[1] == (0.0, False) and out[2][1] is False
+
+
+def test_per_line_numbers_every_line_of_the_file_as_written() -> None:
+    assert lines_of("a\r\nb\n") == ["a", "b"]  # the final newline ends line 2, it opens no line 3
+    assert lines_of("a\n\nb") == ["a", "", "b"]  # a blank line is a line
+    assert lines_of("a\u2028b\x0cc\n") == ["a\u2028b\x0cc"]  # only \n ends a line
 
 
 def test_model_file_is_verified(tmp_path: Path) -> None:

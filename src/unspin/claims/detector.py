@@ -221,3 +221,12 @@ def score_lines(lines: Iterable[str], detector: ClaimDetector | None = None) -> 
     """Per-line mode: every input line is one sentence; returns (score, is_claim) for each line."""
     det = detector or get_detector()
     return det.predict([line.rstrip("\r\n") for line in lines])
+
+
+def lines_of(content: str) -> list[str]:
+    """The lines of a file as the per-line mode numbers them: split at "\n" only (a final newline ends
+    the last line, it does not start another), "\r" before it dropped."""
+    lines = content.split("\n")
+    if content.endswith("\n"):
+        lines.pop()
+    return [line.rstrip("\r") for line in lines]

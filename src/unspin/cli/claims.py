@@ -22,7 +22,7 @@ def claims(
     max_bytes: MaxBytesOpt = Settings().max_bytes,
 ) -> None:
     """Check-worthy factual claims: sentences a fact-checker should verify."""
-    from unspin.claims.detector import score_lines
+    from unspin.claims.detector import lines_of, score_lines
 
     settings = make_settings(max_bytes, False)
     if per_line:
@@ -30,11 +30,7 @@ def claims(
         if isinstance(item, InputError):
             report(item)
             raise typer.Exit(1)
-        content = item.content
-        lines = content.split("\n")
-        if content.endswith("\n"):
-            lines.pop()
-        for number, (score, yes) in enumerate(score_lines([ln.rstrip("\r") for ln in lines]), start=1):
+        for number, (score, yes) in enumerate(score_lines(lines_of(item.content)), start=1):
             typer.echo(f"{number}\t{score:.4f}\t{'Yes' if yes else 'No'}")
         return
     from unspin.pipeline import Pipeline
