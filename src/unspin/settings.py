@@ -6,9 +6,9 @@ import os
 from dataclasses import dataclass
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
-# About 170,000 words, ten times a long news article; the analysis of this much takes under a minute
-# on two cores (docs/bad-input.md), and longer texts are refused before any work is spent on them.
-DEFAULT_MAX_CHARS = 1_000_000
+# About 85,000 words, many times the longest news article; the analysis of this much takes under a
+# minute of two cores (docs/bad-input.md), and longer texts are refused before any work is spent on them.
+DEFAULT_MAX_CHARS = 500_000
 
 
 def _env_int(name: str, default: int) -> int:
