@@ -171,6 +171,26 @@ def test_nul_anywhere_means_binary(tmp_path):
         build_document(RawInput(source="<text>", content=BODY * 200 + "\x00" + BODY, kind="text"))
 
 
+@pytest.mark.parametrize(
+    "name,pack,what",
+    [("a.txt.bz2", "bz2", "bzip2"), ("a.txt.xz", "lzma", "xz"), ("notes.txt", "sqlite", "SQLite")],
+)
+def test_other_archives_and_databases_are_named_as_what_they_are(tmp_path, name, pack, what):
+    import bz2
+    import lzma
+    import sqlite3
+
+    f = tmp_path / name
+    if pack == "sqlite":
+        with sqlite3.connect(f) as db:
+            db.execute("create table t (x)")
+    else:
+        f.write_bytes({"bz2": bz2, "lzma": lzma}[pack].compress((BODY * 100).encode()))
+    _, errors = split(read_paths([f]))
+    assert len(errors) == 1 and errors[0].source == str(f)
+    assert "binary" in errors[0].reason and what in errors[0].reason
+
+
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
 def test_utf16_and_utf32_with_a_byte_order_mark_are_decoded(tmp_path, encoding):
     import codecs

@@ -24,6 +24,11 @@ _MAGIC = [
     (b"OggS", "an Ogg media file"),
     (b"ID3", "an MP3 file"),
     (b"WARC/", "a WARC archive (use `unspin corpus add`)"),
+    *((b"BZh%d1AY&SY" % level, "a bzip2 archive") for level in range(1, 10)),
+    (b"\xfd7zXZ\x00", "an xz archive"),
+    (b"\x28\xb5\x2f\xfd", "a zstd archive"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"SQLite format 3\x00", "an SQLite database"),
 ]
 
 
