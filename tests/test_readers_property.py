@@ -20,11 +20,11 @@ from unspin.errors import InputError
 from unspin.ingest.build import build_document
 from unspin.ingest.raw import RawInput
 from unspin.ingest.sources import read_paths
-from unspin.pipeline import SegmentStage
+from unspin.segment.stage import SegmentStage
 
 SIBLING = "The harbour reopened on Monday after the storm, and the first ferries left on time.\n"
 FAST = settings(
-    max_examples=40,
+    max_examples=30,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -258,6 +258,16 @@ def test_warc_whole_cut_or_damaged(tmp_path, bodies, gz, ctype, data):
 def test_gzip_whole_cut_or_damaged(tmp_path, inner, name, data):
     archive = data.draw(damaged(gzip.compress(inner, mtime=0)))
     build_all(read_with_sibling(tmp_path, name, archive))
+
+
+@FAST
+@given(data=ANY_BYTES)
+def test_stdin_of_any_bytes(data):
+    from unspin.ingest.sources import read_stdin
+
+    (item,) = read_stdin(stream=io.BytesIO(data))
+    assert item.source == "<stdin>"
+    build_all([item])
 
 
 @FAST

@@ -169,6 +169,8 @@ def _guarded(items: Iterator[RawInput | InputError], source: str) -> Iterator[Ra
     batch goes on (what the reader yielded before it stays)."""
     try:
         yield from items
+    except InputError as err:  # raised where it should have been yielded: the same error
+        yield err
     except Exception as err:  # the last guard of a batch: any failure of one input is reported
         yield InputError(source, read_failure(err))
 
