@@ -166,13 +166,13 @@ def test_analysis_over_the_time_limit_is_504() -> None:
         assert "0.2" in body["reason"]
 
 
-def test_a_failing_analyser_gives_a_json_500() -> None:
+def test_a_failing_analyser_gives_a_json_500_without_internal_text() -> None:
     def broken(content: str, kind: str, source: str) -> Document:
-        raise RuntimeError("model file missing")
+        raise RuntimeError("model file missing at /srv/secret/path")
 
     with TestClient(create_app("sqlite://", analyzer=broken), raise_server_exceptions=False) as c:
         body = is_error(c.post("/api/analyze", json={"text": "x"}), 500, "internal_error")
-        assert "model file missing" in body["reason"]
+        assert "RuntimeError" in body["reason"] and "/srv/secret" not in body["reason"]
 
 
 # --- API key ----------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import socket
 from typing import Any
 
 from unspin.errors import UnspinError
@@ -36,6 +37,20 @@ def check_bind(host: str, api_key: str | None) -> None:
         )
 
 
+def allowed_hosts(host: str) -> set[str]:
+    """The names the server answers to in the Host header, besides IP addresses and localhost: the name it
+    was bound to, this machine's names when it listens beyond loopback, and UNSPIN_ALLOWED_HOSTS
+    (comma-separated). Any other name could be a page that rebound its DNS name to this server."""
+    names = {n.strip().lower() for n in os.environ.get("UNSPIN_ALLOWED_HOSTS", "").split(",") if n.strip()}
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        names.add(host.lower())
+    if not is_loopback(host):
+        names |= {socket.gethostname().lower(), socket.getfqdn().lower()}
+    return names
+
+
 def run(
     host: str = "127.0.0.1",
     port: int = 8000,
@@ -48,8 +63,8 @@ def run(
 
     api_key = api_key or os.environ.get("UNSPIN_API_KEY") or None
     check_bind(host, api_key)
-    app = create_app(db_url=db, api_key=api_key, **options)
+    app = create_app(db_url=db, api_key=api_key, allowed_hosts=allowed_hosts(host), **options)
     uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)
 
 
-__all__ = ["check_bind", "create_app", "is_loopback", "run"]
+__all__ = ["allowed_hosts", "check_bind", "create_app", "is_loopback", "run"]

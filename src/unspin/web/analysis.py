@@ -1,17 +1,19 @@
-"""Running the analyser for the web: any callable, a time limit, a bound on parallel work."""
+"""The analyser as the web sees it: any callable or Pipeline, the web's errors, and checks on the input."""
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import PurePath
 from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from unspin.document import Document
 from unspin.errors import InputError
 from unspin.ingest.sources import HTML_SUFFIXES, decode_bytes, looks_like_html
+from unspin.web.cancel import uninterruptible
 
 # (content, kind "text" | "html", source name) -> analysed Document
 Analyzer = Callable[[str, str, str], Document]
@@ -20,16 +22,12 @@ Analyzer = Callable[[str, str, str], Document]
 class WebError(Exception):
     """An error the web layer reports as JSON: HTTP status, short code, a reason in words."""
 
-    def __init__(self, status: int, code: str, reason: str) -> None:
+    def __init__(self, status: int, code: str, reason: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(reason)
         self.status = status
         self.code = code
         self.reason = reason
-
-
-class AnalysisTimeout(WebError):
-    def __init__(self, seconds: float) -> None:
-        super().__init__(504, "analysis_timeout", f"the analysis took longer than the limit of {seconds:g} s")
+        self.headers = headers
 
 
 def input_error(err: InputError) -> WebError:
@@ -56,7 +54,8 @@ class PipelineAnalyzer:
             return self._pipeline
 
     def __call__(self, content: str, kind: str, source: str) -> Document:
-        pipeline = self._get()
+        with uninterruptible():  # a model half loaded would stay broken for every later request
+            pipeline = self._get()
         if kind == "html":
             return pipeline.analyze_html(content, source=source)
         return pipeline.analyze_text(content, source=source)
@@ -83,40 +82,34 @@ def as_analyzer(analyzer: Any, model: str = "fast") -> Analyzer:
 def upload_content(filename: str | None, data: bytes) -> tuple[str, str, str]:
     """Decode an uploaded file: (content, kind, source); binary files raise InputError."""
     source = PurePath(filename).name if filename else "<upload>"
+    check_text("filename", source)
     text, _warnings = decode_bytes(data, source)
+    if "\x00" in text:  # anywhere, not only where decode_bytes looks for binary content
+        raise InputError(source, "binary file: contains NUL bytes, not text or HTML")
     suffix = PurePath(source).suffix.lower()
     kind = "html" if suffix in HTML_SUFFIXES or looks_like_html(text) else "text"
     return text, kind, source
 
 
-class AnalysisRunner:
-    """Runs the analyser off the event loop, at most `parallel` at a time, each within `time_limit` seconds.
+def check_text(name: str, value: str) -> str:
+    """Refuse a text field that holds what no text file can (as reading a file does): NUL characters,
+    and lone surrogates, which are not Unicode characters at all."""
+    if "\x00" in value:
+        raise WebError(400, "bad_input", f"'{name}' holds NUL characters (U+0000): binary data, not text or HTML")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as err:
+        code = ord(value[err.start])
+        reason = f"'{name}' holds a lone surrogate (U+{code:04X}) at {err.start}, which is not valid Unicode"
+        raise WebError(400, "bad_input", reason) from None
+    return value
 
-    A run past the limit is answered with 504 at once; its thread finishes in the background (Python
-    cannot stop a thread), and the bounded pool keeps such runs from piling up.
-    """
 
-    def __init__(self, analyzer: Analyzer, time_limit: float, parallel: int = 2) -> None:
-        self.analyzer = analyzer
-        self.time_limit = time_limit
-        self._pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="unspin-analysis")
-
-    async def run(self, content: str, kind: str, source: str) -> Document:
-        loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._pool, self._call, content, kind, source)
-        try:
-            return await asyncio.wait_for(future, self.time_limit)
-        except asyncio.TimeoutError:
-            raise AnalysisTimeout(self.time_limit) from None
-
-    def _call(self, content: str, kind: str, source: str) -> Document:
-        try:
-            doc = self.analyzer(content, kind, source)
-        except InputError as err:
-            raise input_error(err) from None
-        if not isinstance(doc, Document):
-            raise TypeError(f"the analyser returned {type(doc).__name__}, not a Document")
-        return doc
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+async def read_upload(upload: UploadFile) -> tuple[str, str, str]:
+    """An uploaded file as (content, kind, source), decoded off the event loop (guessing the encoding of a
+    large file takes long enough to hold up every other request)."""
+    data = await upload.read()
+    try:
+        return await run_in_threadpool(upload_content, upload.filename, data)
+    except InputError as err:
+        raise input_error(err) from None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -18,9 +18,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from unspin import __version__
 from unspin.store import DEFAULT_DB_URL, Store
-from unspin.web.analysis import AnalysisRunner, WebError, as_analyzer
+from unspin.web.analysis import WebError, as_analyzer
 from unspin.web.context import WebContext, error_response
+from unspin.web.guards import RequestGuard
 from unspin.web.limits import BodyLimit, SecurityHeaders
+from unspin.web.runner import AnalysisRunner
 from unspin.web.views import routers
 
 HERE = Path(__file__).resolve().parent
@@ -40,9 +42,11 @@ def create_app(
     time_limit: float = DEFAULT_TIME_LIMIT,
     parallel: int = 2,
     model: str = "fast",
+    allowed_hosts: Collection[str] | None = None,
 ) -> FastAPI:
     """Build the app. `analyzer` is a callable `(content, kind, source) -> Document`, a Pipeline, or None
-    (the default pipeline, with technique model `model`)."""
+    (the default pipeline, with technique model `model`). `allowed_hosts`: the names (besides IP addresses
+    and localhost) the server answers to in the Host header; None: any (`run` always passes them)."""
     api_key = api_key or os.environ.get("UNSPIN_API_KEY") or None
 
     @asynccontextmanager
@@ -73,7 +77,7 @@ def create_app(
 
     @app.exception_handler(WebError)
     async def _web_error(request: Request, exc: WebError) -> Response:
-        return error_response(request, exc.status, exc.code, exc.reason)
+        return error_response(request, exc.status, exc.code, exc.reason, exc.headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -87,8 +91,10 @@ def create_app(
 
     @app.exception_handler(Exception)
     async def _failed(request: Request, exc: Exception) -> Response:
-        # The traceback goes to the server log; the client gets JSON that says what failed.
-        return error_response(request, 500, "internal_error", f"the server failed: {type(exc).__name__}: {exc}")
+        # The traceback goes to the server log (Starlette raises the exception again after this answer);
+        # the client learns what kind of failure it was, never the server's internal text.
+        reason = f"the server failed ({type(exc).__name__}); its log has the details"
+        return error_response(request, 500, "internal_error", reason)
 
     @app.get("/static/vendor/plotly.min.js", include_in_schema=False)
     def plotly_js() -> FileResponse:
@@ -98,6 +104,7 @@ def create_app(
     for router in routers:
         app.include_router(router)
     app.add_middleware(BodyLimit, limit=max_body)
+    app.add_middleware(RequestGuard, allowed_hosts=allowed_hosts)
     app.add_middleware(SecurityHeaders)
 
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 from typing import Any
@@ -28,9 +29,17 @@ CSP = "; ".join(
 SECURITY_HEADERS = [
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
+    # Not "no-referrer": under it browsers send `Origin: null` with our own form posts, and the origin
+    # check (guards.py) needs the real one. "same-origin" still tells other sites nothing.
+    (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
 ]
+
+
+# The most a refused body is read (and dropped) for, so that the client gets the answer; beyond it,
+# the connection is closed.
+DRAIN_CAP = 64 * 1024 * 1024
+DRAIN_SECONDS = 30.0
 
 
 def too_large(limit: int) -> WebError:
@@ -42,16 +51,20 @@ def too_large(limit: int) -> WebError:
     )
 
 
-async def send_json(send: Any, status: int, payload: dict[str, Any]) -> None:
-    body = json.dumps(payload).encode()
+async def _send(send: Any, status: int, ctype: bytes, body: bytes, headers: dict[str, str] | None) -> None:
+    extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
     await send(
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            "headers": [(b"content-type", ctype), (b"content-length", str(len(body)).encode()), *extra],
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+async def send_json(send: Any, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+    await _send(send, status, b"application/json", json.dumps(payload).encode(), headers)
 
 
 def _wants_html(scope: Scope) -> bool:
@@ -62,22 +75,48 @@ def _wants_html(scope: Scope) -> bool:
     return b"text/html" in accept
 
 
-async def send_html(send: Any, status: int, reason: str) -> None:
+async def send_html(send: Any, status: int, reason: str, headers: dict[str, str] | None = None) -> None:
     page = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Too large — unspin</title>'
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{status} — unspin</title>'
         '<link rel="stylesheet" href="/static/unspin.css"></head><body><main class="narrow">'
         f'<h1>{status}</h1><p class="error" role="alert">{html.escape(reason)}</p>'
         '<p><a href="/">Back to a new analysis</a></p></main></body></html>'
     )
-    body = page.encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await _send(send, status, b"text/html; charset=utf-8", page.encode(), headers)
+
+
+async def send_error(scope: Scope, send: Any, error: WebError) -> None:
+    """Answer from middleware, before any route: an error page for a browser's form post, JSON otherwise."""
+    if _wants_html(scope):
+        await send_html(send, error.status, error.reason, error.headers)
+    else:
+        await send_json(send, error.status, {"error": error.code, "reason": error.reason}, error.headers)
+
+
+async def drain(receive: Any, cap: int, seconds: float = DRAIN_SECONDS) -> bool:
+    """Read and drop the rest of a request body, up to `cap` bytes and `seconds`; True when it all came.
+
+    A server that answers before reading the body and then closes the connection makes the kernel reset
+    it, and a client still sending (Python's urllib, for one) gets "connection reset" instead of the
+    answer. Reading what the client sends first lets the answer arrive.
+    """
+
+    async def read() -> bool:
+        seen = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return False
+            seen += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return True
+            if seen > cap:
+                return False
+
+    try:
+        return await asyncio.wait_for(read(), seconds)
+    except asyncio.TimeoutError:
+        return False
 
 
 class SecurityHeaders:
@@ -101,7 +140,8 @@ class SecurityHeaders:
 
 
 class BodyLimit:
-    """Refuse bodies over `limit` bytes: at once from Content-Length, or while streaming when it is absent."""
+    """Refuse bodies over `limit` bytes: from Content-Length before reading, or while streaming when it is
+    absent; either way after draining what the client sends (up to `DRAIN_CAP`), so that the 413 reaches it."""
 
     def __init__(self, app: Any, limit: int) -> None:
         self.app = app
@@ -112,19 +152,19 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         error = too_large(self.limit)
-        for name, value in scope.get("headers", []):
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    await send_json(send, 400, {"error": "bad_request", "reason": "invalid Content-Length"})
-                    return
-                if declared > self.limit:
-                    if _wants_html(scope):
-                        await send_html(send, 413, error.reason)
-                    else:
-                        await send_json(send, 413, {"error": error.code, "reason": error.reason})
-                    return
+        headers = dict(scope.get("headers", []))
+        if b"content-length" in headers:
+            value = headers[b"content-length"]
+            if not value.isdigit() or len(value) > 18:
+                await send_json(send, 400, {"error": "bad_request", "reason": "invalid Content-Length"})
+                return
+            declared = int(value)
+            if declared > self.limit:
+                # A client that asked "Expect: 100-continue" has not sent the body: nothing to drain.
+                if declared <= DRAIN_CAP and headers.get(b"expect", b"").lower() != b"100-continue":
+                    await drain(receive, DRAIN_CAP)
+                await send_error(scope, send, error)
+                return
         received = 0
 
         async def limited_receive() -> dict[str, Any]:
@@ -133,6 +173,8 @@ class BodyLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit:
+                    if message.get("more_body", False):
+                        await drain(receive, DRAIN_CAP)
                     raise error
             return message
 

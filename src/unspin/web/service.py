@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from unspin.web.context import WebContext
+
+# What a stored analysis id can look like (the store's ids, and `corpus-N` for corpus documents). Anything
+# else is no analysis, answered 404 before the database sees it.
+ANALYSIS_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def valid_id(analysis_id: str) -> bool:
+    return ANALYSIS_ID.fullmatch(analysis_id) is not None
 
 
 async def analyse_and_save(ctx: WebContext, content: str, kind: str, source: str) -> dict[str, Any]:

@@ -11,10 +11,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from unspin import __version__
-from unspin.errors import InputError
-from unspin.web.analysis import WebError, input_error, upload_content
+from unspin.web.analysis import WebError, check_text, read_upload
 from unspin.web.context import WebContext, context
-from unspin.web.service import analyse_and_save, analysis_payload
+from unspin.web.service import analyse_and_save, analysis_payload, valid_id
 from unspin.web.taxonomy import techniques
 from unspin.web.views.auth import require_key
 
@@ -88,16 +87,32 @@ def list_techniques() -> dict[str, Any]:
     return {"techniques": techniques()}
 
 
+def parse_json(body: bytes) -> Any:
+    """The request body as JSON; any way it can fail (bad syntax or encoding, nesting too deep for the
+    parser, a number too long to convert) is a 400 that says which."""
+    try:
+        return json.loads(body)
+    except RecursionError:
+        raise WebError(400, "invalid_json", "the body is not valid JSON: nested too deeply") from None
+    except json.JSONDecodeError as err:
+        raise WebError(400, "invalid_json", f"the body is not valid JSON: {err}") from None
+    except UnicodeDecodeError:
+        raise WebError(400, "invalid_json", "the body is not valid JSON: not UTF-8, UTF-16 or UTF-32 text") from None
+    except ValueError as err:  # integers past the interpreter's digit limit
+        reason = "a number is too long" if "digits" in str(err) else "a value cannot be read"
+        raise WebError(400, "invalid_json", f"the body is not valid JSON: {reason}") from None
+
+
 async def _read_input(request: Request) -> tuple[str, str, str]:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype == "application/json":
-        try:
-            data = json.loads(await request.body())
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise WebError(400, "invalid_json", f"the body is not valid JSON: {err}") from None
+        body = await request.body()
+        data = parse_json(body) if len(body) < 65536 else await run_in_threadpool(parse_json, body)
         if not isinstance(data, dict):
             raise WebError(422, "invalid_request", 'send a JSON object: {"text": ...} or {"html": ...}')
         source = data.get("source") if isinstance(data.get("source"), str) else None
+        if source is not None:
+            check_text("source", source)
         for kind in ("html", "text"):
             value = data.get(kind)
             if value is None:
@@ -106,20 +121,16 @@ async def _read_input(request: Request) -> tuple[str, str, str]:
                 raise WebError(422, "invalid_request", f"'{kind}' must be a string")
             if not value.strip():
                 raise WebError(400, "bad_input", f"'{kind}' is empty")
-            return value, kind, source or f"<{kind}>"
+            return check_text(kind, value), kind, source or f"<{kind}>"
         raise WebError(422, "invalid_request", 'the JSON object needs a "text" or an "html" field')
     if ctype == "multipart/form-data":
         form = await request.form(max_files=1, max_fields=5)
         upload = form.get("file")
         if isinstance(upload, UploadFile):
-            data = await upload.read()
-            try:
-                return upload_content(upload.filename, data)
-            except InputError as err:
-                raise input_error(err) from None
+            return await read_upload(upload)
         text = form.get("text")
         if isinstance(text, str) and text.strip():
-            return text, "text", "<text>"
+            return check_text("text", text), "text", "<text>"
         raise WebError(422, "invalid_request", "the form needs a 'file' upload or a 'text' field")
     raise WebError(
         415,
@@ -160,7 +171,7 @@ async def get_analysis(
     analysis_id: str, request: Request, min_score: MinScore = 0.0, ctx: WebContext = Depends(context)
 ) -> JSONResponse:
     """A stored analysis: the Document JSON with its `id` and `url`."""
-    record = await run_in_threadpool(ctx.store.get, analysis_id)
+    record = await run_in_threadpool(ctx.store.get, analysis_id) if valid_id(analysis_id) else None
     if record is None:
-        raise WebError(404, "not_found", f"no analysis with id {analysis_id!r}")
+        raise WebError(404, "not_found", f"no analysis with id {analysis_id[:100]!r}")
     return JSONResponse(analysis_payload(request, record, min_score))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
@@ -27,7 +26,13 @@ def login_redirect(request: Request) -> RedirectResponse:
 
 
 def safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and target.isprintable()
+    ):
         return target
     return "/"
 
@@ -42,7 +47,7 @@ async def login(request: Request, ctx: WebContext = Depends(context)) -> Respons
     form = await request.form(max_files=0, max_fields=3)
     key = form.get("key")
     target = safe_next(form.get("next") if isinstance(form.get("next"), str) else None)  # type: ignore[arg-type]
-    if not isinstance(key, str) or not ctx.api_key or not secrets.compare_digest(key.encode(), ctx.api_key.encode()):
+    if not isinstance(key, str) or not ctx.api_key or not key or not ctx.check_key(request, key):
         return page(request, "login.html", {"next": target, "error": "That key is not right."}, 401)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(KEY_COOKIE, key, httponly=True, samesite="strict")

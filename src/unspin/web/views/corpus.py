@@ -15,7 +15,7 @@ from unspin.web.context import WebContext, context, page
 from unspin.web.taxonomy import describe
 
 router = APIRouter(include_in_schema=False)
-CORPUS_ID = re.compile(r"^corpus-(\d+)$")
+CORPUS_ID = re.compile(r"corpus-([0-9]{1,18})")  # ASCII digits, within a 64-bit integer
 
 
 def _store(ctx: WebContext):
@@ -87,7 +87,7 @@ async def corpus_outlet(outlet: str, request: Request, ctx: WebContext = Depends
 
 def corpus_record(ctx: WebContext, analysis_id: str) -> dict[str, Any] | None:
     """A corpus document in the shape of a stored analysis, for the article page (`/a/corpus-ID`)."""
-    m = CORPUS_ID.match(analysis_id)
+    m = CORPUS_ID.fullmatch(analysis_id)
     if not m:
         return None
     found = _store(ctx).get(int(m.group(1)))

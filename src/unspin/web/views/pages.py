@@ -11,11 +11,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from unspin import __version__
-from unspin.errors import InputError
-from unspin.web.analysis import WebError, input_error, upload_content
+from unspin.web.analysis import WebError, check_text, read_upload
 from unspin.web.context import WebContext, context, page
 from unspin.web.highlight import article_view, report_view
-from unspin.web.service import analyse_and_save, analysis_payload
+from unspin.web.service import analyse_and_save, analysis_payload, valid_id
 from unspin.web.taxonomy import techniques
 from unspin.web.views.auth import login_redirect
 from unspin.web.views.corpus import corpus_record
@@ -48,13 +47,9 @@ async def analyze_form(request: Request, ctx: WebContext = Depends(context)) -> 
         upload = form.get("file")
         text = form.get("text") if isinstance(form.get("text"), str) else ""  # type: ignore[assignment]
         if isinstance(upload, UploadFile) and upload.filename:
-            data = await upload.read()
-            try:
-                content, kind, source = upload_content(upload.filename, data)
-            except InputError as err:
-                raise input_error(err) from None
+            content, kind, source = await read_upload(upload)
         elif text.strip():
-            content, kind, source = text, "text", "<pasted text>"
+            content, kind, source = check_text("text", text), "text", "<pasted text>"
         else:
             raise WebError(400, "bad_input", "paste an article or choose a .txt or .html file")
         record = await analyse_and_save(ctx, content, kind, source)
@@ -64,11 +59,13 @@ async def analyze_form(request: Request, ctx: WebContext = Depends(context)) -> 
 
 
 async def _record(ctx: WebContext, analysis_id: str) -> dict[str, Any]:
-    record = await run_in_threadpool(ctx.store.get, analysis_id)
+    record = None
+    if valid_id(analysis_id):
+        record = await run_in_threadpool(ctx.store.get, analysis_id)
+        if record is None:
+            record = await run_in_threadpool(corpus_record, ctx, analysis_id)
     if record is None:
-        record = await run_in_threadpool(corpus_record, ctx, analysis_id)
-    if record is None:
-        raise WebError(404, "not_found", f"no analysis with id {analysis_id!r}")
+        raise WebError(404, "not_found", f"no analysis with id {analysis_id[:100]!r}")
     return record
 
 
