@@ -6,6 +6,11 @@ requests/s, p50/p95 latency per request kind, errors, and the server's resident 
 
     .venv/bin/python bench/web_load.py                      # 50 clients, 30 s, mixed reads and analyses
     .venv/bin/python bench/web_load.py --clients 10 --duration 10 --mix analyze
+    .venv/bin/python bench/web_load.py --oversized 2           # plus two clients posting 2 MB texts
+
+With --oversized N, N more clients post 2 MB texts back to back; the server answers those with 504 (past
+the time limit) or 503 (no worker free in time), which the table counts apart from errors. The server's
+memory is sampled every few seconds and printed as a series.
 """
 
 from __future__ import annotations
@@ -116,6 +121,29 @@ def seed(host: str, port: int, headers: dict) -> list[str]:
     return ids
 
 
+OVERSIZED_CHARS = 2 * 1024 * 1024
+
+
+def oversized_client(host: str, port: int, stop: float, headers: dict, results: Results) -> None:
+    """Posts 2 MB texts back to back: they may run to the time limit, and must not slow the others."""
+    body = json.dumps({"text": (ARTICLE * (OVERSIZED_CHARS // len(ARTICLE) + 1))[:OVERSIZED_CHARS]}).encode()
+    hdrs = {**headers, "Content-Type": "application/json"}
+    while time.monotonic() < stop:
+        conn = http.client.HTTPConnection(host, port, timeout=300)
+        started = time.perf_counter()
+        try:
+            status, _ = request(conn, "POST", "/api/analyze", body, hdrs)
+        except (OSError, http.client.HTTPException) as err:
+            results.error(f"oversized: {type(err).__name__}")
+            continue
+        finally:
+            conn.close()
+        if status in (200, 503, 504):
+            results.ok(f"POST /api/analyze 2 MB → {status}", time.perf_counter() - started)
+        else:
+            results.error(f"oversized: HTTP {status}")
+
+
 def client(host: str, port: int, stop: float, mix: str, ids: list[str], headers: dict, results: Results) -> None:
     rng = random.Random()
     conn = http.client.HTTPConnection(host, port, timeout=120)
@@ -162,6 +190,7 @@ def main() -> None:
     parser.add_argument("--mix", choices=["mixed", "read", "analyze"], default="mixed")
     parser.add_argument("--url", help="an already running server on loopback, e.g. http://127.0.0.1:8000")
     parser.add_argument("--api-key", default=os.environ.get("UNSPIN_API_KEY"))
+    parser.add_argument("--oversized", type=int, default=0, help="more clients posting 2 MB texts (at most 4)")
     args = parser.parse_args()
     clients = max(1, min(args.clients, MAX_CLIENTS))
     duration = max(1.0, min(args.duration, MAX_DURATION))
@@ -191,12 +220,20 @@ def main() -> None:
             threading.Thread(target=client, args=(host, port, stop, args.mix, ids, headers, results), daemon=True)
             for _ in range(clients)
         ]
+        threads += [
+            threading.Thread(target=oversized_client, args=(host, port, stop, headers, results), daemon=True)
+            for _ in range(max(0, min(args.oversized, 4)))
+        ]
         started = time.monotonic()
+        rss_series: list[tuple[float, float]] = []
         for t in threads:
             t.start()
         while any(t.is_alive() for t in threads):
             if pid:
-                rss_peak = max(rss_peak, rss_mb(pid) or 0.0)
+                now_mb = rss_mb(pid) or 0.0
+                rss_peak = max(rss_peak, now_mb)
+                if not rss_series or time.monotonic() - started - rss_series[-1][0] >= 5:
+                    rss_series.append((time.monotonic() - started, now_mb))
             time.sleep(0.5)
             if time.monotonic() > stop + 150:
                 console.print("[yellow]some clients still wait for answers 150 s after the end; giving up[/]")
@@ -212,9 +249,11 @@ def main() -> None:
                 server.kill()
         tmp.cleanup()
 
-    total = sum(len(v) for v in results.latencies.values())
+    total = sum(len(v) for k, v in results.latencies.items() if "2 MB" not in k)
     errors = sum(results.errors.values())
-    table = Table(title=f"unspin web load: {clients} clients, {duration:g} s, mix={args.mix}, {os.cpu_count()} CPUs")
+    extra = f" + {args.oversized} oversized" if args.oversized else ""
+    title = f"unspin web load: {clients} clients{extra}, {duration:g} s, mix={args.mix}, {os.cpu_count()} CPUs"
+    table = Table(title=title)
     for col in ("request", "ok", "req/s", "p50 ms", "p95 ms", "max ms"):
         table.add_column(col, justify="right" if col != "request" else "left")
     for kind, values in sorted(results.latencies.items()):
@@ -226,10 +265,10 @@ def main() -> None:
             f"{1000 * percentile(values, 95):.1f}",
             f"{1000 * max(values):.1f}",
         )
-    everything = [x for v in results.latencies.values() for x in v]
+    everything = [x for k, v in results.latencies.items() if "2 MB" not in k for x in v]
     if everything:
         table.add_row(
-            "all",
+            "all" if not args.oversized else "all but 2 MB",
             str(total),
             f"{total / elapsed:.1f}",
             f"{1000 * percentile(everything, 50):.1f}",
@@ -244,6 +283,7 @@ def main() -> None:
             f"server RSS: {rss_before:.0f} MB after start-up and seeding, peak {rss_peak:.0f} MB, "
             f"{rss_after or 0:.0f} MB at the end"
         )
+        console.print("server RSS over time: " + ", ".join(f"{t:.0f} s {mb:.0f} MB" for t, mb in rss_series))
     else:
         console.print("server RSS: not measured (server not started by this script)")
 
