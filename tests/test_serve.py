@@ -34,6 +34,15 @@ def test_serve_command_refuses_open_bind_without_key(monkeypatch: pytest.MonkeyP
     assert "API key" in result.output
 
 
+def test_serve_on_a_damaged_database_says_so_in_one_line(tmp_path: Path) -> None:
+    damaged = tmp_path / "unspin.db"
+    damaged.write_bytes(b"\x13\x37 not a database " * 2000)
+    result = CliRunner().invoke(cli_app, ["serve", "--db", str(damaged), "--port", "9"])
+    assert result.exit_code == 2
+    assert "cannot open the database" in result.output and "not a database" in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) <= 3
+
+
 def test_serve_command_runs_the_app(tmp_path: Path) -> None:
     import socket
     import subprocess

@@ -51,6 +51,18 @@ def allowed_hosts(host: str) -> set[str]:
     return names
 
 
+def open_app(db: str, api_key: str | None, hosts: set[str], **options: Any) -> Any:
+    """`create_app`, with a database that cannot be opened (not a database, damaged, unreachable) told
+    in one line rather than a traceback."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        return create_app(db_url=db, api_key=api_key, allowed_hosts=hosts, **options)
+    except (SQLAlchemyError, OSError) as err:
+        detail = str(getattr(err, "orig", None) or err).splitlines()[0]
+        raise UnspinError(f"cannot open the database {db}: {detail}") from None
+
+
 def run(
     host: str = "127.0.0.1",
     port: int = 8000,
@@ -63,7 +75,7 @@ def run(
 
     api_key = api_key or os.environ.get("UNSPIN_API_KEY") or None
     check_bind(host, api_key)
-    app = create_app(db_url=db, api_key=api_key, allowed_hosts=allowed_hosts(host), **options)
+    app = open_app(db, api_key, allowed_hosts(host), **options)
     uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)
 
 
