@@ -68,7 +68,7 @@ class AnalysisRunner:
         self.analyzer = analyzer
         self.time_limit = time_limit
         self.large_chars = large_chars
-        self.short = Lane("short", parallel, waiting=16 * parallel)
+        self.short = Lane("short", parallel, waiting=32 * parallel)
         self.long = Lane("long", 1, waiting=2)
 
     def lane_for(self, content: str) -> Lane:
