@@ -87,7 +87,7 @@ def test_short_analyses_answer_while_two_large_ones_run() -> None:
         for _ in range(3):
             started = time.monotonic()
             status, _reply = _post(base + "/api/analyze", json.dumps({"text": "x" * 500}).encode())
-            assert status == 200 and time.monotonic() - started < 1.0
+            assert status == 200 and time.monotonic() - started < 2.0  # not behind the 20 s ones
         for post in posts:
             post.join(timeout=30)
         assert sorted(results) in ([503, 504], [504, 504])  # over the limit, or never got a worker in time
