@@ -331,6 +331,21 @@ def test_symlink_loops_and_broken_links_are_named(tmp_path):
     assert len(errors) == 1 and "loop" in errors[0].reason
 
 
+def test_odd_paths_are_errors_naming_them_and_the_batch_goes_on(tmp_path):
+    good = tmp_path / "good.txt"
+    good.write_text(BODY)
+    pipe = tmp_path / "pipe.txt"
+    os.mkfifo(pipe)  # reading it would wait forever
+    too_long = tmp_path / ("x" * 300 + ".txt")
+    raws, errors = split(read_paths([too_long, pipe, tmp_path / "missing.txt", good]))
+    assert [r.source for r in raws] == [str(good)]
+    assert [e.source for e in errors] == [str(too_long), str(pipe), str(tmp_path / "missing.txt")]
+    assert "too long" in errors[0].reason and "not a regular file" in errors[1].reason
+    assert "no such file" in errors[2].reason
+    raws, errors = split(read_paths([tmp_path]))  # the pipe inside a folder
+    assert [r.source for r in raws] == [str(good)] and [e.source for e in errors] == [str(pipe)]
+
+
 # -- model cache: readable by the other users of a shared installation --------------------------------------
 
 

@@ -50,9 +50,10 @@ def _file_bytes(path: Path, settings: Settings) -> bytes:
     source = str(path)
     gz = path.suffix.lower() == ".gz"
     try:
-        if not path.is_file():
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
             raise InputError(source, "not a regular file")
-        if not gz and path.stat().st_size > settings.max_bytes:
+        if not gz and info.st_size > settings.max_bytes:
             raise InputError(source, too_large(settings))
         if gz:
             with gzip.open(path, "rb") as fh:
@@ -141,12 +142,12 @@ def walk_folder(folder: Path) -> Iterator[Path | InputError]:
             if name.startswith("."):
                 continue
             path = directory / name
-            if path.is_symlink() and (reason := _link_failure(path)):
-                yield InputError(str(path), reason)
-                continue
             try:
+                if path.is_symlink() and (reason := _link_failure(path)):
+                    yield InputError(str(path), reason)
+                    continue
                 mode = path.stat().st_mode
-            except OSError as err:
+            except OSError as err:  # a path too long, an entry gone since the folder was listed
                 yield InputError(str(path), read_failure(err))
                 continue
             if stat.S_ISDIR(mode):
@@ -175,27 +176,37 @@ def _guarded(items: Iterator[RawInput | InputError], source: str) -> Iterator[Ra
         yield InputError(source, read_failure(err))
 
 
+def _read_path(path: Path, settings: Settings) -> Iterator[RawInput | InputError]:
+    """The inputs of one path named by the user: a file, or every file of a folder."""
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        yield InputError(str(path), "no such file or folder")
+        return
+    except OSError as err:  # a folder on the way that cannot be entered, a name too long, ...
+        yield InputError(str(path), read_failure(err))
+        return
+    if stat.S_ISLNK(info.st_mode) and (reason := _link_failure(path)):
+        yield InputError(str(path), reason)
+    elif path.is_dir():
+        found = False
+        for entry in walk_folder(path):
+            found = True
+            if isinstance(entry, InputError):
+                yield entry
+            else:
+                yield from _guarded(read_file(entry, settings), str(entry))
+        if not found:
+            yield InputError(str(path), "folder holds no .txt, .html, .jsonl, .csv or .warc files")
+    else:
+        yield from _guarded(read_file(path, settings), str(path))
+
+
 def read_paths(paths: Iterable[str | Path], settings: Settings | None = None) -> Iterator[RawInput | InputError]:
     """Read every input named: files, folders (recursively) and '-' for stdin."""
     settings = settings or Settings()
     for item in paths:
         if str(item) == "-":
             yield from _guarded(read_stdin(settings), "<stdin>")
-            continue
-        path = Path(item)
-        if path.is_symlink() and (reason := _link_failure(path)):
-            yield InputError(str(path), reason)
-        elif path.is_dir():
-            found = False
-            for entry in walk_folder(path):
-                found = True
-                if isinstance(entry, InputError):
-                    yield entry
-                else:
-                    yield from _guarded(read_file(entry, settings), str(entry))
-            if not found:
-                yield InputError(str(path), "folder holds no .txt, .html, .jsonl, .csv or .warc files")
-        elif path.exists():
-            yield from _guarded(read_file(path, settings), str(path))
         else:
-            yield InputError(str(path), "no such file or folder")
+            yield from _guarded(_read_path(Path(item), settings), str(item))
