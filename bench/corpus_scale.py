@@ -18,8 +18,8 @@ from rich.console import Console
 from rich.table import Table
 
 from unspin.corpus.runner import add_paths
-from unspin.corpus.store import CorpusStore
 from unspin.pipeline import DEFAULT_STAGES
+from unspin.store import Store
 
 
 def main() -> None:
@@ -40,7 +40,7 @@ def main() -> None:
         (src / f.name).write_text(text, encoding="utf-8")
     rows = []
     for name, workers in (("in process", 0), ("Dask 1 worker x 1 thread", 1), ("Dask 2 workers x 1 thread", 2)):
-        store = CorpusStore(f"sqlite:///{work / f'{workers}.db'}")
+        store = Store(f"sqlite:///{work / f'{workers}.db'}")
         t0 = time.perf_counter()
         report = add_paths([str(src)], store, stages=stages, workers=workers)
         dt = time.perf_counter() - t0

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from unspin.cli.main import app
 from unspin.corpus.runner import add_paths
-from unspin.corpus.store import CorpusStore, StoreError
+from unspin.store import Store, StoreError
 
 runner = CliRunner()
 WORDS = (
@@ -47,9 +47,9 @@ def db_url(request, tmp_path):
     import sqlalchemy as sa
 
     name = "t_" + uuid.uuid4().hex[:10]
-    from unspin.corpus.store import database_url
+    from unspin.store import normalise_url
 
-    base = database_url(base)
+    base = normalise_url(base)
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
         c.execute(sa.text(f"CREATE DATABASE {name}"))
@@ -81,7 +81,7 @@ def corpus_dir(tmp_path):
 
 
 def test_add_twice_stores_once_and_reports_bad_records(db_url, corpus_dir):
-    store = CorpusStore(db_url)
+    store = Store(db_url)
     report = add_paths([str(corpus_dir)], store, stages=["language", "segment"])
     assert report.added == 10
     reasons = sorted(e.reason for e in report.errors)
@@ -97,7 +97,7 @@ def test_add_twice_stores_once_and_reports_bad_records(db_url, corpus_dir):
 
 
 def test_aggregates_and_copies(db_url, corpus_dir):
-    store = CorpusStore(db_url)
+    store = Store(db_url)
     add_paths([str(corpus_dir)], store, stages=["language", "segment"])
     by_outlet = {r["outlet"]: r for r in store.stats("outlet")}
     assert by_outlet["agency.example"]["articles"] == 3
@@ -112,12 +112,12 @@ def test_aggregates_and_copies(db_url, corpus_dir):
 
 def test_unreachable_database_is_a_clear_error(tmp_path):
     with pytest.raises(StoreError) as err:
-        CorpusStore("postgresql://nobody:secret@127.0.0.1:9/nothing")
+        Store("postgresql://nobody:secret@127.0.0.1:9/nothing")
     assert "cannot open the database" in str(err.value) and "secret" not in str(err.value)
     not_a_db = tmp_path / "notes.db"
     not_a_db.write_text("this is not a database " * 100)
     with pytest.raises(StoreError):
-        CorpusStore(str(not_a_db))
+        Store(str(not_a_db))
 
 
 def test_cli_add_export_copies_stats(tmp_path, corpus_dir, monkeypatch):
@@ -153,7 +153,7 @@ def test_killed_run_resumes_with_every_document_stored_once(tmp_path):
     cmd = [sys.executable, "-m", "unspin.cli.main", "corpus", "add", str(src), "--db", db, "--batch-size", "4",
            "--no-progress"]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    store = CorpusStore(db)
+    store = Store(db)
     deadline = time.time() + 120
     while time.time() < deadline and store.count() < 8:
         time.sleep(0.05)
@@ -167,15 +167,17 @@ def test_killed_run_resumes_with_every_document_stored_once(tmp_path):
     hashes = [d["content_hash"] for d in store.iter_documents()]
     assert len(hashes) == len(set(hashes)) == n
     runs = store.runs()
-    assert runs[0]["status"] == "running" and runs[-1]["status"] == "finished"
+    # the killed run is marked interrupted (with what it stored) when the next run starts
+    assert runs[0]["status"] == "interrupted" and runs[-1]["status"] == "finished"
+    assert runs[0]["added"] == stored
     assert runs[-1]["skipped"] == stored
 
 
 def test_dask_local_cluster_stores_the_same_as_in_process(tmp_path, corpus_dir):
     pytest.importorskip("dask.distributed")
-    local = CorpusStore(f"sqlite:///{tmp_path / 'local.db'}")
+    local = Store(f"sqlite:///{tmp_path / 'local.db'}")
     add_paths([str(corpus_dir)], local, stages=["language", "segment"])
-    dist = CorpusStore(f"sqlite:///{tmp_path / 'dask.db'}")
+    dist = Store(f"sqlite:///{tmp_path / 'dask.db'}")
     report = add_paths([str(corpus_dir)], dist, stages=["language", "segment"], workers=2)
     assert report.added == local.count() == dist.count() == 10
     key = lambda d: d["content_hash"]  # noqa: E731
@@ -189,7 +191,7 @@ def test_locked_database_is_a_clear_error_and_nothing_half_written(tmp_path, cor
     import sqlite3
 
     db_file = tmp_path / "locked.db"
-    CorpusStore(f"sqlite:///{db_file}")  # create the tables
+    Store(f"sqlite:///{db_file}")  # create the tables
     holder = sqlite3.connect(db_file)
     holder.execute("BEGIN EXCLUSIVE")
     try:
@@ -204,4 +206,84 @@ def test_locked_database_is_a_clear_error_and_nothing_half_written(tmp_path, cor
     assert proc.returncode == 2
     assert "database is locked" in proc.stderr and "locked.db" in proc.stderr
     assert "Traceback" not in proc.stderr
-    assert CorpusStore(f"sqlite:///{db_file}").count() == 0
+    assert Store(f"sqlite:///{db_file}").count() == 0
+
+
+ADD_SCRIPT = """
+import os, sys, time
+from unspin.corpus.runner import add_paths
+from unspin.store import Store
+store = Store(sys.argv[1])
+while not os.path.exists(sys.argv[3]):  # start together
+    time.sleep(0.005)
+report = add_paths([sys.argv[2]], store, stages=["language", "segment"], batch_size=1)
+print(report.run_id, report.added, report.skipped, len(report.errors))
+"""
+
+
+def test_concurrent_adds_with_overlapping_inputs_store_each_document_once(db_url, tmp_path):
+    # Both runs meet the shared articles first, at the same time: the loser of each race must count
+    # the winner's document as already stored, not crash or drop its other inputs.
+    shared = [article(200 + i) for i in range(24)]
+    inputs = []
+    for name, own in (("one", range(300, 312)), ("two", range(400, 412))):
+        folder = tmp_path / name
+        folder.mkdir()
+        for i, text in enumerate(shared):
+            (folder / f"a{i:03d}.txt").write_text(text)
+        for i in own:
+            (folder / f"b{i:03d}.txt").write_text(article(i))
+        inputs.append(folder)
+    Store(db_url)  # the schema exists before the two start
+    go = tmp_path / "go"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", ADD_SCRIPT, db_url, str(folder), str(go)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+        for folder in inputs
+    ]  # fmt: skip
+    time.sleep(8)  # both have opened the store and wait
+    go.write_text("")
+    results = [p.communicate(timeout=600) for p in procs]
+    for proc, (_, err) in zip(procs, results, strict=True):
+        assert proc.returncode == 0, err
+    reports = [tuple(int(x) for x in out.split()) for out, _ in results]
+    store = Store(db_url)
+    assert store.count() == 24 + 12 + 12
+    hashes = [d["content_hash"] for d in store.iter_documents()]
+    assert len(hashes) == len(set(hashes))
+    assert sum(added for _, added, _, _ in reports) == 48
+    for _, added, skipped, errors in reports:
+        assert added + skipped == 36 and errors == 0
+    assert [r["status"] for r in store.runs()] == ["finished", "finished"]
+    assert {r["id"]: (r["added"], r["skipped"]) for r in store.runs()} == {i: (a, s) for i, a, s, _ in reports}
+
+
+def test_web_analyses_and_corpus_documents_share_the_store(tmp_path, corpus_dir, monkeypatch):
+    from unspin.document import Document
+
+    monkeypatch.chdir(tmp_path)
+    store = Store("unspin.db")
+    add_paths([str(corpus_dir)], store, stages=["language", "segment"])
+    # pasted into the web app: a copy of story3, and an article the corpus does not have
+    copied = "\n".join(article(3).split("\n")[2:])
+    web_copy = store.save(Document(text=copied, title="Pasted copy", outlet="paste.example", source="<pasted text>"))
+    web_new = store.save(Document(text=article(77), title="Pasted new", outlet="paste.example"))
+    res = runner.invoke(app, ["corpus", "copies", "--format", "json"])
+    groups = json.loads(res.stdout)
+    members = {m["source"].rsplit("/", 1)[-1]: m for g in groups for m in g["members"]}
+    assert "story3.txt" in members and "<pasted text>" in members
+    assert members["<pasted text>"]["id"] == web_copy
+    res = runner.invoke(app, ["corpus", "stats", "--by", "outlet", "--format", "json"])
+    assert {r["outlet"]: r["articles"] for r in json.loads(res.stdout)}["paste.example"] == 2
+    res = runner.invoke(app, ["corpus", "export", "--format", "jsonl"])
+    titles = [json.loads(line)["title"] for line in res.stdout.splitlines() if line.strip()]
+    assert len(titles) == 12 and "Pasted new" in titles
+    # the corpus documents have pages too, and adding a text the web stored counts it as stored
+    doc = next(d for d in store.iter_documents() if d["source"].endswith("story1.txt"))
+    page_id = next(m for m in store.outlet_documents(doc["outlet"]) if m["corpus_id"] == doc["corpus_id"])["id"]
+    assert store.get(page_id)["document"]["text"] == doc["text"]
+    (tmp_path / "again").mkdir()
+    (tmp_path / "again" / "new.txt").write_text(article(77))
+    again = add_paths([str(tmp_path / "again")], store, stages=["language", "segment"])
+    assert (again.added, again.skipped) == (0, 0) or again.added == 0
+    assert store.get(web_new) is not None and store.count() == 12

@@ -7,9 +7,9 @@ import re
 
 from fastapi.testclient import TestClient
 
-from unspin.corpus.store import CorpusStore
 from unspin.document import Span
 from unspin.pipeline import Pipeline
+from unspin.store import Store
 from unspin.web import create_app
 
 BODY = (
@@ -28,7 +28,7 @@ def make_doc(pipeline, title, outlet, published, body=BODY, spans=()):
 
 def test_dashboard_outlet_page_and_corpus_article(tmp_path):
     db = f"sqlite:///{tmp_path / 'unspin.db'}"
-    store = CorpusStore(db)
+    store = Store(db)
     p = Pipeline(stages=["language", "segment"])
     store.add_documents([
         make_doc(p, "Terminal to reopen", "agency.example", "2023-01-10",
@@ -52,7 +52,7 @@ def test_dashboard_outlet_page_and_corpus_article(tmp_path):
 
         outlet = client.get("/corpus/outlet/agency.example", headers={"accept": "text/html"})
         assert outlet.status_code == 200 and "Terminal to reopen" in outlet.text
-        link = re.search(r'href="(/a/corpus-\d+)">Terminal to reopen', outlet.text).group(1)
+        link = re.search(r'href="(/a/[\w-]+)">Terminal to reopen', outlet.text).group(1)
         article = client.get(link, headers={"accept": "text/html"})
         assert article.status_code == 200 and "decade of neglect" in article.text
         assert client.get("/corpus/outlet/nobody.example", headers={"accept": "text/html"}).status_code == 404

@@ -104,6 +104,44 @@ def containment_from(jaccard: float, n_a: int, n_b: int) -> float:
     return float(min(1.0, inter / min(n_a, n_b)))
 
 
+def copy_groups(
+    links: Iterable[tuple[str, str]],
+    members: dict[str, Member],
+    signatures: dict[str, MinHash],
+    sizes: dict[str, int],
+) -> list[CopyGroup]:
+    """The one copy grouper: the connected groups of `links` (pairs of keys found to be copies), each
+    ordered by publication date (undated last, then the order seen), with every member's containment
+    measured against the first; groups largest first."""
+    parent: dict[str, str] = {}
+
+    def find(k: str) -> str:
+        parent.setdefault(k, k)
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    for a, b in links:
+        parent[find(a)] = find(b)
+    by_root: dict[str, list[Member]] = {}
+    for key in list(parent):
+        by_root.setdefault(find(key), []).append(members[key])
+    out = []
+    for group in by_root.values():
+        if len(group) < 2:
+            continue
+        group.sort(key=lambda m: (m.published is None, m.published or "", m.order))
+        first = group[0]
+        sims = {}
+        for m in group[1:]:
+            j = float(signatures[first.key].jaccard(signatures[m.key]))
+            sims[m.key] = round(containment_from(j, sizes[first.key], sizes[m.key]), 4)
+        out.append(CopyGroup(group, sims))
+    out.sort(key=lambda g: (-len(g.members), g.first.order))
+    return out
+
+
 class CopyIndex:
     """Incremental index: `add` returns the earlier documents the new one copies (or is copied by)."""
 
@@ -120,20 +158,14 @@ class CopyIndex:
         self.signatures: dict[str, MinHash] = {}
         self.sizes: dict[str, int] = {}
         self.members: dict[str, Member] = {}
-        self.matches: list[CopyMatch] = []
-        self._parent: dict[str, str] = {}
+        self.matches: list[CopyMatch] = []  # found since the last clear()
+        self.links: list[tuple[str, str]] = []  # every pair found
 
     def __len__(self) -> int:
         return len(self.members)
 
     def __contains__(self, key: str) -> bool:
         return key in self.members
-
-    def _find(self, k: str) -> str:
-        while self._parent[k] != k:
-            self._parent[k] = self._parent[self._parent[k]]
-            k = self._parent[k]
-        return k
 
     def add(
         self,
@@ -155,7 +187,6 @@ class CopyIndex:
             minhash, size = signature(text, self.num_perm)
         size = int(size or 0)
         self.members[key] = Member(key, outlet, published, source, order=len(self.members))
-        self._parent[key] = key
         self.signatures[key] = minhash
         self.sizes[key] = size
         found: list[CopyMatch] = []
@@ -165,33 +196,14 @@ class CopyIndex:
                 c = containment_from(j, size, self.sizes[other])
                 if c >= self.min_containment:
                     found.append(CopyMatch(other, key, round(c, 4), round(j, 4)))
-                    self._parent[self._find(key)] = self._find(other)
             self.lsh.insert(key, minhash)
         self.matches.extend(found)
+        self.links.extend((m.a, m.b) for m in found)
         return found
-
-    def add_many(self, items: Iterable[tuple[str, str]]) -> None:
-        for key, text in items:
-            self.add(key, text)
 
     def groups(self) -> list[CopyGroup]:
         """Groups of two or more documents, each ordered by publication date (then order seen)."""
-        by_root: dict[str, list[Member]] = {}
-        for key, member in self.members.items():
-            by_root.setdefault(self._find(key), []).append(member)
-        out = []
-        for members in by_root.values():
-            if len(members) < 2:
-                continue
-            members.sort(key=lambda m: (m.published is None, m.published or "", m.order))
-            first = members[0]
-            sims = {}
-            for m in members[1:]:
-                j = float(self.signatures[first.key].jaccard(self.signatures[m.key]))
-                sims[m.key] = round(containment_from(j, self.sizes[first.key], self.sizes[m.key]), 4)
-            out.append(CopyGroup(members, sims))
-        out.sort(key=lambda g: (-len(g.members), g.first.order))
-        return out
+        return copy_groups(self.links, self.members, self.signatures, self.sizes)
 
 
 def signature_bytes(m: MinHash) -> bytes:

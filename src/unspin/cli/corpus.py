@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -26,12 +28,24 @@ DbOpt = Annotated[
 
 
 def _store(db: str | None):
-    from unspin.corpus.store import CorpusStore, StoreError
+    from unspin.store import Store, StoreError
 
     try:
-        return CorpusStore(db)
+        return Store(db)
     except StoreError as err:
-        err_console.print(f"[red]error:[/] {err}")
+        err_console.print(f"[red]error:[/] {err}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+@contextmanager
+def _store_errors() -> Iterator[None]:
+    """A database that fails while a command reads it (damaged, locked, gone): one line, exit 2."""
+    from unspin.store import StoreError
+
+    try:
+        yield
+    except StoreError as err:
+        err_console.print(f"[red]error:[/] {err}", highlight=False)
         raise typer.Exit(2) from None
 
 
@@ -52,8 +66,8 @@ def add(
 ) -> None:
     """Analyse every input and store it; adding the same content again stores nothing new."""
     from unspin.corpus.runner import add_paths, estimate_inputs
-    from unspin.corpus.store import StoreError
     from unspin.lanes import PipelineLoadError
+    from unspin.store import StoreError
 
     store = _store(db)
     settings = Settings(max_bytes=max_bytes, model=model)
@@ -86,9 +100,11 @@ def add(
             raise typer.Exit(2) from None
     for e in report.errors:
         err_console.print(f"[red]error:[/] {e.source}: {e.reason}", highlight=False, soft_wrap=True)
+    with _store_errors():
+        total = store.count()
     err_console.print(
         f"run {report.run_id}: {report.added} added, {report.skipped} already stored, {len(report.errors)} errors "
-        f"({store.count()} documents in {store.url})"
+        f"({total} documents in {store.display_url})"
     )
     if report.errors:
         raise typer.Exit(1)
@@ -114,22 +130,23 @@ def export(
 
     store = _store(db)
     docs = store.iter_documents()
-    if fmt is ExportFormat.parquet:
-        if out is None:
-            err_console.print("[red]error:[/] Parquet needs a file: -o corpus.parquet")
-            raise typer.Exit(2)
-        n = ex.write_parquet(docs, str(out))
-    else:
-        writer = {
-            ExportFormat.jsonl: ex.write_jsonl,
-            ExportFormat.csv: ex.write_csv,
-            ExportFormat.semeval: ex.write_semeval,
-        }[fmt]
-        if out is None:
-            n = writer(docs, sys.stdout)
+    with _store_errors():
+        if fmt is ExportFormat.parquet:
+            if out is None:
+                err_console.print("[red]error:[/] Parquet needs a file: -o corpus.parquet")
+                raise typer.Exit(2)
+            n = ex.write_parquet(docs, str(out))
         else:
-            with out.open("w", encoding="utf-8", newline="") as fh:
-                n = writer(docs, fh)
+            writer = {
+                ExportFormat.jsonl: ex.write_jsonl,
+                ExportFormat.csv: ex.write_csv,
+                ExportFormat.semeval: ex.write_semeval,
+            }[fmt]
+            if out is None:
+                n = writer(docs, sys.stdout)
+            else:
+                with out.open("w", encoding="utf-8", newline="") as fh:
+                    n = writer(docs, fh)
     err_console.print(f"exported {n} documents")
 
 
@@ -152,7 +169,8 @@ def stats(
     db: DbOpt = None,
 ) -> None:
     """Aggregates: articles, mean article score, technique mix and top spans per outlet or month, or per technique."""
-    rows = _store(db).stats(by.value)
+    with _store_errors():
+        rows = _store(db).stats(by.value)
     if fmt is TableFormat.json:
         typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
@@ -190,7 +208,8 @@ def copies(
     db: DbOpt = None,
 ) -> None:
     """Groups of republished copies: every member by source, outlet, date and similarity, the first first."""
-    groups = _store(db).copy_groups()
+    with _store_errors():
+        groups = _store(db).copy_groups()
     if fmt is TableFormat.json:
         typer.echo(json.dumps(groups, indent=2, ensure_ascii=False))
         return
@@ -220,7 +239,8 @@ def stories(
     db: DbOpt = None,
 ) -> None:
     """Groups of articles about the same event (embeddings of title and opening, plus a time window)."""
-    groups = _store(db).stories(window_days=window)
+    with _store_errors():
+        groups = _store(db).stories(window_days=window)
     if fmt is TableFormat.json:
         typer.echo(json.dumps(groups, indent=2, ensure_ascii=False))
         return
@@ -239,14 +259,18 @@ def stories(
 @corpus_app.command("errors")
 def errors(db: DbOpt = None) -> None:
     """Inputs that could not be stored, with the reason."""
-    for e in _store(db).errors():
+    with _store_errors():
+        rows = _store(db).errors()
+    for e in rows:
         typer.echo(f"run {e['run']}\t{e['source']}\t{e['reason']}")
 
 
 @corpus_app.command("runs")
 def runs(db: DbOpt = None) -> None:
     """Every `corpus add` run: when, what, how many added, skipped and failed."""
-    for r in _store(db).runs():
+    with _store_errors():
+        rows = _store(db).runs()
+    for r in rows:
         typer.echo(
             f"run {r['id']}\t{r['status']}\t{r['started_at']}\tadded={r['added']}\tskipped={r['skipped']}"
             f"\terrors={r['errors']}"

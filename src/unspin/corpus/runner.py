@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from unspin.corpus.store import CorpusStore
 from unspin.document import Document
 from unspin.errors import InputError
 from unspin.ingest.sources import RECORD_SUFFIXES, RawInput, iter_folder, read_paths
 from unspin.lanes import Job, analyse_many, chunks
 from unspin.settings import Settings
+from unspin.store import Store
 
 
 @dataclass
@@ -60,7 +60,7 @@ def estimate_inputs(paths: Iterable[str]) -> int | None:
 
 
 class _Writer:
-    def __init__(self, store: CorpusStore, run: RunReport, batch_size: int, tick: Callable[[int], None]) -> None:
+    def __init__(self, store: Store, run: RunReport, batch_size: int, tick: Callable[[int], None]) -> None:
         self.store, self.run, self.batch_size, self.tick = store, run, batch_size, tick
         self.docs: list[Document] = []
         self.errors: list[InputError] = []
@@ -92,7 +92,7 @@ class _Writer:
 
 def add_paths(
     paths: list[str],
-    store: CorpusStore,
+    store: Store,
     settings: Settings | None = None,
     *,
     stages: Iterable[str] | None = None,

@@ -30,15 +30,10 @@ class WebContext:
     templates: Jinja2Templates
     db_url: str = DEFAULT_DB_URL
     throttle: KeyThrottle = field(default_factory=KeyThrottle)
-    _corpus: Any = None
 
-    def corpus(self) -> Any:
-        """The corpus store in the same database (what `unspin corpus add` wrote), opened on first use."""
-        if self._corpus is None:
-            from unspin.corpus.store import CorpusStore
-
-            self._corpus = CorpusStore(self.db_url)
-        return self._corpus
+    def corpus(self) -> Store:
+        """The store, as the corpus dashboard reads it (web analyses and `corpus add` documents alike)."""
+        return self.store
 
     def key_ok(self, request: Request) -> bool:
         """Whether the request carries the key (always, when the server has none). A client that sent too

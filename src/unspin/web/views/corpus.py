@@ -3,7 +3,6 @@ a page per outlet listing its articles. Reads what `unspin corpus add` stored in
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -15,7 +14,6 @@ from unspin.web.context import WebContext, context, page
 from unspin.web.taxonomy import describe
 
 router = APIRouter(include_in_schema=False)
-CORPUS_ID = re.compile(r"corpus-([0-9]{1,18})")  # ASCII digits, within a 64-bit integer
 
 
 def _store(ctx: WebContext):
@@ -83,14 +81,3 @@ async def corpus_outlet(outlet: str, request: Request, ctx: WebContext = Depends
         for t, share in ((stats or {}).get("technique_mix") or {}).items()
     ]
     return page(request, "outlet.html", {"outlet": outlet, "docs": docs, "stats": stats, "mix": mix})
-
-
-def corpus_record(ctx: WebContext, analysis_id: str) -> dict[str, Any] | None:
-    """A corpus document in the shape of a stored analysis, for the article page (`/a/corpus-ID`)."""
-    m = CORPUS_ID.fullmatch(analysis_id)
-    if not m:
-        return None
-    found = _store(ctx).get(int(m.group(1)))
-    if found is None:
-        return None
-    return {"id": analysis_id, "created_at": found["added_at"], "document": found["document"]}

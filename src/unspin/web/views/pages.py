@@ -17,7 +17,6 @@ from unspin.web.highlight import article_view, report_view
 from unspin.web.service import analyse_and_save, analysis_payload, valid_id
 from unspin.web.taxonomy import techniques
 from unspin.web.views.auth import login_redirect
-from unspin.web.views.corpus import corpus_record
 
 router = APIRouter(include_in_schema=False)
 
@@ -62,8 +61,6 @@ async def _record(ctx: WebContext, analysis_id: str) -> dict[str, Any]:
     record = None
     if valid_id(analysis_id):
         record = await run_in_threadpool(ctx.store.get, analysis_id)
-        if record is None:
-            record = await run_in_threadpool(corpus_record, ctx, analysis_id)
     if record is None:
         raise WebError(404, "not_found", f"no analysis with id {analysis_id[:100]!r}")
     return record

@@ -1,0 +1,155 @@
+"""A database of the two-store layout (web analyses in `documents`/`spans`, `corpus add` documents in
+`corpus_*` tables) opens with nothing lost: every document, span, sentence, claim, run, error, copy link
+and embedding is there, old page ids still resolve, and the web analyses join the corpus.
+
+`fixtures/legacy-two-stores.db` was written by the code of that layout (synthetic text only): four web
+analyses (two of one text, one of a text the corpus also has), a finished `corpus add` run of six files
+and a bad JSON line, and a run that was killed with one document stored.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from unspin.store import Store
+from unspin.store.schema import ClaimRow, CopyLink, DocumentRow, Embedding, SentenceRow, Signature, SpanRow
+
+FIXTURE = Path(__file__).parent / "fixtures" / "legacy-two-stores.db"
+
+
+def _legacy_rows(path: Path) -> dict[str, list[tuple]]:
+    con = sqlite3.connect(path)
+    queries = {
+        "web": "SELECT id, content_hash, title, document FROM documents ORDER BY id",
+        "web_spans": 'SELECT d.id, s.technique, s.start, s."end", s.score FROM spans s '
+        "JOIN documents d ON d.id = s.document_id",
+        "docs": "SELECT id, content_hash, source, record_id, outlet, published, document FROM corpus_documents",
+        "spans": 'SELECT document_id, technique, start, "end", score, text FROM corpus_spans',
+        "sentences": 'SELECT document_id, start, "end", score FROM corpus_sentences',
+        "claims": 'SELECT document_id, start, "end", score, text FROM corpus_claims',
+        "runs": "SELECT id, status, added, skipped, errors, inputs FROM corpus_runs ORDER BY id",
+        "errors": "SELECT run_id, source, reason FROM corpus_errors",
+        "links": "SELECT a_id, b_id, containment FROM corpus_copy_links",
+        "signatures": "SELECT document_id, minhash, shingles FROM corpus_signatures",
+        "embeddings": "SELECT document_id, vector FROM corpus_embeddings",
+        "outlets": "SELECT outlet, name, first_published FROM corpus_outlets",
+    }
+    out = {name: con.execute(sql).fetchall() for name, sql in queries.items()}
+    con.close()
+    return out
+
+
+@pytest.fixture
+def legacy(tmp_path: Path) -> Path:
+    path = tmp_path / "unspin.db"
+    shutil.copy(FIXTURE, path)
+    return path
+
+
+def test_legacy_database_carried_forward_with_nothing_lost(legacy: Path) -> None:
+    old = _legacy_rows(legacy)
+    assert len(old["web"]) == 4 and len(old["docs"]) == 7 and old["links"] and old["claims"]
+    store = Store(str(legacy))
+    with Session(store.engine) as s:
+        docs = {r.id: r for r in s.scalars(select(DocumentRow))}
+        corpus = {r.id: r for r in docs.values() if r.origin == "corpus"}
+        # corpus documents keep their ids, texts and metadata
+        assert sorted(corpus) == sorted(r[0] for r in old["docs"])
+        for doc_id, content_hash, source, record_id, outlet, published, document in old["docs"]:
+            row = corpus[doc_id]
+            assert (row.content_hash, row.source, row.record_id, row.outlet, row.published) == (
+                content_hash, source, record_id, outlet, published)  # fmt: skip
+            assert row.document == json.loads(document) and row.public_id == f"corpus-{doc_id}"
+        rows = lambda *cols: sorted(tuple(r) for r in s.execute(select(*cols)))  # noqa: E731
+        corpus_ids = set(corpus)
+        spans = [r for r in rows(SpanRow.document_id, SpanRow.technique, SpanRow.start, SpanRow.end,
+                                 SpanRow.score, SpanRow.text) if r[0] in corpus_ids]  # fmt: skip
+        assert spans == sorted(old["spans"])
+        sentences = [r for r in rows(SentenceRow.document_id, SentenceRow.start, SentenceRow.end,
+                                     SentenceRow.score) if r[0] in corpus_ids]  # fmt: skip
+        assert sentences == sorted(old["sentences"])
+        claims = [r for r in rows(ClaimRow.document_id, ClaimRow.start, ClaimRow.end, ClaimRow.score,
+                                  ClaimRow.text) if r[0] in corpus_ids]  # fmt: skip
+        assert claims == sorted(old["claims"])
+        links = rows(CopyLink.a_id, CopyLink.b_id, CopyLink.containment)
+        assert set(old["links"]) <= set(links)
+        assert set(old["signatures"]) <= set(rows(Signature.document_id, Signature.minhash,
+                                                  Signature.shingles))  # fmt: skip
+        assert rows(Embedding.document_id, Embedding.vector) == sorted(old["embeddings"])
+
+        # web analyses keep their ids and their span rows
+        web = {r.public_id: r for r in docs.values() if r.origin == "web"}
+        assert sorted(web) == sorted(r[0] for r in old["web"])
+        for public_id, content_hash, _, document in old["web"]:
+            assert web[public_id].content_hash == content_hash and web[public_id].document == json.loads(document)
+        web_spans = sorted(
+            (docs[d].public_id, t, a, b, sc)
+            for d, t, a, b, sc in s.execute(select(SpanRow.document_id, SpanRow.technique, SpanRow.start,
+                                                   SpanRow.end, SpanRow.score))
+            if docs[d].origin == "web"
+        )  # fmt: skip
+        assert web_spans == sorted(old["web_spans"])
+        # each text once among primaries: a second analysis of a text, or one the corpus has, is a duplicate
+        primaries = [r for r in docs.values() if r.duplicate_of is None]
+        assert len({r.content_hash for r in primaries}) == len(primaries) == 7 + 2
+        assert s.scalar(select(func.count()).select_from(DocumentRow)) == 7 + 4
+
+    runs = store.runs()
+    assert [(r["id"], r["status"], r["added"], r["skipped"], r["errors"], r["inputs"]) for r in runs] == [
+        (i, st, a, sk, e, json.loads(inputs)) for i, st, a, sk, e, inputs in old["runs"]
+    ]
+    assert sorted((e["run"], e["source"], e["reason"]) for e in store.errors()) == sorted(old["errors"])
+    assert store.count() == 9
+
+
+def test_legacy_pages_resolve_and_corpus_commands_see_web_analyses(legacy: Path) -> None:
+    old = _legacy_rows(legacy)
+    from unspin.web import create_app
+
+    with TestClient(create_app(f"sqlite:///{legacy}")) as client:
+        for public_id, *_ in old["web"]:
+            page = client.get(f"/a/{public_id}", headers={"accept": "text/html"})
+            assert page.status_code == 200, public_id
+            api = client.get(f"/api/analyses/{public_id}")
+            assert api.status_code == 200 and api.json()["id"] == public_id
+        for doc_id, *_ in old["docs"]:
+            assert client.get(f"/a/corpus-{doc_id}", headers={"accept": "text/html"}).status_code == 200
+        assert client.get("/a/corpus-999", headers={"accept": "text/html"}).status_code == 404
+    store = Store(str(legacy))
+    outlets = {r["outlet"]: r["articles"] for r in store.stats("outlet")}
+    assert outlets["paste.example"] == 2  # the web analyses of two texts the corpus did not have
+    exported = list(store.iter_documents())
+    titles = [d["title"] for d in exported]
+    assert len(exported) == 9 and "web one" in titles and "web two" in titles
+    assert "web one again" not in titles and "same as corpus" not in titles  # texts exported once
+
+
+def test_killed_legacy_run_is_marked_interrupted_by_the_next_run(legacy: Path, tmp_path: Path) -> None:
+    from unspin.corpus.runner import add_paths
+
+    store = Store(str(legacy))
+    assert [r["status"] for r in store.runs()] == ["finished", "running"]
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "new.txt").write_text("A new article about the river port and the grain convoy. " * 20)
+    add_paths([str(tmp_path / "in")], store, stages=["language", "segment"])
+    runs = store.runs()
+    assert [r["status"] for r in runs] == ["finished", "interrupted", "finished"]
+    assert runs[1]["added"] == 1  # what the killed run had stored
+
+
+def test_opening_twice_migrates_once(legacy: Path) -> None:
+    Store(str(legacy))
+    again = Store(str(legacy))
+    assert again.count() == 9
+    con = sqlite3.connect(legacy)
+    tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert not any(t.startswith(("corpus_", "legacy_")) for t in tables)
+    assert con.execute("SELECT version FROM unspin_schema").fetchall() == [(2,)]
