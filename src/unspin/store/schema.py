@@ -140,7 +140,7 @@ class ClaimRow(Base):
     document_id: Mapped[int] = _document_fk()
     start: Mapped[int] = mapped_column(Integer)
     end: Mapped[int] = mapped_column(Integer)
-    score: Mapped[float] = mapped_column(Float)
+    score: Mapped[float | None] = mapped_column(Float)  # None: the detector gave no score
     text: Mapped[str] = mapped_column(Text)
 
 

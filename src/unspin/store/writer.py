@@ -33,6 +33,10 @@ def article_score(doc: Document) -> float | None:
     return None
 
 
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, (int, float)) else None
+
+
 def primary_ids(session: Session, hashes: Iterable[str]) -> dict[str, int]:
     """content hash -> id of the primary document that holds that text, for the hashes stored."""
     hashes = list(set(hashes))
@@ -135,7 +139,7 @@ def insert_document(
     )
     session.add_all(SentenceRow(document_id=row.id, start=se.start, end=se.end, score=se.score) for se in doc.sentences)
     session.add_all(
-        ClaimRow(document_id=row.id, start=c["start"], end=c["end"], score=float(c["score"]),
+        ClaimRow(document_id=row.id, start=c["start"], end=c["end"], score=_number(c.get("score")),
                  text=c.get("text") or doc.text[c["start"] : c["end"]])
         for c in doc.claims
     )  # fmt: skip
