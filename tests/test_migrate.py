@@ -10,8 +10,10 @@ and a bad JSON line, and a run that was killed with one document stored.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
+import uuid
 from pathlib import Path
 
 import pytest
@@ -153,3 +155,54 @@ def test_opening_twice_migrates_once(legacy: Path) -> None:
     tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert not any(t.startswith(("corpus_", "legacy_")) for t in tables)
     assert con.execute("SELECT version FROM unspin_schema").fetchall() == [(2,)]
+
+
+def test_legacy_database_on_postgres_carried_forward(tmp_path: Path) -> None:
+    base = os.environ.get("UNSPIN_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("PostgreSQL not configured (set UNSPIN_TEST_POSTGRES_URL)")
+    import sqlalchemy as sa
+
+    from unspin.store import normalise_url
+
+    admin = sa.create_engine(normalise_url(base), isolation_level="AUTOCOMMIT")
+    name = "t_" + uuid.uuid4().hex[:10]
+    with admin.connect() as c:
+        c.execute(sa.text(f"CREATE DATABASE {name}"))
+    url = normalise_url(base).rsplit("/", 1)[0] + "/" + name
+    try:
+        # the two-store tables and rows of the fixture, as they would be on PostgreSQL
+        source = sa.create_engine(f"sqlite:///{FIXTURE}")
+        legacy = sa.MetaData()
+        legacy.reflect(source)
+        for table in legacy.tables.values():
+            for column in table.columns:
+                generic = column.type.as_generic()
+                column.type = sa.DateTime(timezone=True) if isinstance(generic, sa.DateTime) else generic
+        target = sa.create_engine(url)
+        legacy.create_all(target)
+        with source.connect() as src, target.begin() as dst:
+            for table in legacy.sorted_tables:
+                rows = [dict(r._mapping) for r in src.execute(table.select())]
+                if rows:
+                    dst.execute(table.insert(), rows)
+        target.dispose()
+        old = _legacy_rows(FIXTURE)
+        store = Store(url)
+        assert store.count() == 9
+        assert sorted(r["id"] for r in store.runs()) == [r[0] for r in old["runs"]]
+        for public_id, *_ in old["web"]:
+            assert store.get(public_id) is not None
+        for doc_id, *_ in old["docs"]:
+            assert store.get(f"corpus-{doc_id}") is not None
+        assert len(store.copy_groups()) == 1
+        # ids go on after the carried ones
+        from unspin.document import Document
+
+        new = store.save(Document(text="A new text after the upgrade.", title="new"))
+        assert store.get(new) is not None and store.count() == 10
+        store.close()
+    finally:
+        with admin.connect() as c:
+            c.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()

@@ -132,6 +132,8 @@ def _upgrade_two_stores(conn: Connection) -> None:
     for old_name, new in CORPUS_TABLES:
         if old_name in names:
             _copy_table(conn, old_name, new.__table__)
+    if conn.dialect.name == "postgresql":
+        _continue_sequences(conn)  # rows were copied with their ids; new rows must not reuse them
     if web:
         _move_web_analyses(conn)
     for old_name, _ in reversed(CORPUS_TABLES):
@@ -140,13 +142,15 @@ def _upgrade_two_stores(conn: Connection) -> None:
     if web:
         conn.execute(text("DROP TABLE legacy_web_spans"))
         conn.execute(text("DROP TABLE legacy_web_documents"))
-    if conn.dialect.name == "postgresql":
-        for table in Base.metadata.sorted_tables:
-            if "id" in table.c and table.c.id.autoincrement is not False and table.name != "unspin_schema":
-                conn.execute(text(
-                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                    f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"
-                ))  # fmt: skip
+
+
+def _continue_sequences(conn: Connection) -> None:
+    for table in Base.metadata.sorted_tables:
+        if "id" in table.c and table.c.id.autoincrement is not False and table.name != SchemaVersion.__tablename__:
+            conn.execute(text(
+                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"
+            ))  # fmt: skip
 
 
 def _copy_table(conn: Connection, old_name: str, new: Table) -> None:
