@@ -52,7 +52,7 @@ def test_dashboard_outlet_page_and_corpus_article(tmp_path):
 
         outlet = client.get("/corpus/outlet/agency.example", headers={"accept": "text/html"})
         assert outlet.status_code == 200 and "Terminal to reopen" in outlet.text
-        link = re.search(r'href="(/a/[\w-]+)">Terminal to reopen', outlet.text).group(1)
+        link = re.search(r'href="(/a/corpus-\d+)">Terminal to reopen', outlet.text).group(1)
         article = client.get(link, headers={"accept": "text/html"})
         assert article.status_code == 200 and "decade of neglect" in article.text
         assert client.get("/corpus/outlet/nobody.example", headers={"accept": "text/html"}).status_code == 404

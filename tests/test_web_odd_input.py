@@ -47,11 +47,11 @@ def test_odd_ids_are_not_found(client: TestClient, path: str) -> None:
 
 
 def test_corpus_ids_are_read_strictly(tmp_path: Path) -> None:
-    from unspin.corpus.store import CorpusStore
     from unspin.pipeline import Pipeline
+    from unspin.store import Store
 
     db = f"sqlite:///{tmp_path / 'unspin.db'}"
-    CorpusStore(db).add_documents([Pipeline(stages=["segment"]).analyze_text(ARTICLE, outlet="a.example")])
+    Store(db).add_documents([Pipeline(stages=["segment"]).analyze_text(ARTICLE, outlet="a.example")])
     with TestClient(create_app(db, analyzer=_echo), raise_server_exceptions=False) as c:
         assert c.get("/a/corpus-1/export.json").status_code == 200
         is_error(c.get("/a/corpus-%D9%A1/export.json"), 404, "not_found")  # int() reads U+0661 as 1

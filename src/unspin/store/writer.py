@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from unspin.aggregate.copies import CopyIndex, signature, signature_bytes, signature_from_bytes
 from unspin.document import Document
-from unspin.store.schema import ClaimRow, CopyLink, DocumentRow, Outlet, SentenceRow, Signature, SpanRow
+from unspin.store.schema import ORIGIN_CORPUS, ClaimRow, CopyLink, DocumentRow, Outlet, SentenceRow, Signature, SpanRow
 
 
 def now() -> datetime:
@@ -132,6 +132,9 @@ def insert_document(
     )
     session.add(row)
     session.flush()
+    if origin == ORIGIN_CORPUS and public_id is None:
+        # a corpus document's page is /a/corpus-<its id>, as it has always been
+        row.public_id = f"corpus-{row.id}"
     if spans is None:
         spans = [(sp.technique, sp.start, sp.end, float(sp.score)) for sp in doc.spans]
     session.add_all(
