@@ -1,8 +1,8 @@
 """A shipped ONNX model folder: `config.json`, files checked against the hashes it records, and a CPU
 session whose frozen base tensors (if any) are rebuilt from the base package (`frozen.py`).
 
-Both the technique taggers and the span classifier load their folders this way; each passes its own
-error class, so a user sees which model failed and why.
+Both the technique taggers and the span classifier load their folders this way (sessions from the one
+factory, `unspin.models.onnx`); each passes its own error class, so a user sees which model failed and why.
 """
 
 from __future__ import annotations
@@ -33,26 +33,14 @@ def read_config(model_dir: Path, error: type[Exception], kind: str) -> dict[str,
 def cpu_session(
     model_dir: Path, config: dict[str, Any], threads: int | None, error: type[Exception], what: str
 ) -> tuple[Any, list[Any]]:
-    """(ONNX Runtime session, rebuilt base tensors). The tensors are handed to ONNX Runtime without a
-    copy: keep them alive as long as the session. Idle threads sleep instead of spinning, since the
-    models of a pipeline and other workers share the cores."""
-    import onnxruntime as ort
+    """(ONNX Runtime session, rebuilt base tensors) of a model folder, from the one session factory
+    (`unspin.models.onnx`). The tensors are handed to ONNX Runtime without a copy: keep them alive as
+    long as the session. A base tensor that cannot be rebuilt raises `error`, naming `what`."""
+    from unspin.models.frozen import FrozenWeightsError
+    from unspin.models.onnx import create_session
 
-    so = ort.SessionOptions()
-    if threads:
-        so.intra_op_num_threads = threads
-        so.inter_op_num_threads = 1
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    base_values: list[Any] = []
-    if config.get("frozen"):
-        from unspin.models.frozen import FrozenWeightsError, add_to_session_options
-
-        try:
-            base_values = add_to_session_options(so, model_dir / config["frozen"])
-        except (FrozenWeightsError, ModelFilesError) as exc:
-            raise error(f"{what}: {exc}") from exc
-    session = ort.InferenceSession(
-        str(model_dir / config.get("onnx", "model.onnx")), so, providers=["CPUExecutionProvider"]
-    )
-    return session, base_values
+    frozen = model_dir / config["frozen"] if config.get("frozen") else None
+    try:
+        return create_session(model_dir / config.get("onnx", "model.onnx"), threads, frozen=frozen)
+    except (FrozenWeightsError, ModelFilesError) as exc:
+        raise error(f"{what}: {exc}") from exc
