@@ -27,7 +27,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from unspin.techniques.tagger import MODELS_DIR, TechniqueTagger, window_starts  # noqa: E402
+from unspin.techniques.runner import window_starts  # noqa: E402
+from unspin.techniques.tagger import MODELS_DIR, TechniqueTagger  # noqa: E402
 
 FILLER = [
     "The committee published its annual report on Monday.",
@@ -70,7 +71,8 @@ def measure(model: str, threads: int, n_articles: int, words: int, latency_runs:
     tagger = TechniqueTagger.load(model, threads=threads)
     load_s = time.perf_counter() - t0
     articles = make_articles(n_articles, words)
-    n_tokens = sum(len(tagger._encode(a)[0]) for a in articles)
+    runner = tagger.runner
+    n_tokens = sum(len(runner.encode(a)[0]) for a in articles)
     tagger.predict(articles[:2])  # warm-up
 
     t0 = time.perf_counter()
@@ -78,17 +80,17 @@ def measure(model: str, threads: int, n_articles: int, words: int, latency_runs:
     e2e = time.perf_counter() - t0
 
     # bare encoder: the same windows, prebuilt, straight through the ONNX session
-    size = tagger.window - 2
+    size = runner.window - 2
     windows = []
     for a in articles:
-        ids, _ = tagger._encode(a)
-        for s in window_starts(len(ids), size, tagger.stride):
-            windows.append(np.concatenate([[tagger.cls_id], ids[s : s + size], [tagger.sep_id]]))
+        ids, _ = runner.encode(a)
+        for s in window_starts(len(ids), size, runner.stride):
+            windows.append(np.concatenate([[runner.cls_id], ids[s : s + size], [runner.sep_id]]))
     batches = []
-    for j in range(0, len(windows), tagger.batch_size):
-        chunk = windows[j : j + tagger.batch_size]
+    for j in range(0, len(windows), runner.batch_size):
+        chunk = windows[j : j + runner.batch_size]
         width = max(len(w) for w in chunk)
-        ids = np.full((len(chunk), width), tagger.pad_id, dtype=np.int64)
+        ids = np.full((len(chunk), width), runner.pad_id, dtype=np.int64)
         mask = np.zeros_like(ids)
         for r, w in enumerate(chunk):
             ids[r, : len(w)] = w
@@ -96,7 +98,7 @@ def measure(model: str, threads: int, n_articles: int, words: int, latency_runs:
         batches.append((ids, mask))
     t0 = time.perf_counter()
     for ids, mask in batches:
-        tagger.session.run(None, {"input_ids": ids, "attention_mask": mask})
+        runner.session.run(None, {"input_ids": ids, "attention_mask": mask})
     enc_s = time.perf_counter() - t0
     window_tokens = sum(len(w) for w in windows)
 
@@ -130,9 +132,9 @@ def measure(model: str, threads: int, n_articles: int, words: int, latency_runs:
         "spans per article": f"{sum(map(len, spans)) / len(articles):.1f}",
         "FLC spans through the TC step": (
             "no"
-            if tagger.params.flc_keep < 0
+            if tagger.params.relabel is None
             else "span head"
-            if tagger.params.extra.get("span_head")
+            if tagger.params.tc.span_head is not None
             else "span classifier"
         ),
         "TC of given spans, spans/s": f"{n_places / tc_s:.0f}",

@@ -18,8 +18,9 @@ from unspin.techniques.classifier import (
     batch_arrays,
     span_inputs,
 )
+from unspin.techniques.features import tc_features
 from unspin.techniques.tagger import MODELS_DIR as TAGGERS_DIR
-from unspin.techniques.tagger import TechniqueTagger, tc_features
+from unspin.techniques.tagger import TechniqueTagger
 
 PTC_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ptc"
 SHIPPED = (MODELS_DIR / "span-classifier" / "config.json").is_file()
@@ -166,7 +167,7 @@ def test_tc_on_held_out_articles_beats_the_tagger_alone() -> None:
     name = "fast"
     if not (TAGGERS_DIR / name / "config.json").is_file():
         pytest.skip("the fast technique model is not built")
-    if not TechniqueTagger.load(name, threads=2).params.extra.get("tc_span_classifier"):
+    if not TechniqueTagger.load(name, threads=2).params.tc.span_classifier:
         pytest.skip("the fast model's TC step does not use the span classifier")
     tagger = TechniqueTagger.load(name, threads=2)
     articles = read_articles(PTC_DIR / "train-articles")
@@ -182,13 +183,14 @@ def test_tc_on_held_out_articles_beats_the_tagger_alone() -> None:
 
 
 def _tc_params(keep: float):
-    from unspin.techniques.tagger import DecodeParams
+    from unspin.techniques.decoding import Calibration, Decoding, Relabelling, TechniqueSpans
 
     labels = [*PTC_TECHNIQUES, "any"]
-    params = DecodeParams(labels=labels, thresholds={t: 0.3 for t in PTC_TECHNIQUES}, flc_keep=keep)
-    params.calibration = (1.0, 0.0, 1.0)
+    params = Decoding(labels=labels, techniques=TechniqueSpans({t: 0.3 for t in PTC_TECHNIQUES}))
+    params.relabel = Relabelling(keep)
+    params.calibration = Calibration(1.0, 0.0, 1.0)
     # a TC model that passes the span classifier's distribution through unchanged
-    params.extra["tc_model"] = {
+    params.tc.model = {
         "classes": list(PTC_TECHNIQUES),
         "features": ["span_classifier"],
         "W": np.eye(14).tolist(),
@@ -196,7 +198,7 @@ def _tc_params(keep: float):
         "mean": [0.0] * 14,
         "std": [1.0] * 14,
     }
-    params.extra["tc_span_classifier"] = "span-classifier"
+    params.tc.span_classifier = "span-classifier"
     return params
 
 
@@ -213,7 +215,8 @@ def _fake_span_lp(own: float):
 
 
 def test_relabel_takes_the_tc_models_technique_and_keeps_its_own_when_likely_enough() -> None:
-    from unspin.techniques.tagger import TokenProbs, calibrate, relabel
+    from unspin.techniques.decoding import calibrate, relabel
+    from unspin.techniques.runner import TokenProbs
 
     text = "These vile traitors lied."
     tp = TokenProbs(np.array([[6, 10], [11, 19]]), np.full((2, 15), 0.5, dtype=np.float32), np.zeros(2, dtype=bool))
@@ -232,7 +235,8 @@ def test_relabel_takes_the_tc_models_technique_and_keeps_its_own_when_likely_eno
 
 
 def test_spans_from_probs_relabel_only_with_a_span_classifier() -> None:
-    from unspin.techniques.tagger import TokenProbs, spans_from_probs
+    from unspin.techniques.decoding import spans_from_probs
+    from unspin.techniques.runner import TokenProbs
 
     text = "These vile traitors lied."
     probs = np.full((2, 15), 0.01, dtype=np.float32)
@@ -242,7 +246,7 @@ def test_spans_from_probs_relabel_only_with_a_span_classifier() -> None:
     assert {s.technique for s in spans_from_probs(text, tp, params)} == {"Loaded_Language"}
     got = spans_from_probs(text, tp, params, _fake_span_lp(own=0.05))
     assert [(s.start, s.end, s.technique) for s in got] == [(6, 19, "Doubt")]
-    params.flc_keep = -1.0  # off
+    params.relabel = None  # off
     assert {s.technique for s in spans_from_probs(text, tp, params, _fake_span_lp(own=0.05))} == {"Loaded_Language"}
 
 
@@ -258,7 +262,8 @@ def test_technique_logprobs_renormalise_without_none() -> None:
 
 
 def test_relabel_drops_spans_the_classifier_calls_none() -> None:
-    from unspin.techniques.tagger import TokenProbs, relabel
+    from unspin.techniques.decoding import relabel
+    from unspin.techniques.runner import TokenProbs
 
     text = "These vile traitors lied."
     tp = TokenProbs(np.array([[6, 10], [11, 19]]), np.full((2, 15), 0.5, dtype=np.float32), np.zeros(2, dtype=bool))
@@ -274,7 +279,7 @@ def test_relabel_drops_spans_the_classifier_calls_none() -> None:
         return span_lp
 
     params = _tc_params(keep=0.1)
-    params.flc_drop = 0.6
+    params.relabel.drop = 0.6
     assert relabel(text, tp, raw, params, with_none(0.65)) == []
     assert [s.technique for s in relabel(text, tp, raw, params, with_none(0.3))] == ["Doubt"]
 
@@ -312,7 +317,7 @@ def _head() -> dict:
 def _tp_with_head(favour: str, others: str = "Doubt"):
     """Token probabilities saying Loaded_Language, and span-head scores: token 0 favours `others`
     a little, token 1 favours `favour` a lot."""
-    from unspin.techniques.tagger import TokenProbs
+    from unspin.techniques.runner import TokenProbs
 
     probs = np.full((2, 15), 0.01, dtype=np.float32)
     probs[:, PTC_TECHNIQUES.index("Loaded_Language")] = 0.9
@@ -323,7 +328,7 @@ def _tp_with_head(favour: str, others: str = "Doubt"):
 
 
 def test_span_head_logprobs_average_the_graphs_scores_over_the_span() -> None:
-    from unspin.techniques.tagger import span_head_logprobs
+    from unspin.techniques.tc import span_head_logprobs
 
     text = "These vile traitors lied."
     tp = _tp_with_head("Name_Calling,Labeling")
@@ -337,28 +342,30 @@ def test_span_head_logprobs_average_the_graphs_scores_over_the_span() -> None:
 
 
 def test_spans_from_probs_relabel_through_the_span_head_without_a_span_classifier() -> None:
-    from unspin.techniques.tagger import DecodeParams, TokenProbs, spans_from_probs
+    from unspin.techniques.decoding import Decoding, Relabelling, TechniqueSpans, spans_from_probs
+    from unspin.techniques.runner import TokenProbs
 
     text = "These vile traitors lied."
-    params = DecodeParams(labels=[*PTC_TECHNIQUES, "any"], thresholds={t: 0.3 for t in PTC_TECHNIQUES}, flc_keep=0.5)
-    params.extra["span_head"] = _head()
+    params = Decoding(labels=[*PTC_TECHNIQUES, "any"], techniques=TechniqueSpans({t: 0.3 for t in PTC_TECHNIQUES}))
+    params.relabel = Relabelling(0.5)
+    params.tc.span_head = _head()
     got = spans_from_probs(text, _tp_with_head("Name_Calling,Labeling"), params)
     assert [(s.start, s.end, s.technique) for s in got] == [(6, 19, "Name_Calling,Labeling")]
     assert 0.0 < got[0].score < 1.0
     # the tagger's own label stays too when the head still gives it at least flc_keep
-    params.flc_keep = 0.0
+    params.relabel.keep = 0.0
     got = spans_from_probs(text, _tp_with_head("Name_Calling,Labeling"), params)
     assert {s.technique for s in got} == {"Name_Calling,Labeling", "Loaded_Language"}
     # without span-head scores (a graph without that output) the tagger's own label stays
     tp = _tp_with_head("Name_Calling,Labeling")
     plain = TokenProbs(tp.offsets, tp.probs, tp.recurring)
     assert [s.technique for s in spans_from_probs(text, plain, params)] == ["Loaded_Language"]
-    params.flc_keep = -1.0  # off
+    params.relabel = None  # off
     assert [s.technique for s in spans_from_probs(text, tp, params)] == ["Loaded_Language"]
 
 
 def test_token_range_finds_exactly_the_tokens_a_span_overlaps() -> None:
-    from unspin.techniques.tagger import TokenProbs, token_range
+    from unspin.techniques.runner import TokenProbs, token_range
 
     # "These vile traitors lied." tokenised as These | vile | trait | ors | lied | .
     offsets = np.array([[0, 5], [6, 10], [11, 16], [16, 19], [20, 24], [24, 25]])

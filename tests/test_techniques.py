@@ -14,15 +14,11 @@ import pytest
 
 from unspin.document import Document, Segment, Span
 from unspin.formats.semeval import PTC_TECHNIQUES
-from unspin.techniques.tagger import (
-    MODELS_DIR,
-    TechniqueTagger,
-    article_scores,
-    recurring_words,
-    snap_to_words,
-    window_starts,
-)
+from unspin.scoring import article_scores
+from unspin.techniques.runner import window_starts
+from unspin.techniques.tagger import MODELS_DIR, TechniqueTagger
 from unspin.techniques.taxonomy import BY_LABEL, TECHNIQUES, technique
+from unspin.techniques.words import recurring_words, snap_to_words
 
 PTC_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ptc"
 SI_F1_FLOOR = 0.30
@@ -209,7 +205,7 @@ def test_si_f1_on_held_out_split(tagger: TechniqueTagger) -> None:
 def test_project_probs_averages_overlapping_source_tokens() -> None:
     import numpy as np
 
-    from unspin.techniques.tagger import TokenProbs, project_probs
+    from unspin.techniques.runner import TokenProbs, project_probs
 
     # source tokens: "un|believ|able" "lies"; destination: "unbelievable" "li|es" and a token with no source
     src = TokenProbs(
@@ -226,7 +222,7 @@ def test_project_probs_averages_overlapping_source_tokens() -> None:
 def test_lexical_features_are_stable_and_see_words_and_shape() -> None:
     import numpy as np
 
-    from unspin.techniques.tagger import LEXICAL_DIM, lexical_features
+    from unspin.techniques.features import LEXICAL_DIM, lexical_features
 
     a = lexical_features("The so-called EXPERTS lied again!")
     b = lexical_features("the so-called experts lied again")
@@ -240,7 +236,7 @@ def test_lexical_features_are_stable_and_see_words_and_shape() -> None:
 
 
 def test_function_word_fragments_are_no_spans() -> None:
-    from unspin.techniques.tagger import function_words_only
+    from unspin.techniques.words import function_words_only
 
     for phrase in ("for", "a", "has been", "our", "it is", "—"):
         assert function_words_only(phrase), phrase
@@ -250,7 +246,7 @@ def test_function_word_fragments_are_no_spans() -> None:
 
 @needs_model
 def test_no_span_is_only_function_words(tagger: TechniqueTagger) -> None:
-    from unspin.techniques.tagger import function_words_only
+    from unspin.techniques.words import function_words_only
 
     loaded = (
         "These disgusting, treacherous traitors are destroying our great nation with their vile lies.\n"
@@ -310,7 +306,7 @@ def _two_spans(label: str, confident: list[float], middling: list[float]):
     and on "weather was" (`middling`)."""
     import numpy as np
 
-    from unspin.techniques.tagger import TokenProbs
+    from unspin.techniques.runner import TokenProbs
 
     words = [(m.start(), m.end()) for m in re.finditer(r"\w+", SEED_TEXT)]
     probs = np.zeros((len(words), len(SEED_LABELS)), dtype=np.float32)
@@ -320,30 +316,30 @@ def _two_spans(label: str, confident: list[float], middling: list[float]):
 
 
 def test_si_seed_keeps_only_spans_with_a_confident_token() -> None:
-    from unspin.techniques.tagger import DecodeParams, si_from_probs
+    from unspin.techniques.decoding import Decoding, si_from_probs
 
     text = SEED_TEXT
     tp = _two_spans("any", [0.7, 0.35], [0.3, 0.3])  # one confident token; above the threshold only
     cfg = {"labels": SEED_LABELS, "decode": {"thresholds": {}, "si_threshold": 0.25, "merge_gap": 0}}
-    plain = DecodeParams.from_config(cfg)
+    plain = Decoding.from_config(cfg)
     assert [text[s:e] for s, e in si_from_probs(text, tp, plain)] == ["vile traitors", "weather was"]
-    seeded = DecodeParams.from_config({**cfg, "decode": {**cfg["decode"], "si_seed": 0.4}})
+    seeded = Decoding.from_config({**cfg, "decode": {**cfg["decode"], "si_seed": 0.4}})
     assert [text[s:e] for s, e in si_from_probs(text, tp, seeded)] == ["vile traitors"]
     assert seeded.to_config()["si_seed"] == 0.4 and "si_seed" not in plain.to_config()
-    assert DecodeParams.from_config({"labels": SEED_LABELS, "decode": seeded.to_config()}).si_seed == 0.4
+    assert Decoding.from_config({"labels": SEED_LABELS, "decode": seeded.to_config()}).si.seed == 0.4
     # a seed at or below the threshold changes nothing
-    low = DecodeParams.from_config({**cfg, "decode": {**cfg["decode"], "si_seed": 0.25}})
+    low = Decoding.from_config({**cfg, "decode": {**cfg["decode"], "si_seed": 0.25}})
     assert si_from_probs(text, tp, low) == si_from_probs(text, tp, plain)
 
 
 def test_flc_seed_keeps_only_technique_spans_with_a_confident_token() -> None:
-    from unspin.techniques.tagger import DecodeParams, spans_from_probs
+    from unspin.techniques.decoding import Decoding, spans_from_probs
 
     text = SEED_TEXT
     tp = _two_spans("Loaded_Language", [0.5, 0.25], [0.25, 0.25])  # one token above 1.5 x 0.2; none
     decode = {"thresholds": {t: 0.2 for t in PTC_TECHNIQUES}, "merge_gap": 0}
-    plain = DecodeParams.from_config({"labels": SEED_LABELS, "decode": decode})
-    seeded = DecodeParams.from_config({"labels": SEED_LABELS, "decode": {**decode, "flc_seed": 1.5}})
+    plain = Decoding.from_config({"labels": SEED_LABELS, "decode": decode})
+    seeded = Decoding.from_config({"labels": SEED_LABELS, "decode": {**decode, "flc_seed": 1.5}})
     assert [text[s.start : s.end] for s in spans_from_probs(text, tp, plain)] == ["vile traitors", "weather was"]
     assert [text[s.start : s.end] for s in spans_from_probs(text, tp, seeded)] == ["vile traitors"]
     assert seeded.to_config()["flc_seed"] == 1.5 and "flc_seed" not in plain.to_config()
@@ -352,17 +348,61 @@ def test_flc_seed_keeps_only_technique_spans_with_a_confident_token() -> None:
 def test_si_blend_reads_the_most_likely_technique_beside_any() -> None:
     import numpy as np
 
-    from unspin.techniques.tagger import DecodeParams, si_column, si_from_probs
+    from unspin.techniques.decoding import Decoding, si_column, si_from_probs
 
     text = SEED_TEXT
     tp = _two_spans("any", [0.3, 0.3], [0.1, 0.1])  # "vile traitors" middling on "any" ...
     tp.probs[1:3, SEED_LABELS.index("Name_Calling,Labeling")] = 0.9  # ... but clearly name calling
     tp.probs[6:8, SEED_LABELS.index("Doubt")] = 0.2  # "weather was": weak on both
     cfg = {"labels": SEED_LABELS, "decode": {"thresholds": {}, "si_threshold": 0.4, "merge_gap": 0}}
-    plain = DecodeParams.from_config(cfg)
+    plain = Decoding.from_config(cfg)
     assert si_from_probs(text, tp, plain) == []
-    blended = DecodeParams.from_config({**cfg, "decode": {**cfg["decode"], "si_blend": 0.5}})
+    blended = Decoding.from_config({**cfg, "decode": {**cfg["decode"], "si_blend": 0.5}})
     assert np.allclose(si_column(tp, blended)[1:3], 0.6) and np.allclose(si_column(tp, blended)[6:8], 0.15)
     assert [text[s:e] for s, e in si_from_probs(text, tp, blended)] == ["vile traitors"]
     assert blended.to_config()["si_blend"] == 0.5 and "si_blend" not in plain.to_config()
-    assert DecodeParams.from_config({"labels": SEED_LABELS, "decode": blended.to_config()}).si_blend == 0.5
+    assert Decoding.from_config({"labels": SEED_LABELS, "decode": blended.to_config()}).si.blend == 0.5
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_decoding_config_reads_into_groups_and_writes_back_unchanged(name: str) -> None:
+    import json
+
+    import numpy as np
+
+    from unspin.techniques.decoding import Decoding
+
+    cfg = json.loads((MODELS_DIR / name / "config.json").read_text(encoding="utf-8"))
+    params = Decoding.from_config(cfg)
+    stored = cfg["decode"]
+    assert params.techniques.thresholds == stored["thresholds"]
+    assert (params.relabel is None) == (stored.get("flc_keep", -1.0) < 0)
+    if params.tc.span_head is not None:
+        assert isinstance(params.tc.span_head["W"], np.ndarray)  # converted once, at load
+    written = params.to_config()
+    assert list(written) == list(stored)  # the training recipe writes the keys in the same order
+    assert json.dumps(written, sort_keys=False) == json.dumps(stored, sort_keys=False)
+    assert Decoding.from_config({"labels": cfg["labels"], "decode": written}).to_config() == written
+
+
+def test_decoding_rules_that_are_off_are_none_and_stay_out_of_the_config() -> None:
+    from unspin.techniques.decoding import Decoding
+
+    stored = {
+        "thresholds": {"Doubt": 0.3},
+        "si_threshold": 0.3,
+        "si_seed": 0.3,  # at the threshold: no hysteresis
+        "si_blend": 0.0,
+        "flc_seed": 1.0,
+        "flc_keep": -1.0,
+        "flc_drop": 1.01,
+        "calibration": [0.5, -0.2],
+    }
+    params = Decoding.from_config({"labels": ["Doubt", "any"], "decode": stored})
+    assert (params.si.seed, params.si.blend, params.techniques.seed, params.relabel) == (None, None, None, None)
+    assert (params.calibration.a, params.calibration.b, params.calibration.tc) == (0.5, -0.2, None)
+    written = params.to_config()
+    assert not {"si_seed", "si_blend", "flc_seed", "flc_keep", "flc_drop"} & set(written)
+    kept = Decoding.from_config({"labels": ["Doubt", "any"], "decode": {**stored, "flc_keep": 0.0, "flc_drop": 0.7}})
+    assert (kept.relabel.keep, kept.relabel.drop) == (0.0, 0.7)
+    assert kept.to_config()["flc_keep"] == 0.0 and kept.to_config()["flc_drop"] == 0.7

@@ -133,12 +133,12 @@ def test_the_graphs_second_output_hidden_states_or_span_head_scores_leaves_the_l
     assert np.array_equal(plain.probs, baked.probs)
     assert np.abs(baked.head - tp.hidden.astype(np.float32) @ projection).max() < 0.05
     set_extra_output(dst / "model.onnx")  # neither: the graph as exported
-    assert [o.name for o in tagger().session.get_outputs()] == ["logits"]
+    assert [o.name for o in tagger().runner.session.get_outputs()] == ["logits"]
 
 
 def test_crossfit_never_decodes_an_article_with_choices_made_on_its_own_labels(monkeypatch) -> None:
     from unspin.formats.semeval import PTC_TECHNIQUES
-    from unspin.techniques.tagger import DecodeParams
+    from unspin.techniques.decoding import Decoding, TechniqueSpans
     from unspin.train.techniques import crossfit as tt
     from unspin.train.techniques.data import OUTPUTS
 
@@ -146,7 +146,7 @@ def test_crossfit_never_decodes_an_article_with_choices_made_on_its_own_labels(m
     fitted_on: list[set[str]] = []
 
     def fake_tune(fit, probs, labels, params, clf=None) -> None:
-        params.extra["fold"] = len(fitted_on)
+        params.techniques.thresholds["fold"] = len(fitted_on)
         fitted_on.append(set(fit))
 
     decoded: dict[str, int] = {}
@@ -154,18 +154,18 @@ def test_crossfit_never_decodes_an_article_with_choices_made_on_its_own_labels(m
     def fake_predict(part, probs, params, span_lp=None):
         for a in part:
             assert a not in decoded, f"{a} decoded twice"
-            decoded[a] = params.extra["fold"]
+            decoded[a] = params.techniques.thresholds["fold"]
         return [], [], []
 
     monkeypatch.setattr(tt, "tune_decoding", fake_tune)
     monkeypatch.setattr(tt, "_predict_all", fake_predict)
-    params = DecodeParams(labels=list(OUTPUTS), thresholds={t: 0.3 for t in PTC_TECHNIQUES})
+    params = Decoding(labels=list(OUTPUTS), techniques=TechniqueSpans({t: 0.3 for t in PTC_TECHNIQUES}))
     tt.crossfit_scores(texts, {}, {}, params, folds=4, seed=1)
     assert set(decoded) == set(texts) and len(fitted_on) == 4
     for a, fold in decoded.items():
         assert a not in fitted_on[fold]
         assert fitted_on[fold] | {b for b, f in decoded.items() if f == fold} == set(texts)
-    assert "fold" not in params.extra  # each fold chose on its own copy
+    assert "fold" not in params.techniques.thresholds  # each fold chose on its own copy
 
 
 def test_stages_run_in_recipe_order_and_tc_only_when_named(tmp_path: Path, monkeypatch) -> None:

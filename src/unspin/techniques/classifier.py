@@ -8,7 +8,7 @@ easier when the model reads the fragment as one unit. For every span this model 
 (token types 0 and 1), pools the span's tokens and the whole input, and gives one logit per PTC
 technique (and, for a model trained on negative spans too, one for "none": no technique). Its
 technique log-probabilities join the tagger's span features in the TC classifier that a technique
-model's config names (`decode.tc_span_classifier`), see `unspin.techniques.tagger`; its
+model's config names (`decode.tc_span_classifier`), see `unspin.techniques.tc`; its
 "none" probability can drop a predicted span (`decode.flc_drop`).
 
 `span_inputs` builds one model input; the training recipe (`unspin.train.span_classifier`) uses the
@@ -138,7 +138,7 @@ class SpanClassifier:
         from tokenizers import Tokenizer
 
         from unspin.models.folder import cpu_session, read_config
-        from unspin.techniques.tagger import special_token_ids
+        from unspin.techniques.runner import special_token_ids
 
         self.model_dir = Path(model_dir)
         self.config: dict[str, Any] = read_config(self.model_dir, SpanClassifierError, "span classifier")

@@ -59,7 +59,7 @@ def load_tokenizer(path: Path):  # -> tokenizers.Tokenizer
 def special_ids(tok) -> tuple[int, int, int]:
     """(cls, sep, pad) token ids, as the tokenizer's own post-processor places them (BERT's
     [CLS]/[SEP], MPNet's <s>/</s>), and the matching padding token."""
-    from unspin.techniques.tagger import special_token_ids
+    from unspin.techniques.runner import special_token_ids
 
     return special_token_ids(tok)
 

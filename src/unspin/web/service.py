@@ -34,7 +34,7 @@ def confident_only(document: dict[str, Any], min_score: float) -> dict[str, Any]
     if min_score <= 0 or document.get("spans") is None:
         return document
     from unspin.document import Document
-    from unspin.techniques.tagger import set_technique_spans
+    from unspin.scoring import set_technique_spans
 
     doc = Document.from_dict(document)
     set_technique_spans(doc, doc.spans, min_score)

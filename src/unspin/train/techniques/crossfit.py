@@ -44,13 +44,13 @@ def crossfit_scores(
         si += out[1]
         raw += out[2]
         LOG.info(
-            "crossfit fold %d/%d: SI threshold %.2f seed %.2f, FLC seed x%.2f, flc_keep %.2f",
+            "crossfit fold %d/%d: SI threshold %.2f seed %s, FLC seed %s, relabelling %s",
             f + 1,
             folds,
-            p.si_threshold,
-            p.si_seed,
-            p.flc_seed,
-            p.flc_keep,
+            p.si.threshold,
+            p.si.seed,
+            p.techniques.seed,
+            p.relabel,
         )
     return flc, si, raw
 
@@ -78,8 +78,8 @@ def stage_crossfit(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -
     tagger = TechniqueTagger(out, threads=threads)
     params = tagger.params
     clf = None
-    if not params.extra.get("span_head") and params.extra.get("tc_span_classifier") and params.flc_keep >= 0:
-        clf = SpanClassifier.load(params.extra["tc_span_classifier"], threads=threads)
+    if params.tc.span_head is None and params.tc.span_classifier and params.relabel is not None:
+        clf = SpanClassifier.load(params.tc.span_classifier, threads=threads)
     span_lp = memo_span_logprobs(clf) if clf is not None else None
     texts = {a: articles[a] for a in ids}
     t0 = time.time()
@@ -104,13 +104,13 @@ def stage_crossfit(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -
     LOG.info("crossfit: test, re-chosen on dev: %s", {k: dev_rechosen[k] for k in ("si", "flc", "ece")})
     LOG.info("crossfit: test, cross-fitted over dev + test: %s", {k: crossfit[k] for k in ("si", "flc", "ece")})
     LOG.info("crossfit: dev + test, cross-fitted: %s", {k: pooled[k] for k in ("si", "flc", "ece")})
-    before = (params.si_threshold, params.si_seed, params.flc_seed, params.flc_keep)
+    before = (params.si.threshold, params.si.seed, params.techniques.seed, params.relabel)
     tune_decoding(texts, probs, labels, params, clf)
     LOG.info(
-        "crossfit: SI threshold, SI seed, FLC seed factor, flc_keep %s -> %s; thresholds %s",
+        "crossfit: SI threshold, SI seed, FLC seed factor, relabelling %s -> %s; thresholds %s",
         before,
-        (params.si_threshold, params.si_seed, params.flc_seed, params.flc_keep),
-        params.thresholds,
+        (params.si.threshold, params.si.seed, params.techniques.seed, params.relabel),
+        params.techniques.thresholds,
     )
     config = json.loads((out / "config.json").read_text())
     config["decode"] = params.to_config()

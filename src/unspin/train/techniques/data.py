@@ -51,7 +51,7 @@ def make_windows(
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Training windows of the articles `ids`: token ids with [CLS]/[SEP] and per-token targets, the
     gold 0/1 targets or, for an article in `targets`, those (soft) targets instead."""
-    from unspin.techniques.tagger import window_starts
+    from unspin.techniques.runner import window_starts
 
     cls_id, sep_id, _ = special_ids(tok)
     out = []

@@ -22,17 +22,15 @@ THRESHOLD_GRID = [0.02, 0.04, 0.06, 0.08, 0.1, 0.13, 0.16, 0.2, 0.25, 0.3, 0.35,
 
 
 def _flc_for(texts: dict[str, str], probs: dict, params, label: str) -> list[LabelSpan]:
-    from unspin.techniques.tagger import adjusted_column, decode_spans
+    from unspin.techniques.decoding import adjusted_column, decode_spans
 
     k = params.labels.index(label)
     out = []
     for aid, text in texts.items():
-        col = adjusted_column(probs[aid], k, label, params)
+        col = adjusted_column(probs[aid], k, label, params.repetition)
         out.extend(
             LabelSpan(aid, s, e, label)
-            for s, e, _ in decode_spans(
-                text, probs[aid], col, params.thresholds[label], params.merge_gap, params.merge_words
-            )
+            for s, e, _ in decode_spans(text, probs[aid], col, params.techniques.thresholds[label], params.merging)
         )
     return out
 
@@ -40,7 +38,7 @@ def _flc_for(texts: dict[str, str], probs: dict, params, label: str) -> list[Lab
 def _predict_all(
     texts: dict[str, str], probs: dict, params, span_lp=None
 ) -> tuple[list[LabelSpan], list[LabelSpan], list]:
-    from unspin.techniques.tagger import si_from_probs, spans_from_probs
+    from unspin.techniques.decoding import si_from_probs, spans_from_probs
 
     flc, si, raw = [], [], []
     for aid, text in texts.items():
@@ -108,6 +106,14 @@ def memo_span_logprobs(clf):
     return span_lp
 
 
+def _relabelling(keep: float, drop: float):
+    """Relabelling with `flc_keep` and `flc_drop` as the tuning grids (and config.json) write them:
+    a negative keep is no relabelling, a drop above 1 drops nothing."""
+    from unspin.techniques.decoding import Relabelling
+
+    return Relabelling(keep, drop if drop <= 1 else None) if keep >= 0 else None
+
+
 def _tune_flc_relabel(
     texts: dict[str, str], probs: dict, labels: dict[str, list[LabelSpan]], params, clf, relabel: bool = True
 ) -> dict:
@@ -117,29 +123,31 @@ def _tune_flc_relabel(
     a second input when spans are relabelled. Updates `params`; returns dev numbers."""
     from unspin.eval.spans import score_flc, score_si
     from unspin.techniques.classifier import NONE
-    from unspin.techniques.tagger import relabel_probs
+    from unspin.techniques.decoding import Calibration
+    from unspin.techniques.tc import relabel_probs
 
     # without a span classifier, the model's span head is the TC step (`clf` None)
     span_lp = memo_span_logprobs(clf) if clf is not None else None
     gold = _gold(labels, list(texts))
-    params.calibration = (1.0, 0.0, 0.0)  # identity while choosing: score = sigmoid(logit(p) - logit(th))
+    params.calibration = Calibration(1.0, 0.0, 0.0)  # identity while choosing: score = sigmoid(logit(p) - logit(th))
     # then the span classifier may also drop spans (`flc_drop`)
     has_none = relabel and clf is not None and NONE in clf.labels
     scores: dict[tuple[float, float], float] = {}
     for keep in (-1.0, 0.2, 0.15, 0.1, 0.05, 0.0) if relabel else (-1.0,):
         for drop in (1.01, 0.9, 0.8, 0.7, 0.6, 0.5) if has_none and keep >= 0 else (1.01,):
-            params.flc_keep, params.flc_drop = keep, drop
+            params.relabel = _relabelling(keep, drop)
             scores[(keep, drop)] = score_flc(gold, _predict_all(texts, probs, params, span_lp)[0]).f1
-    params.flc_keep, params.flc_drop = max(scores, key=scores.get)
+    chosen = max(scores, key=scores.get)
+    params.relabel = _relabelling(*chosen)
     LOG.info(
         "FLC through the TC step: dev F1 by (flc_keep, flc_drop) %s -> %s",
         {k: round(v, 4) for k, v in scores.items()},
-        (params.flc_keep, params.flc_drop),
+        chosen,
     )
     flc, si, raw = _predict_all(texts, probs, params, span_lp)
     x, y = _calibration_data(raw, labels, params)
-    if params.flc_keep < 0:
-        params.calibration = fit_platt(x, y)
+    if params.relabel is None:
+        params.calibration = Calibration(*fit_platt(x, y))
         return {"flc_f1": round(scores[(-1.0, 1.01)], 4), "si_f1": round(score_si(gold, si).f1, 4)}
     places = [(sp.start, sp.end) for _, sp in raw]
     tc_q = np.zeros(len(raw))
@@ -147,14 +155,14 @@ def _tune_flc_relabel(
         idx = [i for i, (a, _) in enumerate(raw) if a == aid]
         if idx:
             mine = [places[i] for i in idx]
-            q, _ = relabel_probs(texts[aid], probs[aid], mine, params, span_lp)
+            q, _ = relabel_probs(texts[aid], probs[aid], mine, params.tc, span_lp)
             tc_q[idx] = [q[r, PTC_TECHNIQUES.index(raw[i][1].technique)] for r, i in enumerate(idx)]
     feats = np.c_[x, np.log(np.clip(tc_q, 1e-6, 1.0))]
     w, b = fit_logistic(feats, y)
-    params.calibration = (float(w[0]), b, float(w[1]))
+    params.calibration = Calibration(float(w[0]), b, float(w[1]))
     conf = 1 / (1 + np.exp(-(feats @ w + b)))
     dev = {
-        "flc_f1": round(scores[(params.flc_keep, params.flc_drop)], 4),
+        "flc_f1": round(scores[chosen], 4),
         "flc_f1_without_relabel": round(scores[(-1.0, 1.01)], 4),
         "si_f1": round(score_si(gold, si).f1, 4),
         "ece_before": round(expected_calibration_error(1 / (1 + np.exp(-x)), y), 4),
@@ -167,13 +175,15 @@ def _tune_flc_relabel(
 def _technique_output(texts: dict[str, str], probs: dict, params: Any, tech: str, span_lp=None) -> list[LabelSpan]:
     """The FLC spans that one technique's output gives, as `analyze` shows them: after the seed
     filter and the TC step, which may name another technique."""
-    import copy
+    from dataclasses import replace
 
-    from unspin.techniques.tagger import spans_from_probs
+    from unspin.techniques.decoding import spans_from_probs
 
-    one = copy.copy(params)
-    one.thresholds = {tech: params.thresholds[tech]}
-    one.repetition_mode = "model"
+    one = replace(
+        params,
+        techniques=replace(params.techniques, thresholds={tech: params.techniques.thresholds[tech]}),
+        repetition=replace(params.repetition, mode="model"),
+    )
     return [
         LabelSpan(a, sp.start, sp.end, sp.technique)
         for a, text in texts.items()
@@ -213,9 +223,9 @@ def tune_thresholds(
             grid_rep = [(b, d) for b in (1.0, 1.5, 2.0, 3.0, 5.0) for d in (1.0, 0.5, 0.25)]
         table[tech] = {}
         for boost, damp in grid_rep:
-            params.repetition_boost, params.repetition_damp = boost, damp
+            params.repetition.boost, params.repetition.damp = boost, damp
             for th in THRESHOLD_GRID:
-                params.thresholds[tech] = th
+                params.techniques.thresholds[tech] = th
                 if output:
                     found = _technique_output(texts, probs, params, tech, span_lp)
                 else:
@@ -242,9 +252,9 @@ def tune_thresholds(
     tuned: dict[str, dict[str, float]] = {}
     for t in techs:
         th, boost, damp = choice[t]
-        params.thresholds[t] = th
+        params.techniques.thresholds[t] = th
         if t == "Repetition":
-            params.repetition_boost, params.repetition_damp = boost, damp
+            params.repetition.boost, params.repetition.damp = boost, damp
         tuned[t] = {"dev_f1": round(table[t][choice[t]][3], 4), "threshold": th}
         LOG.debug("tune %s: threshold %.2f, F1 %.3f (boost %.1f damp %.2f)", t, th, tuned[t]["dev_f1"], boost, damp)
     return tuned
@@ -271,22 +281,24 @@ def tune_si(
     threshold itself means no seed); among `blends`, the most likely technique's share of the SI
     column (`si_blend`). Sets them on `params`; returns the dev SI F1."""
     from unspin.eval.spans import score_si
-    from unspin.techniques.tagger import si_from_probs
+    from unspin.techniques.decoding import si_from_probs
 
     best = (-1.0, "any", 0.5, 0.0, 0.0)
     for source in sources:
-        params.si_source = source
+        params.si.source = source
         for blend in blends if source == "any" else [0.0]:
-            params.si_blend = blend
+            params.si.blend = blend if blend > 0 else None
             for th in THRESHOLD_GRID if source == "any" else [0.0]:
-                params.si_threshold = th
+                params.si.threshold = th
                 for seed in [0.0] + ([x for x in SEED_GRID if x > th] if source == "any" else []):
-                    params.si_seed = seed
+                    params.si.seed = seed if seed > th else None
                     si = [LabelSpan(a, s, e) for a in texts for s, e in si_from_probs(texts[a], probs[a], params)]
                     f1 = score_si(gold, si).f1
                     if f1 > best[0]:
                         best = (f1, source, th, seed, blend)
-    _, params.si_source, params.si_threshold, params.si_seed, params.si_blend = best
+    _, params.si.source, params.si.threshold, seed, blend = best
+    params.si.seed = seed if seed > params.si.threshold else None
+    params.si.blend = blend if blend > 0 else None
     LOG.info("SI: %s threshold %.2f seed %.2f blend %.2f, F1 %.4f", best[1], best[2], best[3], best[4], best[0])
     return best[0]
 
@@ -301,11 +313,11 @@ def tune_flc_seed(texts: dict[str, str], probs: dict, gold: list[LabelSpan], par
 
     best = (-1.0, 1.0)
     for m in FLC_SEED_GRID:
-        params.flc_seed = m
+        params.techniques.seed = m if m > 1 else None
         f1 = score_flc(gold, _predict_all(texts, probs, params, span_lp)[0]).f1
         if f1 > best[0]:
             best = (f1, m)
-    params.flc_seed = best[1]
+    params.techniques.seed = best[1] if best[1] > 1 else None
     LOG.info("technique spans: seed factor %.2f, dev FLC F1 %.4f", best[1], best[0])
     return best[0]
 
@@ -321,7 +333,7 @@ def tune_decoding(
     span_lp = memo_span_logprobs(clf) if clf is not None else None
     tune_thresholds(texts, probs, labels, params, output=True, span_lp=span_lp)
     tune_flc_seed(texts, probs, _gold(labels, list(texts)), params, span_lp)
-    relabel = bool(params.extra.get("span_head")) or clf is not None
+    relabel = params.tc.span_head is not None or clf is not None
     _tune_flc_relabel(texts, probs, labels, params, clf, relabel=relabel)
     # SI from the "any" output: technique spans, tuned for FLC, won SI in most folds on the articles
     # that chose but lost on the held-out fold (cross-fitted SI over dev + test: 0.441 against 0.454)

@@ -63,7 +63,8 @@ def stage_test(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path, confi
     decoding), the every-sentence baseline, calibration error and speed; written to the work folder's
     test_results.json and the model's config.json, then the model card."""
     from unspin.eval.spans import score_flc, score_si, score_tc
-    from unspin.techniques.tagger import TechniqueTagger, classify_from_probs
+    from unspin.techniques.tagger import TechniqueTagger
+    from unspin.techniques.tc import classify_from_probs
 
     articles, labels = load_ptc(data_dir)
     test_ids = _split(work)["test"]
@@ -74,7 +75,7 @@ def stage_test(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path, confi
     probs = dict(zip(texts, tagger.token_probs(list(texts.values())), strict=True))
     elapsed = time.time() - t0
     gold = _gold(labels, test_ids)
-    span_lp = tagger.span_logprobs if params.flc_keep >= 0 else None
+    span_lp = tagger.span_logprobs if params.relabel is not None else None
     flc, si, raw = _predict_all(texts, probs, params, span_lp)
     tc_pred = []
     for a in texts:

@@ -135,7 +135,8 @@ def stage_export(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> 
 
 
 def stage_smooth(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> None:
-    from unspin.techniques.tagger import TechniqueTagger, window_starts
+    from unspin.techniques.runner import window_starts
+    from unspin.techniques.tagger import TechniqueTagger
     from unspin.train.smooth import activation_maxima, smooth_ffn_outputs
 
     ex = cfg.get("export", {})
@@ -146,14 +147,15 @@ def stage_smooth(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> 
     articles, _ = load_ptc(data_dir)
     split = _split(work)
     tagger = TechniqueTagger(out, threads=int(cfg["train"].get("threads", 2)))
-    size = tagger.window - 2
+    runner = tagger.runner
+    size = runner.window - 2
 
     def windows(ids_list: list[str]) -> list[np.ndarray]:
         out_w = []
         for a in ids_list:
-            ids, _ = tagger._encode(articles[a])
-            for st in window_starts(len(ids), size, tagger.stride):
-                out_w.append(np.concatenate([[tagger.cls_id], ids[st : st + size], [tagger.sep_id]]))
+            ids, _ = runner.encode(articles[a])
+            for st in window_starts(len(ids), size, runner.stride):
+                out_w.append(np.concatenate([[runner.cls_id], ids[st : st + size], [runner.sep_id]]))
         return out_w
 
     calib = windows(split["train"][: int(ex.get("smooth_articles", 24))])

@@ -55,7 +55,8 @@ def set_extra_output(model_path: Path, projection: np.ndarray | None = None, hid
 
 def _span_head_x(text: str, lowered: str, tp, start: int, end: int) -> np.ndarray | None:
     """A span's input to the span head: its tokens' mean hidden state, then its `span_features`."""
-    from unspin.techniques.tagger import span_features, token_range
+    from unspin.techniques.features import span_features
+    from unspin.techniques.runner import token_range
 
     feat = span_features(text, lowered, tp, start, end)
     if feat is None or tp.hidden is None:
@@ -149,7 +150,7 @@ def _try_span_heads(
     chosen on dev through it (`params` keeps the last). Returns, by C, (dev FLC F1, or -1 when no
     `flc_keep` helps; projection; head; dev numbers), and the number of training spans."""
     from unspin.eval.spans import score_tc
-    from unspin.techniques.tagger import span_head_logprobs
+    from unspin.techniques.tc import span_head_logprobs
 
     gold_dev = _gold(labels, list(texts))
     tried: dict[float, tuple[float, np.ndarray, dict[str, Any], dict[str, Any]]] = {}
@@ -157,7 +158,7 @@ def _try_span_heads(
     for c in cs:
         projection, head, n_spans = fit_span_head(articles, labels, train_probs, float(c))
         _project(probs, projection)
-        params.extra["span_head"] = head
+        params.tc.span_head = head
         dev = _tune_flc_relabel(texts, probs, labels, params, None)
         tc_pred = []
         for a, text in texts.items():
@@ -168,7 +169,7 @@ def _try_span_heads(
             )
         dev["span_head_tc_f1"] = round(score_tc(gold_dev, tc_pred).f1, 4)
         LOG.info("head: C %s, %d training spans; dev %s", c, n_spans, dev)
-        tried[float(c)] = (dev["flc_f1"] if params.flc_keep >= 0 else -1.0, projection, head, dev)
+        tried[float(c)] = (dev["flc_f1"] if params.relabel is not None else -1.0, projection, head, dev)
     return tried, n_spans
 
 
@@ -208,8 +209,8 @@ def stage_head(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
     train_probs, texts, probs = _hidden_states(cfg, tagger, articles, _split(work), model_path)
     # the reference: FLC without a span head, chosen afresh on these dev probabilities
     clf = None
-    if params.extra.get("tc_span_classifier") and tc.get("relabel", True):
-        clf = SpanClassifier.load(params.extra["tc_span_classifier"], threads=threads)
+    if params.tc.span_classifier and tc.get("relabel", True):
+        clf = SpanClassifier.load(params.tc.span_classifier, threads=threads)
     ref_dev = _tune_flc_relabel(texts, probs, labels, params, clf, relabel=clf is not None)
     reference = copy.deepcopy(params)
     LOG.info("head: without a span head (span classifier: %s), dev %s", clf is not None, ref_dev)
@@ -249,4 +250,4 @@ def stage_head(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
     cfg_json["decode"] = params.to_config()
     cfg_json["dev"].update(dev)
     save_config()
-    LOG.info("head: C %s, flc_keep %s; dev %s", best_c, params.flc_keep, dev)
+    LOG.info("head: C %s, relabelling %s; dev %s", best_c, params.relabel, dev)

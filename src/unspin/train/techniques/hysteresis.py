@@ -21,7 +21,8 @@ def stage_hysteresis(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path)
     """Hysteresis decoding of a finished model, chosen on dev with its own probabilities: the SI
     threshold and seed (`tune_si`) and the technique spans' seed factor (`tune_flc_seed`); the rest of
     its config.json stays."""
-    from unspin.techniques.tagger import DecodeParams, TechniqueTagger
+    from unspin.techniques.decoding import Decoding
+    from unspin.techniques.tagger import TechniqueTagger
 
     articles, labels = load_ptc(data_dir)
     dev_ids = _split(work)["dev"]
@@ -29,16 +30,16 @@ def stage_hysteresis(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path)
     tagger = TechniqueTagger(out, threads=int(cfg["train"].get("threads", 1)))
     probs = dict(zip(texts, tagger.token_probs(list(texts.values())), strict=True))
     config = json.loads((out / "config.json").read_text())
-    params = DecodeParams.from_config(config)
-    span_lp = tagger.span_logprobs if params.flc_keep >= 0 else None
+    params = Decoding.from_config(config)
+    span_lp = tagger.span_logprobs if params.relabel is not None else None
     gold = _gold(labels, dev_ids)
-    before = (params.si_threshold, params.si_seed, params.flc_seed)
+    before = (params.si.threshold, params.si.seed, params.techniques.seed)
     si_f1 = tune_si(texts, probs, gold, params)
     flc_f1 = tune_flc_seed(texts, probs, gold, params, span_lp)
     LOG.info(
         "SI threshold, SI seed, FLC seed factor: %s -> %s",
         before,
-        (params.si_threshold, params.si_seed, params.flc_seed),
+        (params.si.threshold, params.si.seed, params.techniques.seed),
     )
     config.pop("crossfit", None)  # decoding is chosen on dev again
     for key in ("si_source", "si_threshold", "si_seed", "flc_seed"):

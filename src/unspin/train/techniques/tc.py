@@ -65,7 +65,8 @@ def fit_lexical(
 ) -> dict[str, Any]:
     """The words-only TC model (`lexical_features` -> softmax), fitted on the gold spans of `ids` and
     any `extra` (span text, label) pairs."""
-    from unspin.techniques.tagger import LEXICAL_DIM, fit_softmax, lexical_features
+    from unspin.techniques.features import LEXICAL_DIM, lexical_features
+    from unspin.train.fitting import fit_softmax
 
     spans = [(articles[g.article_id][g.start : g.end], g.technique) for a in ids for g in labels.get(a, [])]
     spans += list(extra)
@@ -94,7 +95,8 @@ def _tune_tc_classifier(
     """Fit the TC span classifier on dev gold spans; its accuracy by 5-fold cross-validation over articles.
     With a `lexical` model (fitted on the train split, so unbiased on dev), its log-probabilities are
     features too; so are the span classifier's (`span_lp`: per article, one row per gold span)."""
-    from unspin.techniques.tagger import fit_softmax, span_features, tc_features
+    from unspin.techniques.features import span_features, tc_features
+    from unspin.train.fitting import fit_softmax
 
     rows: list[tuple[int, np.ndarray, int]] = []
     for i, (aid, text) in enumerate(texts.items()):
@@ -143,7 +145,7 @@ def _tune_tc_with_span_classifier(
 ) -> float:
     """Fit TC models whose features include the span classifier's log-probabilities (with and without
     a words-only model fitted on the train split); adopt the best when its 5-fold dev accuracy beats
-    `current`. Updates `params.extra` in place; returns the chosen dev accuracy."""
+    `current`. Updates `params.tc` in place; returns the chosen dev accuracy."""
     from unspin.techniques.classifier import SpanClassifier
 
     name = cfg["tc"]["span_classifier"]
@@ -178,10 +180,8 @@ def _tune_tc_with_span_classifier(
     if best[1] is None:
         LOG.info("TC: the span classifier does not beat %.3f on dev; not used", current)
         return current
-    params.extra["tc_model"], params.extra["tc_span_classifier"] = best[1], name
-    params.extra.pop("tc_lexical", None)
-    if best[2] is not None:
-        params.extra["tc_lexical"] = best[2]
+    params.tc.model, params.tc.span_classifier = best[1], name
+    params.tc.lexical = best[2]
     return best[0]
 
 
@@ -203,8 +203,8 @@ def stage_tc(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> None
     cfg_json = json.loads((out / "config.json").read_text())
     before = float(cfg_json.get("dev", {}).get("tc_f1", 0.0))
     # the current TC step, re-scored on these probabilities (the config's dev number may be a rule's)
-    for key in ("tc_model", "tc_lexical", "tc_span_classifier", "span_head"):  # `head` refits a span head
-        params.extra.pop(key, None)
+    params.tc.model = params.tc.lexical = params.tc.span_classifier = None
+    params.tc.span_head = None  # `head` refits a span head
     chosen = _tune_tc_with_span_classifier(cfg, articles, labels, split["train"], texts, probs, params, -1.0)
     LOG.info("TC dev accuracy: %.3f before, %.3f with the span classifier", before, chosen)
     if chosen < before:
@@ -214,7 +214,7 @@ def stage_tc(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> None
     dev["tc_f1"] = round(chosen, 4)
     from unspin.techniques.classifier import SpanClassifier
 
-    clf = SpanClassifier.load(params.extra["tc_span_classifier"], threads=int(cfg["train"].get("threads", 1)))
+    clf = SpanClassifier.load(params.tc.span_classifier, threads=int(cfg["train"].get("threads", 1)))
     relabel = bool(cfg["tc"].get("relabel", True))
     dev.update(_tune_flc_relabel(texts, probs, labels, params, clf, relabel))
     cfg_json["decode"] = params.to_config()

@@ -28,7 +28,8 @@ def stage_teacher(cfg: dict[str, Any], data_dir: Path, work: Path) -> None:
     if "distil" not in cfg:
         LOG.info("no [distil] section: no teacher")
         return
-    from unspin.techniques.tagger import TechniqueTagger, project_probs
+    from unspin.techniques.runner import project_probs
+    from unspin.techniques.tagger import TechniqueTagger
 
     dc = cfg["distil"]
     teacher = TechniqueTagger.load(dc["teacher"], threads=int(cfg["train"].get("threads", 1)))

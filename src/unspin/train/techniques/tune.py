@@ -62,7 +62,8 @@ def _tune_ensemble(
     """With `ensemble = ["fast", ...]` in [model]: the weight of each other shipped model's token
     probabilities (carried onto this model's tokens), chosen on dev by the mean binary cross-entropy of
     the 14 technique outputs. `probs` is updated in place to the combination; returns the config list."""
-    from unspin.techniques.tagger import TechniqueTagger, project_probs
+    from unspin.techniques.runner import project_probs
+    from unspin.techniques.tagger import TechniqueTagger
 
     chosen: list[dict[str, Any]] = []
     for name in cfg["model"].get("ensemble", []):
@@ -96,11 +97,12 @@ def stage_tune(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
     """A new model's decoding, chosen on dev with its own probabilities, step by step: the ensemble
     weights, per-technique thresholds, Repetition's mode, merging, SI, the TC step and the confidence
     calibration (with FLC through the TC step when the span classifier may relabel); writes config.json."""
-    from unspin.techniques.tagger import DecodeParams, TechniqueTagger
+    from unspin.techniques.decoding import Decoding, TechniqueSpans
+    from unspin.techniques.tagger import TechniqueTagger
 
     articles, labels = load_ptc(data_dir)
     dev_ids = _split(work)["dev"]
-    params = DecodeParams(labels=list(OUTPUTS), thresholds={t: 0.3 for t in PTC_TECHNIQUES})
+    params = Decoding(labels=list(OUTPUTS), techniques=TechniqueSpans({t: 0.3 for t in PTC_TECHNIQUES}))
     write_model_config(cfg, out, params.to_config(), {})
     tagger = TechniqueTagger(out, threads=int(cfg["train"].get("threads", 1)))
     texts = {a: articles[a] for a in dev_ids}
@@ -123,10 +125,10 @@ def stage_tune(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
     # 4. calibration of span scores against their precision credit
     dev = {**_fit_calibration(texts, probs, labels, params), "tc_f1": round(tc_f1, 4), "per_technique": tuned}
     dev = {k: dev[k] for k in ("si_f1", "flc_f1", "tc_f1", "ece_before", "ece_after", "per_technique")}
-    if params.extra.get("tc_span_classifier") and cfg["tc"].get("relabel", True):
+    if params.tc.span_classifier and cfg["tc"].get("relabel", True):
         from unspin.techniques.classifier import SpanClassifier
 
-        clf = SpanClassifier.load(params.extra["tc_span_classifier"], threads=int(cfg["train"].get("threads", 1)))
+        clf = SpanClassifier.load(params.tc.span_classifier, threads=int(cfg["train"].get("threads", 1)))
         dev.update(_tune_flc_relabel(texts, probs, labels, params, clf))
     LOG.info("calibration %s; dev %s", params.calibration, dev)
     write_model_config(cfg, out, params.to_config(), {"dev": dev, **({"ensemble": ensemble} if ensemble else {})})
@@ -139,33 +141,33 @@ def _choose_repetition_mode(texts: dict[str, str], probs: dict, labels: dict[str
     dev_ids = list(texts)
     best_rep = (-1.0, "model")
     for mode in ("model", "copy", "copy_all", "model+copy", "model+copy_all"):
-        params.repetition_mode = mode
+        params.repetition.mode = mode
         flc, _, _ = _predict_all(texts, probs, params)
         f1 = score_flc(_gold(labels, dev_ids), flc).f1
         rep_f1 = score_flc(_gold(labels, dev_ids, "Repetition"), [s for s in flc if s.technique == "Repetition"]).f1
         LOG.info("repetition mode %s: dev FLC F1 %.4f, Repetition F1 %.4f", mode, f1, rep_f1)
         if f1 > best_rep[0]:
             best_rep = (f1, mode)
-    params.repetition_mode = best_rep[1]
+    params.repetition.mode = best_rep[1]
 
 
 def _choose_merging(texts: dict[str, str], probs: dict, gold_all: list[LabelSpan], params) -> None:
     """The merge gap between same-technique fragments, then merging across words within a sentence."""
     from unspin.eval.spans import score_flc
 
-    best_gap = (-1.0, params.merge_gap)
+    best_gap = (-1.0, params.merging.gap)
     for gap in (0, 1, 3, 6, 12):
-        params.merge_gap = gap
+        params.merging.gap = gap
         flc, _, _ = _predict_all(texts, probs, params)
         best_gap = max(best_gap, (score_flc(gold_all, flc).f1, gap))
-    params.merge_gap = best_gap[1]
+    params.merging.gap = best_gap[1]
     LOG.info("merge gap %d (dev FLC F1 %.3f)", best_gap[1], best_gap[0])
     best_words = (-1.0, 0)
     for words in (0, 30, 50, 70, 100):
-        params.merge_words = words
+        params.merging.words = words
         flc, _, _ = _predict_all(texts, probs, params)
         best_words = max(best_words, (score_flc(gold_all, flc).f1, words))
-    params.merge_words = best_words[1]
+    params.merging.words = best_words[1]
     LOG.info("merge across words within a sentence up to %d chars (dev FLC F1 %.3f)", *best_words[::-1])
 
 
@@ -183,14 +185,14 @@ def _choose_tc_step(
     over them, with a words-only model's log-probabilities, or with the span classifier's. Sets it on
     `params`; returns its dev accuracy."""
     from unspin.eval.spans import score_tc
-    from unspin.techniques.tagger import classify_from_probs
+    from unspin.techniques.tc import classify_from_probs
 
     techs = list(PTC_TECHNIQUES)
     gold_all = _gold(labels, list(texts))
     best_tc = (-1.0, "raw", 1.0)
     for mode in ("raw", "ratio"):
         for rep in (1.0, 1.5, 2.0, 3.0, 5.0):
-            params.tc_mode, params.tc_repetition = mode, rep
+            params.tc.mode, params.tc.repetition = mode, rep
             pred = []
             for a in texts:
                 spans = labels.get(a, [])
@@ -199,12 +201,12 @@ def _choose_tc_step(
             f1 = score_tc(gold_all, pred).f1
             if f1 > best_tc[0]:
                 best_tc = (f1, mode, rep)
-    params.tc_mode, params.tc_repetition = best_tc[1], best_tc[2]
+    params.tc.mode, params.tc.repetition = best_tc[1], best_tc[2]
     LOG.info("TC: mode %s, repetition x%.1f, dev accuracy %.3f", best_tc[1], best_tc[2], best_tc[0])
     tc_model, tc_cv = _tune_tc_classifier(texts, probs, labels, techs)
     LOG.info("TC span classifier: 5-fold dev accuracy %.3f vs rule %.3f", tc_cv, best_tc[0])
     if tc_model is not None and tc_cv > best_tc[0]:
-        params.extra["tc_model"] = tc_model
+        params.tc.model = tc_model
         best_tc = (tc_cv, "classifier", 0.0)
     # ... and with the words of the span (a words-only model fitted on the train split's gold spans)
     # (optionally with SemEval-2021 Task 6 meme spans, mapped to PTC labels, as extra word data)
@@ -220,7 +222,7 @@ def _choose_tc_step(
             lex_model, lex_cv = _tune_tc_classifier(texts, probs, labels, techs, lexical)
             LOG.info("TC span classifier with words from %s (l2 %g): 5-fold dev accuracy %.3f", what, l2, lex_cv)
             if lex_model is not None and lex_cv > best_tc[0]:
-                params.extra["tc_model"], params.extra["tc_lexical"] = lex_model, {**lexical, "data": what}
+                params.tc.model, params.tc.lexical = lex_model, {**lexical, "data": what}
                 best_tc = (lex_cv, "classifier+words", 0.0)
     # ... and with the span classifier's log-probabilities (`[tc] span_classifier`)
     if cfg.get("tc", {}).get("span_classifier"):
@@ -235,13 +237,14 @@ def _fit_calibration(
     """Platt scaling of span scores against their precision credit; returns dev SI and FLC F1 and the
     calibration error before and after."""
     from unspin.eval.spans import score_flc, score_si
+    from unspin.techniques.decoding import Calibration
 
     gold_all = _gold(labels, list(texts))
-    params.calibration = (1.0, 0.0)
+    params.calibration = Calibration(1.0, 0.0)
     flc, si, raw = _predict_all(texts, probs, params)
     x, y = _calibration_data(raw, labels, params)
-    params.calibration = fit_platt(x, y)
-    conf = 1 / (1 + np.exp(-(params.calibration[0] * x + params.calibration[1])))
+    params.calibration = Calibration(*fit_platt(x, y))
+    conf = 1 / (1 + np.exp(-(params.calibration.a * x + params.calibration.b)))
     return {
         "si_f1": round(score_si(gold_all, si).f1, 4),
         "flc_f1": round(score_flc(gold_all, flc).f1, 4),

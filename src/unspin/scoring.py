@@ -1,0 +1,72 @@
+"""Sentence and article scores from technique spans: one definition for the CLI, the API and the page.
+
+* A sentence's score is the confidence of the best span that touches it.
+* The article's `share` (its coverage) is the part of its text under at least one technique span,
+  counted in characters that are not white space: a span's trailing newline or a run of blank lines
+  between paragraphs does not make an article look more loaded. `coverage` computes it; the web page
+  reads the same number from the document's scores, and when the reader narrows the visible spans
+  it adds up per-piece counts made by `non_space_count`, so the page and the API cannot disagree.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from unspin.document import Document, Span
+from unspin.eval.intervals import merge_intervals
+
+SPACE_RUN_RE = re.compile(r"\s+")  # \s is str.isspace
+
+
+def non_space_count(text: str, start: int = 0, end: int | None = None) -> int:
+    """Characters of text[start:end] that are not white space."""
+    end = len(text) if end is None else end
+    spaces = sum(m.end() - m.start() for m in SPACE_RUN_RE.finditer(text, start, end))
+    return end - start - spaces
+
+
+def coverage(text: str, intervals: Iterable[tuple[int, int]]) -> float:
+    """Share of the text's non-space characters under at least one of the (start, end) intervals
+    (unrounded; 0.0 for a text of white space only)."""
+    total = non_space_count(text) or 1
+    covered = sum(non_space_count(text, s, e) for s, e in merge_intervals(intervals))
+    return covered / total
+
+
+def article_scores(text: str, spans: Sequence[Span]) -> dict[str, Any]:
+    """Share of the text under any technique (`coverage`), spans per technique, and each technique's
+    share of the characters under spans (`mix`)."""
+    chars: Counter[str] = Counter()
+    counts: Counter[str] = Counter()
+    for sp in spans:
+        chars[sp.technique] += sp.end - sp.start
+        counts[sp.technique] += 1
+    total = sum(chars.values()) or 1
+    return {
+        "share": round(coverage(text, ((sp.start, sp.end) for sp in spans)), 4),
+        "n_spans": len(spans),
+        "counts": dict(sorted(counts.items())),
+        "mix": {k: round(v / total, 4) for k, v in sorted(chars.items())},
+        "max_score": round(max((sp.score for sp in spans), default=0.0), 4),
+    }
+
+
+def set_technique_spans(doc: Document, spans: Sequence[Span], min_score: float = 0.0) -> Document:
+    """Give `doc` these technique spans, those below `min_score` left out, and score its sentences
+    (each its best span's confidence) and the article (`article_scores`) from the spans kept. Also
+    narrows a finished analysis to its confident spans."""
+    kept = [sp for sp in spans if sp.score >= min_score]
+    doc.spans = kept
+    doc.scores["article"] = article_scores(doc.text, kept)
+    if min_score > 0:
+        doc.scores["article"]["min_score"] = min_score
+    for seg in doc.sentences:
+        best = 0.0
+        for sp in kept:
+            if sp.start < seg.end and sp.end > seg.start:
+                best = max(best, sp.score)
+        seg.score = round(best, 4)
+    return doc
