@@ -9,11 +9,9 @@ import json
 import os
 import shutil
 import socket
-import sys
 import tempfile
 import threading
 import time
-import types
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -182,6 +180,25 @@ def test_confidence_slider_hides_low_confidence_spans(server: str, browser) -> N
     assert "min_score=0.60" in browser.find_element(By.ID, "export-report").get_attribute("href")
 
 
+def test_page_coverage_is_the_apis_share_as_spans_are_hidden(server: str, browser) -> None:
+    from unspin.scoring import coverage
+    from unspin.web.highlight import percent
+
+    analysis_id = _post(server, ARTICLE)
+    with urllib.request.urlopen(f"{server}/api/analyses/{analysis_id}", timeout=30) as response:
+        body = json.load(response)
+    _open(browser, f"{server}/a/{analysis_id}")
+
+    def shown() -> str:
+        return browser.find_element(By.ID, "coverage").text
+
+    spans = [(s["start"], s["end"], s["score"]) for s in body["spans"]]
+    assert shown() == f"{percent(coverage(body['text'], [(a, b) for a, b, _ in spans]))}%"
+    for minimum in (0.6, 0.85):
+        _set_slider(browser, minimum)
+        assert shown() == f"{percent(coverage(body['text'], [(a, b) for a, b, p in spans if p >= minimum]))}%"
+
+
 def test_technique_filter_hides_a_technique(server: str, browser) -> None:
     _open(browser, f"{server}/a/{_post(server, ARTICLE)}")
     never_bow = _piece(browser, " nation will never bow")
@@ -262,40 +279,19 @@ def test_narrow_screen_stacks_the_panel_under_the_text(server: str, browser) -> 
         browser.set_window_size(1360, 1000)
 
 
-def test_explanations_from_the_taxonomy_and_a_screenshot(server: str, browser, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With a taxonomy module present, a click shows its explanation; the page is saved for the README."""
-    monkeypatch.setitem(sys.modules, taxonomy.TAXONOMY_MODULE, _sample_taxonomy())
-    taxonomy._cached.cache_clear()
+def test_explanations_from_the_taxonomy_and_a_screenshot(server: str, browser) -> None:
+    """A click shows the taxonomy's explanation of the technique; the page is saved for the README."""
     try:
         browser.set_window_size(1360, 1250)
         _open(browser, f"{server}/a/{_post(server, ARTICLE)}")
         _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#mix-chart .main-svg"))
         _piece(browser, "corrupt elites").click()
         details = browser.find_element(By.ID, "details").text
-        assert "A label that makes a group an object of contempt" in details
+        assert taxonomy.describe("Name_Calling,Labeling")["definition"] in details
         assert "Why it persuades:" in details
         time.sleep(0.3)
         SCREENSHOT.parent.mkdir(exist_ok=True)
         assert browser.save_screenshot(str(SCREENSHOT))
         assert SCREENSHOT.stat().st_size > 10_000
     finally:
-        taxonomy._cached.cache_clear()
         browser.set_window_size(1360, 1000)
-
-
-def _sample_taxonomy() -> types.ModuleType:
-    module = types.ModuleType(taxonomy.TAXONOMY_MODULE)
-    module.TECHNIQUES = [  # type: ignore[attr-defined]
-        {
-            "label": "Name_Calling,Labeling",
-            "definition": "A label that makes a group an object of contempt, fear or love, in place of an argument.",
-            "why": "The reader judges the label instead of checking what the group did.",
-            "example": "the corrupt elites",
-        },
-        {
-            "label": "Flag-Waving",
-            "definition": "Playing on national or group pride to justify a position.",
-            "why": "Disagreeing starts to feel like disloyalty.",
-        },
-    ]
-    return module

@@ -232,6 +232,9 @@ TECHNIQUES: tuple[Technique, ...] = (
     ),
 )
 
+# The colour of a label outside the taxonomy (a span from another model or an older record).
+UNKNOWN_COLOUR = "#8c8c8c"
+
 BY_ID: dict[str, Technique] = {t.id: t for t in TECHNIQUES}
 BY_LABEL: dict[str, Technique] = {t.ptc_label: t for t in TECHNIQUES}
 

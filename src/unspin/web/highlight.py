@@ -6,9 +6,11 @@ all the spans that cover it, and the page (or the report) styles it from that li
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from unspin import scoring
 from unspin.web.taxonomy import describe
 
 
@@ -18,6 +20,7 @@ class Piece:
     end: int
     text: str
     spans: list[int] = field(default_factory=list)  # indices into the view's span list
+    non_space: int = 0  # characters of `text` that count for coverage (`unspin.scoring.non_space_count`)
 
     @property
     def span_attr(self) -> str:
@@ -69,7 +72,7 @@ def split_pieces(text: str, spans: list[dict[str, Any]]) -> list[Piece]:
         active.difference_update(ends.get(a, ()))
         active.update(starts.get(a, ()))
         if b > a:
-            pieces.append(Piece(a, b, text[a:b], sorted(active)))
+            pieces.append(Piece(a, b, text[a:b], sorted(active), scoring.non_space_count(text, a, b)))
     return pieces
 
 
@@ -84,17 +87,17 @@ def technique_mix(spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def coverage(text: str, spans: list[dict[str, Any]]) -> float:
-    """Share of the text's characters under at least one span."""
-    if not text:
-        return 0.0
-    covered = 0
-    last = 0
-    for s in sorted(spans, key=lambda s: s["start"]):
-        start = max(s["start"], last)
-        if s["end"] > start:
-            covered += s["end"] - start
-            last = s["end"]
-    return covered / len(text)
+    """The article's coverage under these spans: `unspin.scoring.coverage`, the definition behind the
+    document's `scores.article.share` (non-space characters under at least one span)."""
+    return scoring.coverage(text, ((s["start"], s["end"]) for s in spans))
+
+
+def percent(share: float) -> int:
+    """A share as the whole percent the pages show: the integer nearest to 100 * share, halves rounded
+    up, exactly as the page's script rounds (`Math.round`), so the server's figure is the script's."""
+    x = 100 * share
+    whole = math.floor(x)
+    return whole + 1 if x - whole >= 0.5 else whole
 
 
 def numeric_scores(scores: dict[str, Any]) -> list[tuple[str, float]]:
@@ -126,6 +129,7 @@ def article_view(record: dict[str, Any]) -> dict[str, Any]:
     doc = record["document"]
     text = doc.get("text") or ""
     spans = clean_spans(text, doc.get("spans") or [])
+    cov = coverage(text, spans)
     return {
         "id": record["id"],
         "created_at": record.get("created_at"),
@@ -135,7 +139,9 @@ def article_view(record: dict[str, Any]) -> dict[str, Any]:
         "techniques_ran": doc.get("spans") is not None,  # null: the techniques stage was skipped
         "pieces": split_pieces(text, spans),
         "mix": technique_mix(spans),
-        "coverage": coverage(text, spans),
+        "coverage": cov,
+        "coverage_percent": percent(cov),
+        "non_space": scoring.non_space_count(text),
         "scores": numeric_scores(doc.get("scores") or {}),
         "claims": _claims(text, doc.get("claims") or []),
         "entities": doc.get("entities"),
@@ -159,6 +165,7 @@ def report_view(record: dict[str, Any], min_score: float = 0.0, techniques: set[
         titles=["; ".join(f"{kept[i]['name']} ({100 * kept[i]['score']:.0f}%)" for i in p.spans) for p in pieces],
         mix=technique_mix(kept),
         coverage=coverage(view["text"], kept),
+        coverage_percent=percent(coverage(view["text"], kept)),
         min_score=min_score,
         filtered=techniques is not None,
     )

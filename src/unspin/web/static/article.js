@@ -21,7 +21,9 @@
     };
   });
   var pieces = Array.prototype.map.call(textEl.querySelectorAll(".piece"), function (el) {
-    return { el: el, spans: el.dataset.s.split(" ").map(Number), length: el.textContent.length };
+    // nonSpace: the piece's characters that count for coverage, counted by the server with the
+    // definition of the document's scores.article.share (white space does not count)
+    return { el: el, spans: el.dataset.s.split(" ").map(Number), nonSpace: parseInt(el.dataset.n, 10) || 0 };
   });
   var notes = {};
   document.querySelectorAll(".technique-note[data-label]").forEach(function (note) {
@@ -38,7 +40,7 @@
   var details = document.getElementById("details");
   var reportLink = document.getElementById("export-report");
   var reportBase = reportLink ? reportLink.getAttribute("href") : null;
-  var totalLength = textEl.textContent.length || 1;
+  var totalNonSpace = parseInt(textEl.dataset.nonSpace, 10) || 1;
   var visible = [];
   var selected = null;
 
@@ -138,8 +140,8 @@
     });
 
     var covered = 0;
-    pieces.forEach(function (piece) { if (stylePiece(piece)) { covered += piece.length; } });
-    if (coverageEl) { coverageEl.textContent = percent(covered / totalLength); }
+    pieces.forEach(function (piece) { if (stylePiece(piece)) { covered += piece.nonSpace; } });
+    if (coverageEl) { coverageEl.textContent = percent(covered / totalNonSpace); }
     if (visibleCountEl) { visibleCountEl.textContent = String(shown); }
     if (noneNotice) { noneNotice.hidden = shown > 0; }
     drawChart(counts);
