@@ -69,16 +69,24 @@ def outcome(db: str, distinct: int, crashed: int) -> dict:
 
 
 def killed_runs(db: str, work: Path, n: int, kills: int, stages: str, rng: random.Random) -> dict:
+    """Kill -9 each run once the store holds a random number of documents (a new point each time)."""
     folder = write_folder(work / "kill", list(range(n)))
-    Store(db).close()
-    for _ in range(kills):
+    store = Store(db)
+    killed = 0
+    for target in sorted(rng.sample(range(1, n), kills)):
         proc = start(db, stages, folder)
-        time.sleep(rng.uniform(1.0, 6.0))
-        os.kill(proc.pid, signal.SIGKILL)
+        while proc.poll() is None and store.count() < target:
+            time.sleep(0.02)
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            killed += 1
         proc.wait()
+    store.close()
     final = start(db, stages, folder)
     final.communicate()
-    return outcome(db, n, int(final.returncode != 0))
+    result = outcome(db, n, int(final.returncode != 0))
+    result["runs"] += f" ({killed} killed)"
+    return result
 
 
 def concurrent_runs(db: str, work: Path, n: int, k: int, stages: str) -> dict:
