@@ -32,6 +32,7 @@ import numpy as np
 
 from unspin.eval.calibration import sigmoid
 from unspin.models.base import ENCODERS, ModelFilesError, sha256_file, verified_file
+from unspin.models.onnx import create_session
 from unspin.segment.sentences import trim_span
 
 MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "claims"
@@ -92,23 +93,6 @@ def onnx_logits(
     return out
 
 
-def make_session(path: str | os.PathLike[str], threads: int | None = None, spin: bool = False) -> Any:
-    """An ONNX Runtime CPU session with `threads` intra-op threads (default: all cores).
-
-    Idle worker threads sleep instead of spinning unless `spin` is set: spinning shaves a little
-    latency on dedicated cores but halves throughput when the cores are shared with other work.
-    """
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
-    opts.intra_op_num_threads = int(threads) if threads else (os.cpu_count() or 1)
-    opts.inter_op_num_threads = 1
-    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
-
-
 def load_tokenizer(path: str | os.PathLike[str], max_length: int) -> Any:
     from tokenizers import Tokenizer
 
@@ -157,7 +141,7 @@ class ClaimDetector:
         self.batch_size = max(1, int(batch_size))
 
         self.tokenizer = load_tokenizer(tok_path, self.max_length)
-        self.session = make_session(onnx_path, threads, spin)
+        self.session, _ = create_session(onnx_path, threads, spin=spin)  # no frozen base tensors to keep
 
     @classmethod
     def load(cls, model_dir: str | os.PathLike[str] = MODEL_DIR, **kwargs: Any) -> ClaimDetector:

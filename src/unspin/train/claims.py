@@ -30,10 +30,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from unspin.claims.detector import CONFIG_NAME, ClaimDetector, load_tokenizer, make_session, onnx_logits
+from unspin.claims.detector import CONFIG_NAME, ClaimDetector, load_tokenizer, onnx_logits
 from unspin.eval.binary import best_threshold, prf
 from unspin.eval.calibration import expected_calibration_error, fit_platt, sigmoid
 from unspin.models.base import ENCODERS, package_dir, sha256_file
+from unspin.models.onnx import create_session
 from unspin.train.checkthat import read_checkthat_tsv
 from unspin.train.claims_card import write_card
 from unspin.train.common import load_config
@@ -418,7 +419,7 @@ def _score_variants(
     calib: dict[str, Any] = {}
     onnx_scores: dict[str, dict[str, np.ndarray]] = {}
     for variant, path in (("fp32", fp32_path), ("int8", int8_path)):
-        sess = make_session(path, threads=int(tcfg.get("threads", 1)))
+        sess, _ = create_session(path, threads=int(tcfg.get("threads", 1)))
         onnx_scores[variant] = {s: onnx_logits(sess, tokenizer, data[s]["texts"]) for s in ("dev", "dev-test")}
     onnx_scores["torch"] = torch_scores
     diff = float(np.max(np.abs(onnx_scores["fp32"]["dev"] - torch_scores["dev"])))
