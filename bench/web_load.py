@@ -8,8 +8,9 @@ requests/s, p50/p95 latency per request kind, errors, and the server's resident 
     .venv/bin/python bench/web_load.py --clients 10 --duration 10 --mix analyze
     .venv/bin/python bench/web_load.py --oversized 2           # plus two clients posting 2 MB texts
 
-With --oversized N, N more clients post 2 MB texts back to back; the server answers those with 504 (past
-the time limit) or 503 (no worker free in time), which the table counts apart from errors. The server's
+With --oversized N, N more clients post 2 MB texts back to back; the server refuses those up front (400:
+past the analysed-text limit, 413: past the body limit) or, with the limits raised, answers 504 (past the
+time limit) or 503 (no worker free in time); the table counts each answer apart from errors. The server's
 memory is sampled every few seconds and printed as a series.
 """
 
@@ -138,7 +139,7 @@ def oversized_client(host: str, port: int, stop: float, headers: dict, results: 
             continue
         finally:
             conn.close()
-        if status in (200, 503, 504):
+        if status in (200, 400, 413, 503, 504):  # 400/413: refused up front (over the text or body limit)
             results.ok(f"POST /api/analyze 2 MB → {status}", time.perf_counter() - started)
         else:
             results.error(f"oversized: HTTP {status}")
