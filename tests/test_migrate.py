@@ -22,9 +22,23 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from unspin.store import Store
-from unspin.store.schema import ClaimRow, CopyLink, DocumentRow, Embedding, SentenceRow, Signature, SpanRow
+from unspin.store.schema import (
+    SCHEMA_VERSION,
+    ClaimRow,
+    CopyLink,
+    DocumentRow,
+    Embedding,
+    EntityRoleRow,
+    NarrativeRow,
+    SentenceRow,
+    Signature,
+    SpanRow,
+)
 
 FIXTURE = Path(__file__).parent / "fixtures" / "legacy-two-stores.db"
+# written by the code of schema version 2 (fixtures/make-store-v2.py): the framed corpus of framedocs.py
+# (JSON with entities and narratives, no framing tables yet), one span, one web analysis
+FIXTURE_V2 = Path(__file__).parent / "fixtures" / "store-v2.db"
 
 
 def _legacy_rows(path: Path) -> dict[str, list[tuple]]:
@@ -154,7 +168,7 @@ def test_opening_twice_migrates_once(legacy: Path) -> None:
     con = sqlite3.connect(legacy)
     tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert not any(t.startswith(("corpus_", "legacy_")) for t in tables)
-    assert con.execute("SELECT version FROM unspin_schema").fetchall() == [(2,)]
+    assert con.execute("SELECT version FROM unspin_schema").fetchall() == [(SCHEMA_VERSION,)]
 
 
 def test_legacy_database_on_postgres_carried_forward(tmp_path: Path) -> None:
@@ -201,6 +215,116 @@ def test_legacy_database_on_postgres_carried_forward(tmp_path: Path) -> None:
 
         new = store.save(Document(text="A new text after the upgrade.", title="new"))
         assert store.get(new) is not None and store.count() == 10
+        store.close()
+    finally:
+        with admin.connect() as c:
+            c.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+def _v2_rows(path: Path) -> dict[str, list[tuple]]:
+    con = sqlite3.connect(path)
+    out = {
+        "docs": con.execute("SELECT id, public_id, origin, content_hash, record_id, outlet, published, document "
+                            "FROM documents ORDER BY id").fetchall(),
+        "spans": con.execute('SELECT document_id, technique, start, "end", score, text FROM spans').fetchall(),
+        "sentences": con.execute('SELECT document_id, start, "end" FROM sentences').fetchall(),
+        "runs": con.execute("SELECT id, status, added FROM runs").fetchall(),
+        "links": con.execute("SELECT a_id, b_id FROM copy_links").fetchall(),
+    }  # fmt: skip
+    con.close()
+    return out
+
+
+def _check_v2_carried_forward(store: Store, old: dict[str, list[tuple]]) -> None:
+    from framedocs import framed_corpus
+    from test_corpus_framing import NARRATIVES
+
+    with Session(store.engine) as s:
+        docs = s.execute(select(DocumentRow.id, DocumentRow.public_id, DocumentRow.origin, DocumentRow.content_hash,
+                                DocumentRow.record_id, DocumentRow.outlet, DocumentRow.published,
+                                DocumentRow.document).order_by(DocumentRow.id)).all()  # fmt: skip
+        assert [tuple(r[:7]) for r in docs] == [r[:7] for r in old["docs"]]
+        assert [r.document for r in docs] == [json.loads(r[7]) for r in old["docs"]]
+        spans = s.execute(select(SpanRow.document_id, SpanRow.technique, SpanRow.start, SpanRow.end, SpanRow.score,
+                                 SpanRow.text)).all()  # fmt: skip
+        assert sorted(map(tuple, spans)) == sorted(old["spans"]) and old["spans"]
+        assert len(s.execute(select(SentenceRow.id)).all()) == len(old["sentences"])
+        assert sorted(map(tuple, s.execute(select(CopyLink.a_id, CopyLink.b_id)))) == sorted(old["links"])
+        # the framing the documents' JSON carried is now in rows; documents without it are not analysed
+        counts = {r.record_id or r.public_id: (r.n_entities, r.n_narratives) for r in s.scalars(select(DocumentRow))}
+        assert [counts[k] for k in ("d1", "d2", "d3", "d4", "d5", "d6")] == [
+            (3, 2), (2, 2), (2, 1), (0, 1), (None, None), (None, None)]  # fmt: skip
+        assert sum(v == (None, None) for v in counts.values()) == 3  # d5, d6 and the web analysis
+        assert s.scalar(select(func.count()).select_from(EntityRoleRow)) == 7
+        assert s.scalar(select(func.count()).select_from(NarrativeRow)) == 6
+    assert [(r["id"], r["status"], r["added"]) for r in store.runs()] == old["runs"]
+    rows = [(r["month"], r["narrative"], r["documents"], r["share_of_month"], r["mean_score"])
+            for r in store.stats("narrative") if r["framing"] == "analysed"]  # fmt: skip
+    assert rows == NARRATIVES
+    # the same documents again store nothing; a new one is stored with its framing, under a new id
+    assert store.add_documents(framed_corpus())[0] == []
+    new = framed_corpus()[0]
+    new.text += " The quay reopened in March."
+    (new_id,), _ = store.add_documents([new])
+    assert new_id == len(old["docs"]) + 1
+    with Session(store.engine) as s:
+        assert s.get(DocumentRow, new_id).n_entities == 3
+
+
+def test_version_2_database_gains_framing_with_nothing_lost(tmp_path: Path) -> None:
+    path = tmp_path / "unspin.db"
+    shutil.copy(FIXTURE_V2, path)
+    old = _v2_rows(path)
+    assert len(old["docs"]) == 7 and old["spans"]
+    store = Store(str(path))
+    _check_v2_carried_forward(store, old)
+    store.close()
+    again = Store(str(path))  # opening again migrates nothing twice
+    assert again.count() == 8
+    with Session(again.engine) as s:
+        assert s.scalar(select(func.count()).select_from(EntityRoleRow)) == 10
+    con = sqlite3.connect(path)
+    assert con.execute("SELECT version FROM unspin_schema").fetchall() == [(SCHEMA_VERSION,)]
+
+
+def test_version_2_database_on_postgres_gains_framing(tmp_path: Path) -> None:
+    base = os.environ.get("UNSPIN_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("PostgreSQL not configured (set UNSPIN_TEST_POSTGRES_URL)")
+    import sqlalchemy as sa
+
+    from unspin.store import normalise_url
+
+    admin = sa.create_engine(normalise_url(base), isolation_level="AUTOCOMMIT")
+    name = "t_" + uuid.uuid4().hex[:10]
+    with admin.connect() as c:
+        c.execute(sa.text(f"CREATE DATABASE {name}"))
+    url = normalise_url(base).rsplit("/", 1)[0] + "/" + name
+    try:
+        # version 2's tables and rows as they are on PostgreSQL: the schema of the code of version 2
+        # (the fixture's own tables), its rows, and id sequences that go on after them
+        source = sa.create_engine(f"sqlite:///{FIXTURE_V2}")
+        v2 = sa.MetaData()
+        v2.reflect(source)
+        for table in v2.tables.values():
+            table.indexes.clear()
+            for column in table.columns:
+                generic = column.type.as_generic()
+                column.type = sa.DateTime(timezone=True) if isinstance(generic, sa.DateTime) else generic
+        target = sa.create_engine(url)
+        v2.create_all(target)
+        with source.connect() as src, target.begin() as dst:
+            for table in v2.sorted_tables:
+                rows = [dict(r._mapping) for r in src.execute(table.select())]
+                if rows:
+                    dst.execute(table.insert(), rows)
+                if "id" in table.c and table.name != "unspin_schema":
+                    dst.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                                        f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"))  # fmt: skip
+        target.dispose()
+        store = Store(url)
+        _check_v2_carried_forward(store, _v2_rows(FIXTURE_V2))
         store.close()
     finally:
         with admin.connect() as c:

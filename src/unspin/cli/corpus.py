@@ -154,6 +154,8 @@ class StatsBy(str, Enum):
     outlet = "outlet"
     month = "month"
     technique = "technique"
+    narrative = "narrative"
+    entity = "entity"
 
 
 class TableFormat(str, Enum):
@@ -164,13 +166,23 @@ class TableFormat(str, Enum):
 
 @corpus_app.command("stats")
 def stats(
-    by: Annotated[StatsBy, typer.Option("--by", help="outlet, month or technique.")] = StatsBy.outlet,
+    by: Annotated[
+        StatsBy, typer.Option("--by", help="outlet, month, technique, narrative or entity.")
+    ] = StatsBy.outlet,
     fmt: Annotated[TableFormat, typer.Option("--format", "-f")] = TableFormat.table,
+    outlet: Annotated[str | None, typer.Option("--outlet", help="Count this outlet's documents only.")] = None,
+    month: Annotated[bool, typer.Option("--month", help="--by entity: one row per month too.")] = False,
+    top: Annotated[
+        int, typer.Option("--top", min=0, help="--by entity: the N entities found in most documents (0: all).")
+    ] = 0,
     db: DbOpt = None,
 ) -> None:
-    """Aggregates: articles, mean article score, technique mix and top spans per outlet or month, or per technique."""
+    """Aggregates: articles, mean article score, technique mix and top spans per outlet or month, or per
+    technique; narratives per month (documents, share of the month's documents, mean score); or who each
+    outlet casts as what (documents and mentions per entity, main role and outlet). Documents the framing
+    stage did not analyse are counted apart."""
     with _store_errors():
-        rows = _store(db).stats(by.value)
+        rows = _store(db).stats(by.value, outlet=outlet, monthly=month, top=top or None)
     if fmt is TableFormat.json:
         typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
@@ -184,10 +196,14 @@ def stats(
             w.writeheader()
             w.writerows(flat)
         return
-    table = Table(title=f"corpus by {by.value}")
     if not rows:
-        Console().print("no documents stored yet")
+        Console().print("no documents stored yet" if outlet is None else f"no documents stored from {outlet}")
         return
+    title = f"corpus by {by.value}" + (f" ({outlet})" if outlet else "")
+    if by in (StatsBy.narrative, StatsBy.entity):
+        Console().print(_framing_table(rows, title))
+        return
+    table = Table(title=title)
     for col in rows[0]:
         table.add_column(col, overflow="fold")
     for r in rows:
@@ -200,6 +216,40 @@ def stats(
             cells.append("" if v is None else str(v))
         table.add_row(*cells)
     Console().print(table)
+
+
+NOT_ANALYSED_LABEL = "(not analysed for framing)"
+NUMERIC_COLUMNS = {"documents": "docs", "share_of_month": "share", "share_of_outlet": "share", "mentions": "mentions",
+                   "mean_score": "mean score"}  # fmt: skip
+
+
+def _framing_table(rows: list[dict], title: str) -> Table:
+    """Narrative or entity rows as a table; documents not analysed for framing say so in the first
+    column, an entity without a main role says "(no role)"."""
+    first = "narrative" if "narrative" in rows[0] else "entity"
+    columns = [c for c in rows[0] if c != "framing"]
+    table = Table(title=title)
+    for col in columns:
+        numeric = col in NUMERIC_COLUMNS
+        table.add_column(NUMERIC_COLUMNS.get(col, col.replace("_", " ")), overflow="fold", no_wrap=numeric,
+                         justify="right" if numeric else "left")  # fmt: skip
+    for r in rows:
+        cells = []
+        for col in columns:
+            v = r[col]
+            if col == first and r["framing"] != "analysed":
+                v = NOT_ANALYSED_LABEL
+            elif col == "main_role" and r["framing"] == "analysed":
+                v = v or "(no role)"
+            elif "share" in col and v is not None:
+                v = f"{v:.0%}"
+            elif col == "mean_score" and v is not None:
+                v = f"{v:.2f}"
+            elif isinstance(v, dict):
+                v = ", ".join(f"{k} {n}" for k, n in list(v.items())[:3])
+            cells.append("" if v is None else str(v))
+        table.add_row(*cells, style="dim" if r["framing"] != "analysed" else None)
+    return table
 
 
 @corpus_app.command("copies")

@@ -3,8 +3,11 @@
 Version 1 is the layout of two stores in one database: web analyses in `documents`/`spans` (string
 ids) and `corpus add` documents in the `corpus_*` tables. Version 2 (`unspin.store.schema`) keeps
 both in one set of tables: corpus documents keep their ids and stay reachable at `/a/corpus-<id>`,
-web analyses keep theirs as their public ids. The whole upgrade is one transaction; a process that
-finds another upgrading waits for it and then sees the new version.
+web analyses keep theirs as their public ids. Version 3 adds the framing of each document: the
+`entity_roles` and `narratives` tables and the documents' `n_entities`/`n_narratives` (None: not
+analysed for framing); documents whose JSON already carries `entities` or `narratives` get their rows.
+The whole upgrade is one transaction; a process that finds another upgrading waits for it and then
+sees the new version.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     cast,
+    delete,
     insert,
     inspect,
     literal,
@@ -33,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from unspin.document import Document
 from unspin.store.engine import StoreError
+from unspin.store.framing import add_framing
 from unspin.store.schema import (
     ORIGIN_CORPUS,
     ORIGIN_WEB,
@@ -42,7 +47,9 @@ from unspin.store.schema import (
     CopyLink,
     DocumentRow,
     Embedding,
+    EntityRoleRow,
     InputErrorRow,
+    NarrativeRow,
     Outlet,
     Run,
     SchemaVersion,
@@ -112,9 +119,55 @@ def prepare(engine: Engine, writer: Engine) -> None:
             raise StoreError(f"the database has schema version {version}; this unspin knows up to {SCHEMA_VERSION}")
         if version == 1:
             _upgrade_two_stores(conn)
+        elif version == 2:
+            _add_framing_tables(conn)
         else:
             Base.metadata.create_all(conn)
+        if version in (1, 2):
+            _fill_framing(conn)
+        conn.execute(delete(SchemaVersion))
         conn.execute(insert(SchemaVersion).values(id=1, version=SCHEMA_VERSION))
+
+
+def _add_framing_tables(conn: Connection) -> None:
+    """Version 2 to 3: the two framing tables, and the two framing counts of each document."""
+    columns = {c["name"] for c in inspect(conn).get_columns("documents")}
+    for column in ("n_entities", "n_narratives"):
+        if column not in columns:
+            conn.execute(text(f"ALTER TABLE documents ADD COLUMN {column} INTEGER"))
+    Base.metadata.create_all(conn, tables=[EntityRoleRow.__table__, NarrativeRow.__table__])
+
+
+def _fill_framing(conn: Connection, batch: int = 500) -> None:
+    """Framing rows for stored documents whose JSON carries `entities` or `narratives` and that have
+    none yet (the database decides which, so documents without framing are not read)."""
+    if conn.dialect.name == "sqlite":
+        has = "json_type(document, '$.{0}') = 'array'"
+    elif conn.dialect.name == "postgresql":
+        has = "json_typeof(document -> '{0}') = 'array'"
+    else:
+        has = "document IS NOT NULL"
+    carries = text(f"(n_entities IS NULL AND {has.format('entities')}) OR "
+                   f"(n_narratives IS NULL AND {has.format('narratives')})")  # fmt: skip
+    last = 0
+    with Session(bind=conn) as session:
+        while True:
+            rows = session.scalars(
+                select(DocumentRow).where(DocumentRow.id > last, carries).order_by(DocumentRow.id).limit(batch)
+            ).all()
+            if not rows:
+                break
+            for row in rows:
+                data = row.document if isinstance(row.document, dict) else {}
+                add_framing(
+                    session,
+                    row,
+                    data.get("entities") if row.n_entities is None else None,
+                    data.get("narratives") if row.n_narratives is None else None,
+                )
+            last = rows[-1].id
+            session.flush()
+            session.expunge_all()
 
 
 def _upgrade_two_stores(conn: Connection) -> None:

@@ -1,7 +1,8 @@
 """The tables of the one store: every stored document (an analysis saved from the web or a document
-added to a corpus) with its spans, sentences and claims; outlets; `corpus add` runs and the inputs
-they could not store; the MinHash signatures and links behind republished-copy detection; story
-embeddings; and the version of this schema (see `unspin.store.migrate`).
+added to a corpus) with its spans, sentences, claims, entity roles and narratives; outlets; `corpus
+add` runs and the inputs they could not store; the MinHash signatures and links behind
+republished-copy detection; story embeddings; and the version of this schema (see
+`unspin.store.migrate`).
 
 Each distinct text is stored once as a *primary* document; the web may keep further analyses of the
 same text (each keeps its own page), stored as rows whose `duplicate_of` names the primary. Counts,
@@ -28,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 ORIGIN_WEB = "web"
 ORIGIN_CORPUS = "corpus"
 
@@ -102,6 +103,9 @@ class DocumentRow(Base):
     article_score: Mapped[float | None] = mapped_column(Float)
     n_spans: Mapped[int] = mapped_column(Integer, default=0)
     n_words: Mapped[int] = mapped_column(Integer, default=0)
+    # entities and narratives found; None: the framing stage did not run on this document (counted apart)
+    n_entities: Mapped[int | None] = mapped_column(Integer)
+    n_narratives: Mapped[int | None] = mapped_column(Integer)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), index=True)
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     document: Mapped[dict] = mapped_column(JSON)
@@ -142,6 +146,35 @@ class ClaimRow(Base):
     end: Mapped[int] = mapped_column(Integer)
     score: Mapped[float | None] = mapped_column(Float)  # None: the detector gave no score
     text: Mapped[str] = mapped_column(Text)
+
+
+class EntityRoleRow(Base):
+    """One entity an article casts: its name as the article gives it, a key that meets the same name
+    written otherwise in other articles (`entity_key`), its main role (None: the text frames none), its
+    best fine role, its score and how often the article names it."""
+
+    __tablename__ = "entity_roles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[int] = _document_fk()
+    name: Mapped[str] = mapped_column(Text)
+    key: Mapped[str] = mapped_column(Text, index=True)
+    main_role: Mapped[str | None] = mapped_column(String(32))
+    fine_role: Mapped[str | None] = mapped_column(String(64))
+    score: Mapped[float | None] = mapped_column(Float)
+    n_mentions: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class NarrativeRow(Base):
+    """One narrative (and subnarrative, where given) an article serves, with its score."""
+
+    __tablename__ = "narratives"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[int] = _document_fk()
+    narrative: Mapped[str] = mapped_column(Text, index=True)
+    subnarrative: Mapped[str | None] = mapped_column(Text)
+    score: Mapped[float | None] = mapped_column(Float)
 
 
 class InputErrorRow(Base):

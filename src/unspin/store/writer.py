@@ -1,5 +1,6 @@
-"""Writing one document: its row, its span, sentence and claim rows, its outlet, and (for a primary)
-its MinHash signature and the copy links it makes. Used by `Store` and by the schema migration."""
+"""Writing one document: its row, its span, sentence, claim, entity-role and narrative rows, its
+outlet, and (for a primary) its MinHash signature and the copy links it makes. Used by `Store` and by
+the schema migration."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from unspin.aggregate.copies import CopyIndex, signature, signature_bytes, signature_from_bytes
 from unspin.document import Document
+from unspin.store.framing import add_framing
 from unspin.store.schema import ORIGIN_CORPUS, ClaimRow, CopyLink, DocumentRow, Outlet, SentenceRow, Signature, SpanRow
 
 
@@ -146,6 +148,7 @@ def insert_document(
                  text=c.get("text") or doc.text[c["start"] : c["end"]])
         for c in doc.claims
     )  # fmt: skip
+    add_framing(session, row, doc.entities, doc.narratives)
     if doc.outlet and duplicate_of is None:
         outlet = session.get(Outlet, doc.outlet)
         if outlet is None:
