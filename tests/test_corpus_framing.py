@@ -151,12 +151,29 @@ def test_web_analysis_with_framing_counts_in_the_corpus(store: Store) -> None:
     assert cast[("Harbour Board", "Protagonist", "south.example")] == 1
 
 
-def test_entity_key_meets_spellings() -> None:
-    assert entity_key("the U.S.") == entity_key("US") == "us"
+def test_entity_key_meets_spellings_and_actors_across_languages() -> None:
+    assert entity_key("the U.S.", "en") == entity_key("US") == "us"
     assert entity_key("  Ministry   of Ports ") == entity_key("ministry of ports")
     assert entity_key("ＮＡＴＯ") == "nato"  # full-width letters
-    assert entity_key("Зеленский") == "зеленский"
-    assert entity_key("The") == "the"
+    assert entity_key("Zelensky's", "en") == entity_key("Zelensky", "en")
+    assert entity_key("Путина", "ru") == entity_key("Путин", "ru")
+    assert entity_key("Washington", "en", actor="US") == entity_key("США", "ru", actor="US") == "actor:US"
+    assert entity_key("The") == "the" and entity_key("...") == "..."
+
+
+def test_one_actor_named_in_two_languages_is_one_entity(tmp_path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'two.db'}")
+    docs = []
+    for text, name, language in (("Washington announced new sanctions.", "Washington", "en"),
+                                 ("США объявили новые санкции.", "США", "ru"),
+                                 ("США снова объявили санкции.", "США", "ru")):  # fmt: skip
+        found = {"name": name, "main_role": "Antagonist", "roles": [{"role": "Instigator", "score": 0.8}],
+                 "score": 0.8, "mentions": [{"start": 0, "end": len(name)}], "actor": "US"}  # fmt: skip
+        docs.append(Document(text=text, language=language, outlet="wire.example", entities=[found], narratives=[]))
+    store.add_documents(docs)
+    (row,) = [r for r in store.stats("entity") if r["framing"] == "analysed"]
+    assert (row["entity"], row["main_role"], row["documents"], row["fine_roles"]) == (
+        "США", "Antagonist", 3, {"Instigator": 3})  # named by its most frequent spelling
 
 
 def test_malformed_framing_entries_are_left_out_not_fatal(tmp_path) -> None:

@@ -14,19 +14,26 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from unspin.framing.entities import normalise_name
 from unspin.store.schema import DocumentRow, EntityRoleRow, NarrativeRow
 
-_DROPPED = re.compile(r"[.'’‘`\"“”«»]")  # U.S. = US, Zelensky’s = Zelenskys
+_DROPPED = re.compile(r"[.'’‘`\"“”«»]")  # U.S. = US
 _SEPARATORS = re.compile(r"[^\w]+")
-_ARTICLE = re.compile(r"^the ")
 
 
-def entity_key(name: str) -> str:
-    """The key under which a corpus counts one entity: the same for names that differ only in case,
-    Unicode form, dots and quotes, spacing and punctuation, or a leading "the" ("the U.S." = "US")."""
-    key = _DROPPED.sub("", unicodedata.normalize("NFKC", name).casefold())
-    key = " ".join(_SEPARATORS.sub(" ", key).split())
-    return _ARTICLE.sub("", key) or key
+def entity_key(name: str, language: str | None = None, actor: str | None = None) -> str:
+    """The key under which a corpus counts one entity across articles. An entity the framing stage
+    tied to a known actor (`actor`, the same id in every language) is that actor; any other is its
+    name in the matching form of `unspin.framing.entities` for its language: case, Unicode form,
+    accents, dots and quotes, a possessive or a leading article, inflection in Russian and Bulgarian
+    ("the U.S.'s" = "US", "Путина" = "Путин")."""
+    if actor:
+        return f"actor:{actor}"
+    name = unicodedata.normalize("NFKC", name)
+    key = normalise_name(name, language)
+    if not key:  # a name of punctuation alone: keep what there is
+        key = " ".join(_SEPARATORS.sub(" ", _DROPPED.sub("", name.casefold())).split()) or name.strip().casefold()
+    return key
 
 
 def _number(value: object) -> float | None:
@@ -48,8 +55,11 @@ def top_role(entity: dict[str, Any]) -> str | None:
     return _text(best.get("role"))
 
 
-def entity_rows(document_id: int, entities: list[dict[str, Any]] | None) -> list[EntityRoleRow]:
-    """One row per named entity (entries without a name are left out)."""
+def entity_rows(
+    document_id: int, entities: list[dict[str, Any]] | None, language: str | None = None
+) -> list[EntityRoleRow]:
+    """One row per named entity (entries without a name are left out), keyed by `entity_key` in the
+    document's language."""
     rows = []
     for entity in entities or []:
         name = _text(entity.get("name")) if isinstance(entity, dict) else None
@@ -60,7 +70,7 @@ def entity_rows(document_id: int, entities: list[dict[str, Any]] | None) -> list
             EntityRoleRow(
                 document_id=document_id,
                 name=name,
-                key=entity_key(name),
+                key=entity_key(name, language, _text(entity.get("actor"))),
                 main_role=_text(entity.get("main_role")),
                 fine_role=top_role(entity),
                 score=_number(entity.get("score")),
@@ -92,7 +102,7 @@ def add_framing(session: Session, row: DocumentRow, entities: object, narratives
     """Add the framing rows of a stored document and set its `n_entities`/`n_narratives` (None for a
     field that is not a list: the stage did not run)."""
     if isinstance(entities, list):
-        found = entity_rows(row.id, entities)
+        found = entity_rows(row.id, entities, row.language)
         session.add_all(found)
         row.n_entities = len(found)
     if isinstance(narratives, list):
