@@ -62,16 +62,26 @@ def test_entities_and_narratives_appear_when_present() -> None:
         return Document(
             text=content,
             title="Roles",
-            entities=[{"text": "the <elites>", "role": "Antagonist", "start": 0, "end": 3, "score": 0.875}],
-            narratives=[{"narrative": "Discrediting the government", "score": 0.5}],
+            entities=[
+                {
+                    "name": "the <elites>",
+                    "main_role": "Antagonist",
+                    "roles": [{"role": "Deceiver", "score": 0.875}],
+                    "score": 0.875,
+                    "mentions": [{"start": 0, "end": 10}],
+                }
+            ],
+            narratives=[
+                {"narrative": "Discrediting the government", "subnarrative": None, "score": 0.5, "evidence": []}
+            ],
         )
 
     with TestClient(create_app("sqlite://", analyzer=analyzer)) as c:
         body = c.post("/api/analyze", json={"text": "The elites lie."}).json()
-        assert body["entities"][0]["role"] == "Antagonist"
+        assert body["entities"][0]["main_role"] == "Antagonist"
         page = c.get(f"/a/{body['id']}").text
-        assert "Entities and their roles" in page and "Antagonist" in page and "the &lt;elites&gt;" in page
-        assert "0.88" in page  # floats are rounded for reading
+        assert "Cast" in page and "Antagonist" in page and "the &lt;elites&gt;" in page
+        assert "Deceiver 88%" in page  # scores are rounded for reading
         assert "Narratives" in page and "Discrediting the government" in page
         report = c.get(f"/a/{body['id']}/report.html").text
         assert "Antagonist" in report and "Discrediting the government" in report

@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from webdocs import ARTICLE, HOSTILE, with_known_spans
+from framingdocs import FRAMED, with_framing
+from webdocs import ARTICLE, HOSTILE, serving, with_known_spans
 
 from unspin.web import taxonomy
 
@@ -295,3 +296,161 @@ def test_explanations_from_the_taxonomy_and_a_screenshot(server: str, browser) -
         assert SCREENSHOT.stat().st_size > 10_000
     finally:
         browser.set_window_size(1360, 1000)
+
+
+# --- the cast and narratives panels ------------------------------------------------------------------
+
+
+def _framed_or_hostile(content: str, kind: str, source: str):
+    """The hand-made cast of framingdocs.FRAMED; for a text with a script in it, an entity named by that script."""
+    doc = with_framing(content, kind, source)
+    if "__pwned" in doc.text:
+        tag = '<img src=x onerror="window.__pwned = 2">'
+        at = doc.text.index(tag)
+        doc.entities = [
+            {
+                "name": tag,
+                "main_role": "Antagonist",
+                "roles": [{"role": '<img src=x onerror="window.__pwned = 5">', "score": 0.5}],
+                "score": 0.9,
+                "mentions": [{"start": at, "end": at + len(tag)}],
+            }
+        ]
+        doc.narratives = [
+            {"narrative": "<script>window.__pwned = 6;</script>", "subnarrative": None, "score": 0.4, "evidence": []}
+        ]
+    return doc
+
+
+@pytest.fixture(scope="module")
+def framed_server() -> Iterator[str]:
+    from unspin.web import create_app
+
+    with serving(create_app("sqlite://", analyzer=_framed_or_hostile)) as url:
+        yield url
+
+
+def _lit_texts(driver, cls: str) -> list[str]:
+    return driver.execute_script(
+        "return Array.prototype.map.call(document.querySelectorAll('#article-text .' + arguments[0]),"
+        " function (el) { return el.textContent; });",
+        cls,
+    )
+
+
+def _button(driver, panel: str, name: str):
+    for button in driver.find_elements(By.CSS_SELECTOR, f"#{panel} button[data-mark]"):
+        if button.get_attribute("data-name") == name:
+            return button
+    raise AssertionError(f"no button for {name!r} in #{panel}")
+
+
+def _api(server: str, analysis_id: str) -> dict:
+    with urllib.request.urlopen(f"{server}/api/analyses/{analysis_id}", timeout=30) as response:
+        return json.load(response)
+
+
+def test_choosing_an_entity_highlights_its_mentions_and_again_clears(framed_server: str, browser) -> None:
+    analysis_id = _post(framed_server, FRAMED)
+    body = _api(framed_server, analysis_id)
+    mentions = {e["name"]: [body["text"][m["start"] : m["end"]] for m in e["mentions"]] for e in body["entities"]}
+    try:
+        browser.set_window_size(1360, 420)  # shorter than the article: the page must scroll to a mention
+        _open(browser, f"{framed_server}/a/{analysis_id}")
+        assert _lit_texts(browser, "ent-on") == []
+        chip = _button(browser, "cast-panel", "Fishermen in Port Avel")
+        assert "INNOCENT" in chip.text.upper() and "Victim 74%" in chip.get_attribute("title")
+        chip.click()
+        assert chip.get_attribute("aria-pressed") == "true"
+        assert _lit_texts(browser, "ent-on") == mentions["Fishermen in Port Avel"]
+        first = browser.find_element(By.CSS_SELECTOR, "#article-text .ent-on")
+        rect = browser.execute_script("var r = arguments[0].getBoundingClientRect(); return [r.top, r.bottom];", first)
+        assert 0 <= rect[0] and rect[1] <= browser.execute_script("return window.innerHeight")  # scrolled to it
+        assert "179, 38, 30" not in first.value_of_css_property("outline-color")  # not the antagonist's colour
+        assert (
+            browser.find_element(By.ID, "cast-status").text
+            == "1 mention of \u201cFishermen in Port Avel\u201d highlighted."
+        )
+        # another entity replaces it, in its role's colour
+        northland = _button(browser, "cast-panel", "Northland")
+        northland.click()
+        assert chip.get_attribute("aria-pressed") == "false" and northland.get_attribute("aria-pressed") == "true"
+        assert _lit_texts(browser, "ent-on") == mentions["Northland"]
+        lit = browser.find_element(By.CSS_SELECTOR, "#article-text .ent-on")
+        assert "179, 38, 30" in lit.value_of_css_property("outline-color")
+        northland.click()  # again: cleared
+        assert _lit_texts(browser, "ent-on") == [] and northland.get_attribute("aria-pressed") == "false"
+        assert browser.find_element(By.ID, "cast-status").text == ""
+    finally:
+        browser.set_window_size(1360, 1000)
+
+
+def test_cast_and_narratives_work_from_the_keyboard(framed_server: str, browser) -> None:
+    analysis_id = _post(framed_server, FRAMED)
+    body = _api(framed_server, analysis_id)
+    _open(browser, f"{framed_server}/a/{analysis_id}")
+    quill = _button(browser, "cast-panel", "Mara Quill")
+    assert quill.tag_name == "button"  # focusable and announced as a toggle (aria-pressed)
+    quill.send_keys(Keys.ENTER)
+    assert _lit_texts(browser, "ent-on") == ["Mara Quill", "Quill"]
+    assert browser.switch_to.active_element == quill
+    quill.send_keys(Keys.SPACE)
+    assert _lit_texts(browser, "ent-on") == []
+    quill.send_keys(Keys.ENTER)
+    quill.send_keys(Keys.ESCAPE)
+    assert _lit_texts(browser, "ent-on") == [] and quill.get_attribute("aria-pressed") == "false"
+    narrative = next(n for n in body["narratives"] if n["subnarrative"] is None and n["evidence"])
+    button = _button(browser, "narratives-panel", narrative["narrative"])
+    button.send_keys(Keys.ENTER)
+    assert "".join(_lit_texts(browser, "nar-on")) == "".join(
+        body["text"][e["start"] : e["end"]] for e in narrative["evidence"]
+    )
+    button.send_keys(Keys.ENTER)
+    assert _lit_texts(browser, "nar-on") == []
+
+
+def test_framing_highlights_coexist_with_the_technique_slider(framed_server: str, browser) -> None:
+    from unspin.scoring import coverage
+    from unspin.web.highlight import percent
+
+    analysis_id = _post(framed_server, FRAMED)
+    body = _api(framed_server, analysis_id)
+    spans = [(s["start"], s["end"], s["score"]) for s in body["spans"]]
+    browser.get_log("browser")  # drop what earlier pages logged (an error page's 4xx, say)
+    _open(browser, f"{framed_server}/a/{analysis_id}")
+
+    def shown() -> str:
+        return browser.find_element(By.ID, "coverage").text
+
+    before = shown()
+    assert before == f"{percent(coverage(body['text'], [(a, b) for a, b, _ in spans]))}%"
+    _button(browser, "cast-panel", "Westmark").click()
+    sabotage = next(n for n in body["narratives"] if n["subnarrative"] is None and n["evidence"])
+    _button(browser, "narratives-panel", sabotage["narrative"]).click()
+    both = browser.find_elements(By.CSS_SELECTOR, "#article-text .piece.hl.ent-on.nar-on")
+    assert [el.text for el in both] == ["Westmark"]  # a mention in an evidence sentence under a technique span
+    assert shown() == before and len(browser.find_elements(By.CSS_SELECTOR, "#span-list li")) == len(spans)
+    assert "inset" in both[0].value_of_css_property("box-shadow")  # the technique underline is still drawn
+    _set_slider(browser, 0.65)  # hides the span over "Northland's ministry accused Westmark"
+    assert shown() == f"{percent(coverage(body['text'], [(a, b) for a, b, p in spans if p >= 0.65]))}%"
+    assert not _lit(both[0]) and "ent-on" in both[0].get_attribute("class")  # the framing layer stays
+    assert len(_lit_texts(browser, "ent-on")) == len(
+        next(e for e in body["entities"] if e["name"] == "Westmark")["mentions"]
+    )
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors
+
+
+def test_hostile_entity_names_run_no_script(framed_server: str, browser) -> None:
+    _open(browser, f"{framed_server}/a/{_post(framed_server, HOSTILE)}")
+    chip = browser.find_element(By.CSS_SELECTOR, "#cast-panel button[data-mark]")
+    assert chip.find_element(By.CSS_SELECTOR, ".chip-name").text == '<img src=x onerror="window.__pwned = 2">'
+    assert not browser.find_elements(
+        By.CSS_SELECTOR, "#cast-panel img, #narratives-panel script, #narratives-panel img"
+    )
+    chip.click()
+    assert _lit_texts(browser, "ent-on") == ['<img src=x onerror="window.__pwned = 2">']
+    browser.find_element(By.CSS_SELECTOR, "#narratives-panel button[data-mark]").click()
+    assert "<script>window.__pwned = 6;</script>" in browser.find_element(By.ID, "narratives-panel").text
+    time.sleep(0.3)
+    assert browser.execute_script("return window.__pwned === undefined")

@@ -97,7 +97,7 @@ def render_document(doc: Document, console: Console) -> None:
             table.add_row(
                 Text(span.technique, style=palette.get(span.technique, "")),
                 f"{span.score:.2f}",
-                snippet if len(snippet) <= 80 else snippet[:77] + "...",
+                Text(snippet if len(snippet) <= 80 else snippet[:77] + "..."),
             )
         console.print(table)
     if doc.claims:
@@ -105,8 +105,87 @@ def render_document(doc: Document, console: Console) -> None:
         table.add_column("score")
         table.add_column("sentence")
         for claim in doc.claims:
-            table.add_row(f"{claim['score']:.2f}", doc.text[claim["start"] : claim["end"]])
+            table.add_row(f"{claim['score']:.2f}", Text(doc.text[claim["start"] : claim["end"]]))
         console.print(table)
+    _render_framing(doc, console)
+
+
+# Terminal colours of the three main roles (the role is always written out too).
+ROLE_STYLES = {"Protagonist": "bold blue", "Antagonist": "bold red", "Innocent": "bold magenta"}
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _score(value: Any) -> str:
+    number = _number(value)
+    return "" if number is None else f"{number:.2f}"
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 2]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut[:-1]).rstrip() + "..."  # whole words where it can
+
+
+def _offsets(text: str, items: Any) -> list[tuple[int, int]]:
+    spans = []
+    for item in items if isinstance(items, list) else []:
+        start, end = (item.get("start"), item.get("end")) if isinstance(item, dict) else (None, None)
+        if isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text):
+            spans.append((start, end))
+    return sorted(set(spans))
+
+
+def _by_score(items: list[Any]) -> list[dict[str, Any]]:
+    rows = [x for x in items if isinstance(x, dict)]
+    return sorted(rows, key=lambda x: -(_number(x.get("score")) or 0.0))
+
+
+def _cast_table(doc: Document, entities: list[Any]) -> Table:
+    table = Table(title="Cast", caption=None if entities else "no entity cast in a role")
+    for col in ("entity", "main role", "fine roles", "mentions"):
+        table.add_column(col, justify="right" if col == "mentions" else "left")
+    rows = _by_score(entities)
+    rows.sort(key=lambda e: e.get("main_role") not in ROLE_STYLES)  # the unframed last, stable otherwise
+    for e in rows:
+        role_name = e.get("main_role") if e.get("main_role") in ROLE_STYLES else None
+        role = Text(role_name or "no role", style=ROLE_STYLES.get(role_name or "", "dim"))
+        if role_name and _number(e.get("score")) is not None:
+            role.append(f" {_score(e.get('score'))}")
+        fine = _by_score(e.get("roles") or []) if role_name else []
+        fine_text = ", ".join(f"{r.get('role')} {_score(r.get('score'))}".strip() for r in fine[:3])
+        table.add_row(
+            Text(str(e.get("name") or "")), role, Text(fine_text), str(len(_offsets(doc.text, e.get("mentions"))))
+        )
+    return table
+
+
+def _narratives_table(doc: Document, narratives: list[Any]) -> Table:
+    table = Table(title="Narratives", caption=None if narratives else "no narrative found")
+    for col in ("narrative", "subnarrative", "score", "evidence"):
+        table.add_column(col)
+    for n in _by_score(narratives):
+        label = str(n.get("narrative") or "")
+        sub = n.get("subnarrative") if isinstance(n.get("subnarrative"), str) else ""
+        if sub.startswith(label + ":"):  # "Narrative: Subnarrative" -> the new part
+            sub = sub[len(label) + 1 :].strip()
+        evidence = _offsets(doc.text, n.get("evidence"))
+        first = _shorten(doc.text[evidence[0][0] : evidence[0][1]]) if evidence else ""
+        table.add_row(Text(label), Text(sub), _score(n.get("score")), Text(first))
+    return table
+
+
+def _render_framing(doc: Document, console: Console) -> None:
+    """The cast and the narratives, when the framing stage ran (nothing when the fields are None). Every cell
+    from the article is a `Text`: names and sentences must never be read as console markup."""
+    if doc.entities is not None:
+        console.print(_cast_table(doc, doc.entities))
+    if doc.narratives is not None:
+        console.print(_narratives_table(doc, doc.narratives))
 
 
 def _palette() -> dict[str, str]:

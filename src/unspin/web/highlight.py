@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from unspin import scoring
+from unspin.web import framing
 from unspin.web.taxonomy import describe
 
 
@@ -21,10 +22,15 @@ class Piece:
     text: str
     spans: list[int] = field(default_factory=list)  # indices into the view's span list
     non_space: int = 0  # characters of `text` that count for coverage (`unspin.scoring.non_space_count`)
+    marks: list[str] = field(default_factory=list)  # framing marks covering the piece: "e0" entity, "n1" narrative
 
     @property
     def span_attr(self) -> str:
         return " ".join(str(i) for i in self.spans)
+
+    @property
+    def mark_attr(self) -> str:
+        return " ".join(self.marks)
 
 
 def clean_spans(text: str, spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -58,21 +64,42 @@ def clean_spans(text: str, spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def split_pieces(text: str, spans: list[dict[str, Any]]) -> list[Piece]:
-    """Cut `text` at every span boundary; each piece lists the spans covering all of it."""
-    bounds = sorted({0, len(text), *(s["start"] for s in spans), *(s["end"] for s in spans)})
+def split_pieces(text: str, spans: list[dict[str, Any]], marks: list[dict[str, Any]] | None = None) -> list[Piece]:
+    """Cut `text` at every span boundary; each piece lists the spans covering all of it.
+
+    `marks` (`{start, end, key}`: an entity's mentions, a narrative's evidence) cut the text too, as a layer of
+    their own: each piece also lists the keys of the marks covering it, and the spans stay as they were.
+    """
+    marks = marks or []
+    bounds = sorted(
+        {0, len(text), *(s["start"] for s in spans), *(s["end"] for s in spans)}
+        | {m[k] for m in marks for k in ("start", "end")}
+    )
     starts: dict[int, list[int]] = {}
     ends: dict[int, list[int]] = {}
     for i, s in enumerate(spans):
         starts.setdefault(s["start"], []).append(i)
         ends.setdefault(s["end"], []).append(i)
+    mark_starts: dict[int, list[str]] = {}
+    mark_ends: dict[int, list[str]] = {}
+    for m in marks:
+        mark_starts.setdefault(m["start"], []).append(m["key"])
+        mark_ends.setdefault(m["end"], []).append(m["key"])
     active: set[int] = set()
+    marked: dict[str, int] = {}  # key -> how many of its marks are open (an entity's mentions may overlap)
     pieces = []
     for a, b in zip(bounds, bounds[1:], strict=False):
         active.difference_update(ends.get(a, ()))
         active.update(starts.get(a, ()))
+        for key in mark_ends.get(a, ()):
+            marked[key] -= 1
+            if not marked[key]:
+                del marked[key]
+        for key in mark_starts.get(a, ()):
+            marked[key] = marked.get(key, 0) + 1
         if b > a:
-            pieces.append(Piece(a, b, text[a:b], sorted(active), scoring.non_space_count(text, a, b)))
+            keys = sorted(marked, key=lambda k: (k[:1], len(k), k))  # e2 before e10
+            pieces.append(Piece(a, b, text[a:b], sorted(active), scoring.non_space_count(text, a, b), keys))
     return pieces
 
 
@@ -130,6 +157,8 @@ def article_view(record: dict[str, Any]) -> dict[str, Any]:
     text = doc.get("text") or ""
     spans = clean_spans(text, doc.get("spans") or [])
     cov = coverage(text, spans)
+    cast = framing.cast_view(text, doc.get("entities"))
+    narratives = framing.narratives_view(text, doc.get("narratives"))
     return {
         "id": record["id"],
         "created_at": record.get("created_at"),
@@ -137,15 +166,16 @@ def article_view(record: dict[str, Any]) -> dict[str, Any]:
         "text": text,
         "spans": spans,
         "techniques_ran": doc.get("spans") is not None,  # null: the techniques stage was skipped
-        "pieces": split_pieces(text, spans),
+        "pieces": split_pieces(text, spans, framing.framing_marks(cast, narratives)),
         "mix": technique_mix(spans),
         "coverage": cov,
         "coverage_percent": percent(cov),
         "non_space": scoring.non_space_count(text),
         "scores": numeric_scores(doc.get("scores") or {}),
         "claims": _claims(text, doc.get("claims") or []),
-        "entities": doc.get("entities"),
-        "narratives": doc.get("narratives"),
+        "cast": cast,
+        "narratives": narratives,
+        "framing_notes": framing.framing_notes(doc.get("entities"), cast, doc.get("narratives"), narratives),
     }
 
 
