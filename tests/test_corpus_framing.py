@@ -34,7 +34,7 @@ NARRATIVES = [
 ]
 CAST = [
     # entity, main role, outlet, documents, share of the outlet's analysed documents, mentions, fine roles
-    ("Ministry of Ports", "Antagonist", "north.example", 2, 1.0, 5, {"Incompetent": 1, "Corrupt": 1}),
+    ("Ministry of Ports", "Antagonist", "north.example", 2, 1.0, 5, {"Corrupt": 1, "Incompetent": 1}),
     ("a reporter", None, "south.example", 1, 0.5, 1, {}),
     ("dock workers", "Innocent", "north.example", 1, 0.5, 1, {"Victim": 1}),
     ("Harbour Board", "Antagonist", "north.example", 1, 0.5, 1, {"Incompetent": 1}),
@@ -176,8 +176,8 @@ def test_one_actor_named_in_two_languages_is_one_entity(tmp_path) -> None:
         "США", "Antagonist", 3, {"Instigator": 3})  # named by its most frequent spelling
 
 
-def test_malformed_framing_entries_are_left_out_not_fatal(tmp_path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'odd.db'}")
+def test_malformed_framing_entries_are_left_out_not_fatal(db_url) -> None:  # noqa: F811
+    store = Store(db_url)
     doc = Document(text="A short text about the river.", entities=[{"name": ""}, "Harbour", {"name": "River",
                    "main_role": "Innocent", "roles": "Victim", "score": "high", "mentions": None}],
                    narratives=[{"score": 1.0}, {"narrative": "Other", "score": None}])  # fmt: skip
@@ -187,6 +187,8 @@ def test_malformed_framing_entries_are_left_out_not_fatal(tmp_path) -> None:
                 EntityRoleRow.fine_role, EntityRoleRow.score, EntityRoleRow.n_mentions))] == [
             ("River", "Innocent", None, None, 0)]  # fmt: skip
     assert _narratives(store.stats("narrative"))[0] == [("(undated)", "Other", 1, 1.0, None)]
+    assert _cast(store.stats("entity", monthly=True))[0] == [("River", "Innocent", "(unknown)", 1, 1.0, 0, {})]
+    store.close()
 
 
 def test_cli_stats_and_exports_carry_framing(store: Store, tmp_path) -> None:
@@ -197,7 +199,7 @@ def test_cli_stats_and_exports_carry_framing(store: Store, tmp_path) -> None:
     res = runner.invoke(app, ["corpus", "stats", "--by", "entity", "--format", "csv", "--db", db])
     rows = list(csv.DictReader(io.StringIO(res.stdout)))
     assert rows[0]["entity"] == "Ministry of Ports" and rows[0]["mentions"] == "5"
-    assert json.loads(rows[0]["fine_roles"]) == {"Incompetent": 1, "Corrupt": 1}
+    assert json.loads(rows[0]["fine_roles"]) == {"Corrupt": 1, "Incompetent": 1}
     assert [r["framing"] for r in rows].count("not analysed") == 2
     wide = {"COLUMNS": "200"}  # a table row on one line
     res = runner.invoke(app, ["corpus", "stats", "--by", "entity", "--month", "--top", "1", "--db", db], env=wide)

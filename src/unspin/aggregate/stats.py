@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from typing import Any
 
 GROUPINGS = ("outlet", "month", "technique")
-FRAMING_GROUPINGS = ("narrative", "entity")
 ANALYSED = "analysed"
 NOT_ANALYSED = "not analysed"
 UNKNOWN_OUTLET = "(unknown)"
@@ -83,107 +82,77 @@ def aggregate(
     return out
 
 
-def _mean(values: Iterable[float | None]) -> float | None:
-    known = [v for v in values if v is not None]
-    return round(sum(known) / len(known), 4) if known else None
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
 
 
-def _best(old: float | None, new: float | None) -> float | None:
-    return new if old is None else old if new is None else max(old, new)
+def _place(place: tuple[str, ...], monthly: bool) -> dict[str, str]:
+    return {"outlet": place[0], "month": place[1]} if monthly else {"outlet": place[0]}
 
 
-def by_narrative(
-    docs: Iterable[tuple[int, str | None, str | None, int | None]],
-    narratives: Iterable[tuple[int, str, float | None]],
+def narrative_rows(
+    served: Iterable[tuple[str, str, int, float | None]],
+    documents: Iterable[tuple[str, bool, int]],
 ) -> list[dict[str, Any]]:
-    """Per month and narrative: documents serving it, their share of the month's documents analysed
-    for framing, and their mean score (a document's best score for that narrative). From documents
-    `(id, outlet, published, n_narratives)` (None: not analysed) and narratives `(document id, label,
-    score)`. Each month's documents not analysed follow its narratives in one row of their own."""
-    month: dict[int, str] = {}
+    """Rows per month and narrative: documents serving it, their share of the month's documents
+    analysed for framing, and their mean score (each document's best score for that narrative), from
+    `(month, narrative, documents, mean score)` and the month's documents `(month, analysed, count)`.
+    Each month's documents not analysed follow its narratives in one row of their own."""
     analysed: Counter = Counter()
-    not_analysed: Counter = Counter()
-    for doc_id, _outlet, published, n in docs:
-        if n is None:
-            not_analysed[month_of(published)] += 1
+    rows: list[dict[str, Any]] = []
+    for month, was_analysed, n in documents:
+        if was_analysed:
+            analysed[month] += n
         else:
-            month[doc_id] = month_of(published)
-            analysed[month[doc_id]] += 1
-    scores: dict[tuple[str, str], dict[int, float | None]] = defaultdict(dict)
-    for doc_id, label, score in narratives:
-        if doc_id in month:
-            served = scores[(month[doc_id], label)]
-            served[doc_id] = _best(served.get(doc_id), score)
-    rows = [
-        {"month": m, "narrative": label, "documents": len(served),
-         "share_of_month": round(len(served) / analysed[m], 4), "mean_score": _mean(served.values()),
-         "framing": ANALYSED}
-        for (m, label), served in scores.items()
-    ]  # fmt: skip
-    rows += [
-        {"month": m, "narrative": None, "documents": n, "share_of_month": None, "mean_score": None,
-         "framing": NOT_ANALYSED}
-        for m, n in not_analysed.items()
-    ]  # fmt: skip
+            rows.append({"month": month, "narrative": None, "documents": n, "share_of_month": None,
+                         "mean_score": None, "framing": NOT_ANALYSED})  # fmt: skip
+    for month, label, n, mean in served:
+        rows.append({"month": month, "narrative": label, "documents": n, "share_of_month": _share(n, analysed[month]),
+                     "mean_score": None if mean is None else round(float(mean), 4), "framing": ANALYSED})  # fmt: skip
     rows.sort(key=lambda r: (r["month"], r["framing"] == NOT_ANALYSED, -r["documents"], r["narrative"] or ""))
     return rows
 
 
-def by_entity(
-    docs: Iterable[tuple[int, str | None, str | None, int | None]],
-    entities: Iterable[tuple[int, str, str, str | None, str | None, int]],
+def entity_rows(
+    cast: Iterable[tuple[Any, ...]],
+    fine: Iterable[tuple[Any, ...]],
+    spellings: Iterable[tuple[str, str, int]],
+    documents: Iterable[tuple[Any, ...]],
     *,
     monthly: bool = False,
-    top: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Per entity, main role and outlet (and month, with `monthly`): documents casting the entity so,
-    their share of the outlet's documents analysed for framing (that month's, with `monthly`),
-    mentions, and the fine roles given (documents per best fine role). From documents `(id, outlet,
-    published, n_entities)` (None: not analysed) and entities `(document id, name, key, main_role,
-    fine_role, mentions)`. An entity is named by its most frequent spelling; `top` keeps the entities
-    found in most documents. Documents not analysed come last, one row per outlet (and month)."""
-    where: dict[int, tuple[str, ...]] = {}
+    """Rows per entity, main role and outlet (and month, with `monthly`): documents casting the entity
+    so, their share of the outlet's documents analysed for framing (that month's, with `monthly`),
+    mentions, and the fine roles given (documents per best fine role). From `cast` `(key, main_role,
+    outlet[, month], documents, mentions)`, `fine` `(key, main_role, outlet[, month], fine_role,
+    documents)`, `spellings` `(key, name, count)` (an entity is named by its most frequent spelling) and
+    `documents` `(outlet[, month], analysed, count)`. Documents not analysed come last, one row per
+    outlet (and month)."""
+    width = 2 if monthly else 1
     analysed: Counter = Counter()
-    not_analysed: Counter = Counter()
-    for doc_id, outlet, published, n in docs:
-        place = (outlet or UNKNOWN_OUTLET, month_of(published)) if monthly else (outlet or UNKNOWN_OUTLET,)
-        if n is None:
-            not_analysed[place] += 1
+    apart: list[dict[str, Any]] = []
+    for *place, was_analysed, n in documents:
+        if was_analysed:
+            analysed[tuple(place)] += n
         else:
-            where[doc_id] = place
-            analysed[place] += 1
-    cast: dict[tuple, dict[str, Any]] = {}
-    spellings: dict[str, Counter] = defaultdict(Counter)
-    reach: dict[str, set[int]] = defaultdict(set)
-    for doc_id, name, key, main_role, fine_role, mentions in entities:
-        if doc_id not in where:
-            continue
-        spellings[key][name] += 1
-        reach[key].add(doc_id)
-        group = cast.setdefault((key, main_role, *where[doc_id]), {"docs": set(), "mentions": 0, "fine": Counter()})
-        group["mentions"] += mentions or 0
-        if doc_id not in group["docs"] and fine_role:
-            group["fine"][fine_role] += 1
-        group["docs"].add(doc_id)
-    keep = set(sorted(reach, key=lambda k: (-len(reach[k]), k))[:top]) if top else set(reach)
-    name = {k: min(c.items(), key=lambda item: (-item[1], item[0]))[0] for k, c in spellings.items()}
+            apart.append({"entity": None, "main_role": None, **_place(tuple(place), monthly), "documents": n,
+                          "share_of_outlet": None, "mentions": None, "fine_roles": {},
+                          "framing": NOT_ANALYSED})  # fmt: skip
+    best: dict[str, tuple[int, str]] = {}
+    for key, name, n in spellings:
+        if key not in best or (-n, name) < (-best[key][0], best[key][1]):
+            best[key] = (n, name)
+    given: dict[tuple, list[tuple[str, int]]] = defaultdict(list)
+    for *group, role, n in fine:
+        given[tuple(group)].append((role, n))
     rows = []
-    for (key, main_role, *place), group in cast.items():
-        if key in keep:
-            rows.append({"entity": name[key], "main_role": main_role, **_place(place, monthly),
-                         "documents": len(group["docs"]),
-                         "share_of_outlet": round(len(group["docs"]) / analysed[tuple(place)], 4),
-                         "mentions": group["mentions"], "fine_roles": dict(group["fine"].most_common()),
-                         "framing": ANALYSED})  # fmt: skip
+    for key, main_role, *rest in cast:
+        place, (n, mentions) = tuple(rest[:width]), rest[width:]
+        roles = sorted(given[(key, main_role, *place)], key=lambda item: (-item[1], item[0]))
+        rows.append({"entity": best[key][1] if key in best else key, "main_role": main_role, **_place(place, monthly),
+                     "documents": n, "share_of_outlet": _share(n, analysed[place]), "mentions": int(mentions or 0),
+                     "fine_roles": dict(roles), "framing": ANALYSED})  # fmt: skip
     rows.sort(key=lambda r: (r.get("month", ""), -r["documents"], r["entity"].casefold(), r["main_role"] or "~",
                              r["outlet"]))  # fmt: skip
-    rows += [
-        {"entity": None, "main_role": None, **_place(list(place), monthly), "documents": n, "share_of_outlet": None,
-         "mentions": None, "fine_roles": {}, "framing": NOT_ANALYSED}
-        for place, n in sorted(not_analysed.items(), key=lambda item: (item[0][::-1], -item[1]))
-    ]  # fmt: skip
-    return rows
-
-
-def _place(place: list[str], monthly: bool) -> dict[str, str]:
-    return {"outlet": place[0], "month": place[1]} if monthly else {"outlet": place[0]}
+    apart.sort(key=lambda r: (r.get("month", ""), r["outlet"]))
+    return rows + apart

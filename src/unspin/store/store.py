@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,9 +29,7 @@ from unspin.store.schema import (
     ORIGIN_WEB,
     DocumentRow,
     Embedding,
-    EntityRoleRow,
     InputErrorRow,
-    NarrativeRow,
     Run,
     Signature,
     SpanRow,
@@ -72,13 +70,6 @@ def _pid_alive(pid: int) -> bool:
     except (PermissionError, OSError):
         return True  # another user's process, or a platform that cannot tell
     return True
-
-
-def _framing_query(by: str) -> Select:
-    if by == "narrative":
-        return select(NarrativeRow.document_id, NarrativeRow.narrative, NarrativeRow.score)
-    return select(EntityRoleRow.document_id, EntityRoleRow.name, EntityRoleRow.key, EntityRoleRow.main_role,
-                  EntityRoleRow.fine_role, EntityRoleRow.n_mentions)  # fmt: skip
 
 
 class Store:
@@ -337,21 +328,17 @@ class Store:
         """Rows of aggregates `by` outlet, month (of publication), technique, narrative (per month) or
         entity (per main role and outlet; per month too with `monthly`; the `top` entities). `outlet`
         keeps that outlet's documents only."""
-        from unspin.aggregate.stats import FRAMING_GROUPINGS, aggregate, by_entity, by_narrative
+        from unspin.aggregate.stats import aggregate
+        from unspin.store.framing_stats import entity_stats, narrative_stats
 
         primary = DocumentRow.duplicate_of.is_(None)
         if outlet is not None:
             primary = primary & (DocumentRow.outlet == outlet)
         with self._read() as s:
-            if by in FRAMING_GROUPINGS:
-                count = DocumentRow.n_narratives if by == "narrative" else DocumentRow.n_entities
-                docs = s.execute(
-                    select(DocumentRow.id, DocumentRow.outlet, DocumentRow.published, count).where(primary)
-                ).all()
-                framing = s.execute(_framing_query(by).join(DocumentRow).where(primary)).all()
-                if by == "narrative":
-                    return by_narrative(docs, framing)
-                return by_entity(docs, framing, monthly=monthly, top=top)
+            if by == "narrative":
+                return narrative_stats(s, primary)
+            if by == "entity":
+                return entity_stats(s, primary, monthly=monthly, top=top)
             docs = s.execute(
                 select(DocumentRow.id, DocumentRow.outlet, DocumentRow.published, DocumentRow.article_score).where(
                     primary
