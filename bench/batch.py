@@ -6,8 +6,9 @@ Prints, in one run: articles/s of the CLI as a user runs it (process start and m
 included), for each `--workers` value and each `--skip` choice asked for ("-": every stage); then,
 in this process and without start-up, articles/s one document at a time against documents in lanes
 (one per core, the CLI's default), run in turns; then the time per article of every pipeline stage
-(cleaning and metadata, language, segmentation, techniques, claims), so the share of each stage
-shows. Articles are built from PTC texts when `../shared/data/ptc` exists.
+(cleaning and metadata, language, segmentation, techniques, claims, framing) beside the framing
+encoder's bare forward pass, so the share of each stage shows, and the peak RSS. Articles are built
+from PTC texts when `../shared/data/ptc` exists.
 """
 
 from __future__ import annotations
@@ -123,6 +124,23 @@ def main() -> None:
     print(f"{'stage':<12}{'ms':>8}{'share':>8}")
     for k, v in ms.items():
         print(f"{k:<12}{v:>8.1f}{v / total:>8.0%}")
+    print(f"{'(framing: its encoder alone)':<30}{encoder_ms(articles, args.threads):>8.1f} ms")
+    import resource
+
+    print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
+def encoder_ms(articles: list[str], threads: int) -> float:
+    """Milliseconds per article of the framing stage's encoder pass alone (the rest of the stage is
+    pooling and small linear heads)."""
+    from unspin.models.e5 import E5Encoder
+
+    enc = E5Encoder.load(threads)
+    enc.token_states(articles[0])
+    t0 = time.perf_counter()
+    for a in articles:
+        enc.token_states(a)
+    return 1000 * (time.perf_counter() - t0) / len(articles)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ StageFactory = Callable[[Settings], Stage]
 
 # name -> factory(settings)
 _FACTORIES: dict[str, StageFactory] = {}
-DEFAULT_STAGES = ["language", "segment", "techniques", "claims"]
+DEFAULT_STAGES = ["language", "segment", "techniques", "claims", "framing"]
 
 
 def register_stage(name: str, factory: StageFactory) -> None:
@@ -85,10 +85,30 @@ def _claims(settings: Settings) -> Stage:
     return get_detector(threads=settings.threads)
 
 
+def _framing(settings: Settings) -> Stage:
+    from unspin.framing.model import FramingModel
+    from unspin.framing.stage import FramingStage
+
+    return FramingStage(FramingModel.load(threads=settings.threads))
+
+
+def _custom_narratives(settings: Settings) -> Stage:
+    from unspin.framing.custom import CustomNarrativeScorer
+    from unspin.framing.stage import CustomNarrativesStage
+    from unspin.models.e5 import E5Encoder
+
+    if not settings.narratives_file:
+        raise ValueError("the custom_narratives stage needs a narratives file (--narratives FILE)")
+    scorer = CustomNarrativeScorer.from_file(settings.narratives_file, E5Encoder.load(settings.threads))
+    return CustomNarrativesStage(scorer)
+
+
 register_stage("language", _language)
 register_stage("segment", _segment)
 register_stage("techniques", _techniques)
 register_stage("claims", _claims)
+register_stage("framing", _framing)
+register_stage("custom_narratives", _custom_narratives)
 
 
 class Pipeline:

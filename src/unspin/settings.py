@@ -42,3 +42,6 @@ class Settings:
     # Technique spans below this confidence are left out of the output, and out of the sentence and
     # article scores (0: every span the model finds). Scores are calibrated: see the model cards.
     min_score: float = 0.0
+    # A TOML file of the user's own narratives (see unspin.framing.custom), scored by the
+    # "custom_narratives" stage; None: no such stage.
+    narratives_file: str | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -30,6 +31,7 @@ from unspin.settings import Settings
 class SkippableStage(str, Enum):
     techniques = "techniques"
     claims = "claims"
+    framing = "framing"
 
 
 def extract(
@@ -84,7 +86,19 @@ SkipOpt = Annotated[
     list[SkippableStage] | None,
     typer.Option(
         "--skip",
-        help="Leave out a model stage (repeatable): techniques or claims. Its field in the output is null.",
+        help="Leave out a model stage (repeatable): techniques, claims or framing. Its field in the output is null.",
+    ),
+]
+NarrativesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--narratives",
+        help=(
+            "A TOML file of your own narratives (name, description, example sentences): each article is "
+            "scored against them too, with its evidence sentences (see docs/framing.md)."
+        ),
+        exists=True,
+        dir_okay=False,
     ),
 ]
 MinScoreOpt = Annotated[
@@ -111,8 +125,10 @@ def analyze(
     workers: WorkersOpt = 0,
     skip: SkipOpt = None,
     min_score: MinScoreOpt = 0.0,
+    narratives: NarrativesOpt = None,
 ) -> None:
-    """Analyse articles: clean text and metadata, technique spans with scores, check-worthy claims."""
+    """Analyse articles: clean text and metadata, technique spans with scores, check-worthy claims, the cast
+    (entities and their roles) and the narratives."""
     from unspin.lanes import PipelineLoadError, analyse_many, lane_plan, process_pipeline
     from unspin.pipeline import DEFAULT_STAGES
 
@@ -121,6 +137,9 @@ def analyze(
     settings.min_score = min_score
     skipped = {s.value for s in skip or []}
     stages = [s for s in DEFAULT_STAGES if s not in skipped]
+    if narratives is not None:
+        settings.narratives_file = str(narratives)
+        stages.append("custom_narratives")
     try:
         jobs: Any = ((item, {}) if not isinstance(item, InputError) else item for item in read_paths(paths, settings))
         lanes = None

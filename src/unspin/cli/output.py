@@ -70,7 +70,7 @@ def render_document(doc: Document, console: Console) -> None:
         ("url", doc.url),
         ("sentences", str(len(doc.sentences)) if doc.sentences else None),
         ("debris removed", ", ".join(sorted({r.reason for r in doc.removed})) if doc.removed else None),
-        ("skipped", ", ".join(s for s in ("techniques", "claims") if not doc.ran(s)) or None),
+        ("skipped", ", ".join(s for s in ("techniques", "claims", "framing") if not doc.ran(s)) or None),
     ):
         if value:
             meta.add_row(label, value)

@@ -1,4 +1,4 @@
-"""`unspin semeval si|flc|tc`: SemEval-2020 Task 11 label files for a folder of articles."""
+"""`unspin semeval si|flc|tc|roles|narratives`: SemEval answer files (2020 Task 11, 2025 Task 10)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from unspin.cli.common import ModelName, ModelOpt, article_progress, err_console
 from unspin.settings import Settings
 
-semeval_app = typer.Typer(help="Write SemEval-2020 Task 11 label files for a folder of article<ID>.txt files.")
+semeval_app = typer.Typer(
+    help="Write SemEval answer files: 2020 Task 11 technique labels (si, flc, tc) for article<ID>.txt files, "
+    "2025 Task 10 roles and narratives for its documents."
+)
 
 ArticlesArg = Annotated[Path, typer.Argument(help="Folder of article<ID>.txt files.", exists=True, file_okay=False)]
 OutOpt = Annotated[Path, typer.Option("--output", "-o", help="Label file to write.")]
@@ -79,3 +83,73 @@ def semeval_tc(
         err_console.print(f"[red]error:[/] {err}")
         raise typer.Exit(1) from None
     err_console.print(f"wrote {n} TC lines to {out}")
+
+
+DocsArg = Annotated[
+    Path,
+    typer.Argument(
+        help="Folder of SemEval-2025 documents (*.txt, or a folder holding raw-documents/).",
+        exists=True,
+        file_okay=False,
+    ),
+]
+
+
+def _framing_model() -> Any:
+    from unspin.framing.model import FramingModel
+
+    try:
+        return FramingModel.load()
+    except Exception as err:  # a missing model or base package: say which and how to fix it
+        err_console.print(f"[red]error:[/] cannot load the framing model: {err}")
+        raise typer.Exit(2) from None
+
+
+@semeval_app.command("roles")
+def semeval_roles(
+    docs_dir: DocsArg,
+    mentions: Annotated[
+        Path,
+        typer.Option(
+            "--mentions",
+            help="Mentions: article_id<TAB>mention<TAB>start<TAB>end (end inclusive).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
+    out: OutOpt,
+) -> None:
+    """SemEval-2025 Task 10 subtask 1: a main role and a fine role for every given entity mention."""
+    from unspin.formats.semeval2025 import SemEval2025FormatError
+    from unspin.formats.semeval2025_tasks import write_roles
+
+    model = _framing_model()
+    try:
+        with article_progress("semeval roles") as progress:
+            n, problems = write_roles(docs_dir, mentions, out, model, progress=progress)
+    except (SemEval2025FormatError, OSError) as err:
+        err_console.print(f"[red]error:[/] {err}")
+        raise typer.Exit(1) from None
+    for problem in problems:  # one line each, never wrapped: scripts and people grep for FILE:LINE
+        err_console.print(f"[red]error:[/] {escape(str(problem))}", soft_wrap=True, highlight=False)
+    err_console.print(
+        f"wrote {n} role lines to {out}" + (f"; {len(problems)} mention lines skipped" if problems else "")
+    )
+    if problems:
+        raise typer.Exit(1)
+
+
+@semeval_app.command("narratives")
+def semeval_narratives(docs_dir: DocsArg, out: OutOpt) -> None:
+    """SemEval-2025 Task 10 subtask 2: the narratives and subnarratives of every document."""
+    from unspin.formats.semeval2025 import SemEval2025FormatError
+    from unspin.formats.semeval2025_tasks import write_narratives
+
+    model = _framing_model()
+    try:
+        with article_progress("semeval narratives") as progress:
+            n = write_narratives(docs_dir, out, model, progress=progress)
+    except (SemEval2025FormatError, OSError) as err:
+        err_console.print(f"[red]error:[/] {err}")
+        raise typer.Exit(1) from None
+    err_console.print(f"wrote {n} narrative lines to {out}")

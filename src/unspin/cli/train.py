@@ -43,3 +43,17 @@ def train_span_classifier(ctx: typer.Context) -> None:
 def train_claims(ctx: typer.Context) -> None:
     """Train the check-worthiness classifier: --config configs/claims.toml --data-dir CHECKTHAT_DIR --out DIR."""
     _train("unspin.train.claims", list(ctx.args))
+
+
+@train_app.command("framing", context_settings=TRAIN_CONTEXT)
+def train_framing(ctx: typer.Context) -> None:
+    """Train the framing heads (roles, narratives, mention finder): --config configs/framing.toml
+    --data-dir SEMEVAL2025_TRAIN_DIR [--out DIR]. Needs scikit-learn, not torch."""
+    import importlib
+
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        err_console.print("[red]error:[/] training the framing heads needs scikit-learn: `.venv/bin/pip install -e '.\\[train]'`")
+        raise typer.Exit(2) from None
+    raise typer.Exit(importlib.import_module("unspin.train.framing").main(list(ctx.args)) or 0)

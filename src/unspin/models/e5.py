@@ -251,7 +251,10 @@ def quantise(graph: bytes, folder: Path) -> bytes:
             src, dst = Path(tmp) / "float.onnx", Path(tmp) / "int8.onnx"
             src.write_bytes(graph)
             quantize_dynamic(
-                src, dst, weight_type=QuantType.QInt8, per_channel=True,
+                src,
+                dst,
+                weight_type=QuantType.QInt8,
+                per_channel=True,
                 extra_options={"DefaultTensorType": TensorProto.FLOAT},
             )
             return dst.read_bytes()

