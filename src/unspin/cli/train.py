@@ -54,6 +54,8 @@ def train_framing(ctx: typer.Context) -> None:
     try:
         import sklearn  # noqa: F401
     except ImportError:
-        err_console.print("[red]error:[/] training the framing heads needs scikit-learn: `.venv/bin/pip install -e '.\\[train]'`")
+        err_console.print(
+            "[red]error:[/] training the framing heads needs scikit-learn: `.venv/bin/pip install -e '.\\[train]'`"
+        )
         raise typer.Exit(2) from None
     raise typer.Exit(importlib.import_module("unspin.train.framing").main(list(ctx.args)) or 0)
