@@ -110,13 +110,17 @@ def test_workers_give_the_same_documents_in_input_order_and_report_bad_files(tmp
 
 
 def test_skip_claims_leaves_claims_null_and_says_which_stages_ran(fixtures):
-    res = runner.invoke(app, ["analyze", str(fixtures / "blog-republished.txt"), "--skip", "claims"])
+    res = runner.invoke(
+        app, ["analyze", str(fixtures / "blog-republished.txt"), "--skip", "claims", "--skip", "framing"]
+    )
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert doc["stages"] == ["language", "segment", "techniques"]
     assert doc["claims"] is None and isinstance(doc["spans"], list)
+    assert "entities" not in doc and "narratives" not in doc
     full = json.loads(runner.invoke(app, ["analyze", str(fixtures / "blog-republished.txt")]).stdout)
-    assert full["stages"] == ["language", "segment", "techniques", "claims"] and isinstance(full["claims"], list)
+    assert full["stages"] == ["language", "segment", "techniques", "claims", "framing"]
+    assert isinstance(full["claims"], list) and isinstance(full["entities"], list)
     assert [(s["start"], s["end"], s["technique"]) for s in full["spans"]] == [
         (s["start"], s["end"], s["technique"]) for s in doc["spans"]
     ]

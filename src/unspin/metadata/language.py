@@ -97,7 +97,7 @@ class LanguageStage:
         doc.language, doc.language_score = lang, prob
         if lang is not None and lang != "en":
             doc.warnings.append(
-                f"text looks like language '{lang}' (p={prob:.2f}); the models are trained on English "
-                "news, so their output on this text is unreliable"
+                f"text looks like language '{lang}' (p={prob:.2f}); the technique and claims models are trained "
+                "on English news, so their output on this text is unreliable"
             )
         return doc
