@@ -127,7 +127,7 @@ def test_narrative_decoding_is_consistent(model: FramingModel) -> None:
 
 
 def test_model_files_are_checked(tmp_path: Path) -> None:
-    src = Path(FramingHeads.load().config["heads"] and (ROOT / "src/unspin/models/framing"))
+    src = ROOT / "src" / "unspin" / "models" / "framing"
     shutil.copytree(src, tmp_path / "m")
     data = bytearray((tmp_path / "m" / "heads.npz").read_bytes())
     data[-10] ^= 0xFF

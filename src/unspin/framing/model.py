@@ -24,7 +24,6 @@ small linear heads (`unspin.framing.heads`) over pooled states (`unspin.framing.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -145,7 +144,6 @@ class FramingModel:
     def __init__(self, encoder: Any, heads: FramingHeads) -> None:
         self.encoder, self.heads = encoder, heads
         self.thresholds: dict[str, float] = heads.config["thresholds"]
-        self._lock = threading.Lock()
 
     @classmethod
     def load(cls, threads: int | None = None) -> FramingModel:

@@ -32,7 +32,6 @@ import importlib.util
 import logging
 import struct
 import tempfile
-import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -334,7 +333,6 @@ class E5Encoder:
         self._type = np.asarray(src.tensors["emb.type"])[: src.hidden]
         self._normalise = _Normaliser(src.normalise)
         self._tok = _tokenizer(src)
-        self._lock = threading.Lock()
 
     @classmethod
     def load(cls, threads: int | None = None) -> E5Encoder:
