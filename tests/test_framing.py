@@ -38,7 +38,9 @@ def _check_document_fields(text: str, entities: list[dict], narratives: list[dic
     for e in entities:
         assert e["main_role"] in (*MAIN_ROLES, None)
         assert all(r["role"] in FINE_ROLES and 0 <= r["score"] <= 1 for r in e["roles"])
-        assert e["mentions"] and 0 <= e["score"] <= 1
+        assert e["mentions"] and 0 <= e["score"] <= 1 and 0 <= e["cast_score"] <= 1
+        if e["main_role"] is not None:  # a role is shown only where it is likely enough
+            assert e["score"] >= 0.5
         for m in e["mentions"]:
             assert 0 <= m["start"] < m["end"] <= len(text)
             assert text[m["start"] : m["end"]].strip() == text[m["start"] : m["end"]]

@@ -235,9 +235,9 @@ class FramingModel:
             item: dict[str, Any] = {
                 "name": ent.name,
                 "main_role": mains[top] if framed else None,
-                "main_score": round(float(pm[top]), 4),
                 "roles": roles,
-                "score": round(max(m.score for m in ent.mentions), 4),
+                "score": round(float(pm[top]), 4),
+                "cast_score": round(strength[i], 4),
                 "mentions": [{"start": m.start, "end": m.end} for m in ent.mentions],
             }
             if ent.actor:
