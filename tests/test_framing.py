@@ -63,6 +63,11 @@ def test_the_cast_and_the_narratives_of_an_article(model: FramingModel) -> None:
     assert "Putin" in names  # the speaker who frames the others is found
     putin = next(e for e in entities if "Putin" in e["name"])
     assert len(putin["mentions"]) == 2  # "Vladimir Putin" and "Putin" are one entity
+    # every mention of an entity found once is shown, also those the finder did not mark
+    twice = ARTICLE + "Putin repeated it. Putin's aides agreed.\n"
+    entities, _ = model.analyse(twice, "en", sentence_spans(twice))
+    putin = next(e for e in entities if "Putin" in e["name"])
+    assert [twice[m["start"] : m["end"]] for m in putin["mentions"]][-2:] == ["Putin", "Putin"]
     assert narratives and narratives[0]["narrative"].startswith("URW")
     assert all(n["evidence"] for n in narratives if n["narrative"] != "Other")
 

@@ -24,6 +24,8 @@ small linear heads (`unspin.framing.heads`) over pooled states (`unspin.framing.
 
 from __future__ import annotations
 
+import bisect
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -96,6 +98,23 @@ def spans_from_tokens(text: str, offsets: np.ndarray, prob: np.ndarray, threshol
                 score = float(prob[i : j + 1].mean())
             out.append(Mention(start, end, text[start:end], score))
         i = j + 1
+    return out
+
+
+def repeats(text: str, found: Sequence[Mention]) -> list[Mention]:
+    """Every other whole-word occurrence of a found mention's text, with score 0: the finder marks the
+    mentions that show a role, but the reader wants every mention of the entity highlighted. Scores
+    of 0 leave the entity's role (a mean weighted by score) and its cast score as they were."""
+    taken = sorted((m.start, m.end) for m in found)
+    out: list[Mention] = []
+    for surface in sorted({m.text for m in found}):
+        for hit in re.finditer(r"(?<!\w)" + re.escape(surface) + r"(?!\w)", text):
+            s, e = hit.span()
+            i = bisect.bisect_left(taken, (s, e))
+            near = taken[max(0, i - 1) : i + 1]
+            if all(e <= a or s >= b for a, b in near):
+                out.append(Mention(s, e, surface, 0.0))
+                bisect.insort(taken, (s, e))
     return out
 
 
@@ -208,7 +227,7 @@ class FramingModel:
         found = spans_from_tokens(text, offsets, prob, min(FLOOR, self.thresholds["mention"]))
         if not found:
             return []
-        entities = group_mentions(text, found, language)
+        entities = group_mentions(text, found + repeats(text, found), language)
         strength = [max(m.score for m in e.mentions) for e in entities]
         cast = {i for i, v in enumerate(strength) if v >= self.thresholds["mention"]}
         extra = sorted((i for i in range(len(entities)) if i not in cast), key=lambda i: -strength[i])
