@@ -103,8 +103,9 @@ def spans_from_tokens(text: str, offsets: np.ndarray, prob: np.ndarray, threshol
 
 def repeats(text: str, found: Sequence[Mention]) -> list[Mention]:
     """Every other whole-word occurrence of a found mention's text, with score 0: the finder marks the
-    mentions that show a role, but the reader wants every mention of the entity highlighted. Scores
-    of 0 leave the entity's role (a mean weighted by score) and its cast score as they were."""
+    mentions that show a role, but the reader wants every mention of the entity highlighted. A repeat
+    weighs nothing in the entity's mean of mention-level role scores and leaves its cast score alone;
+    it does join the entity's pooled context, as every mention of an entity did in training."""
     taken = sorted((m.start, m.end) for m in found)
     out: list[Mention] = []
     for surface in sorted({m.text for m in found}):
