@@ -7,8 +7,7 @@ narratives it has. Training (`unspin.train.framing`) and inference call these sa
 * a mention: [its own tokens, the tokens around it (`WINDOW` each side), all mentions of the same
   entity in the article] — the role of an entity is set by how the text treats it throughout, not by
   one phrase;
-* an article: [mean of all tokens, element-wise max over its sentences, mean of its first `LEAD`
-  tokens (headline and lead)];
+* an article: the mean of all its tokens;
 * a sentence: the mean of its tokens (scored by the narrative heads for evidence).
 """
 
@@ -19,7 +18,6 @@ from collections.abc import Sequence
 import numpy as np
 
 WINDOW = 16
-LEAD = 128
 
 
 def token_range(offsets: np.ndarray, start: int, end: int) -> tuple[int, int]:
@@ -61,10 +59,8 @@ def sentence_vectors(states: np.ndarray, offsets: np.ndarray, sentences: Sequenc
     return np.array([span_mean(states, offsets, s, e) for s, e in sentences], np.float32)
 
 
-def article_vector(states: np.ndarray, sentence_states: np.ndarray) -> np.ndarray:
-    """(3 * H) vector of the article (see the module docstring)."""
-    h = states.shape[1]
+def article_vector(states: np.ndarray) -> np.ndarray:
+    """(H) vector of the article: the mean of its token states."""
     if len(states) == 0:
-        return np.zeros(3 * h, np.float32)
-    peak = sentence_states.max(axis=0) if len(sentence_states) else states.max(axis=0)
-    return np.concatenate([states.mean(axis=0), peak, states[:LEAD].mean(axis=0)]).astype(np.float32)
+        return np.zeros(states.shape[1], np.float32)
+    return states.mean(axis=0).astype(np.float32)

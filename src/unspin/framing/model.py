@@ -121,7 +121,7 @@ def repeats(text: str, found: Sequence[Mention]) -> list[Mention]:
 
 def decode_narratives(heads: FramingHeads, vector: np.ndarray, t: dict[str, float]) -> list[NarrativeChoice]:
     """The narratives of one article (see the module docstring, step 4)."""
-    x = vector[None, : heads["other"].weight.shape[0]]
+    x = vector[None]
     p_other = float(heads["other"].scores(x)[0, 0])
     if p_other > t["other"]:
         return [NarrativeChoice("Other", None, p_other, "other", "Other")]
@@ -189,7 +189,7 @@ class FramingModel:
         groups = [[(m.start, m.end) for m in ent.mentions] for ent in entities]
         flat = [order[id(m)] for ent in entities for m in ent.mentions]
         vecs = np.array(mention_vectors(states, offsets, groups))
-        main, fine = decode_roles(self.heads, vecs[:, : self.heads["main_role"].weight.shape[0]])
+        main, fine = decode_roles(self.heads, vecs)
         back = np.argsort(flat)
         return main[back], fine[back]
 
@@ -197,15 +197,17 @@ class FramingModel:
         self, text: str, sentences: Sequence[tuple[int, int]], encoded: tuple[np.ndarray, np.ndarray] | None = None
     ) -> list[dict[str, Any]]:
         states, offsets = encoded or self.encode(text)
-        sent_states = sentence_vectors(states, offsets, sentences)
-        vector = article_vector(states, sent_states)
+        chosen = decode_narratives(self.heads, article_vector(states), self.thresholds)
+        # sentences are pooled only for evidence, which an article of "Other" does not need
+        needed = any(c.head != "other" for c in chosen)
+        sent_states = sentence_vectors(states, offsets, sentences) if needed else np.zeros((0, 0))
         out = []
-        for choice in decode_narratives(self.heads, vector, self.thresholds):
+        for choice in chosen:
             evidence: list[dict[str, int]] = []
             if choice.head != "other" and len(sent_states):
                 head = self.heads[choice.head]
                 col = head.labels.index(choice.label)
-                z = sent_states[:, : head.weight.shape[0]] @ head.weight[:, col]
+                z = sent_states @ head.weight[:, col]
                 best = sorted(np.argsort(-z)[:EVIDENCE].tolist())
                 evidence = [{"start": int(sentences[i][0]), "end": int(sentences[i][1])} for i in best]
             out.append(
@@ -236,7 +238,7 @@ class FramingModel:
         entities = [entities[i] for i in shown]
         groups = [[(m.start, m.end) for m in ent.mentions] for ent in entities]
         vecs = np.array(mention_vectors(states, offsets, groups))
-        main, fine = decode_roles(self.heads, vecs[:, : self.heads["main_role"].weight.shape[0]])
+        main, fine = decode_roles(self.heads, vecs)
         mains, fines = self.heads["main_role"].labels, self.heads["fine_role"].labels
         out, row = [], 0
         for i, ent in zip(shown, entities, strict=True):

@@ -13,6 +13,15 @@ from unspin.document import Document
 from unspin.framing.model import LANGUAGES, FramingModel
 
 
+def _sentences(doc: Document) -> list[tuple[int, int]]:
+    """The segment stage's sentences, or the text split here when that stage did not run."""
+    if doc.sentences or not doc.text.strip():
+        return [(s.start, s.end) for s in doc.sentences]
+    from unspin.segment.sentences import sentence_spans
+
+    return sentence_spans(doc.text)
+
+
 class FramingStage:
     name = "framing"
 
@@ -26,11 +35,7 @@ class FramingStage:
                 f"framing: trained on {', '.join(LANGUAGES)}; roles and narratives for language "
                 f"{lang or 'unknown'!r} are untested"
             )
-        sentences = [(s.start, s.end) for s in doc.sentences]
-        if not sentences and doc.text.strip():
-            from unspin.segment.sentences import sentence_spans
-
-            sentences = sentence_spans(doc.text)
+        sentences = _sentences(doc)
         doc.entities, doc.narratives = self.model.analyse(doc.text, lang, sentences)
         return doc
 
@@ -45,10 +50,6 @@ class CustomNarrativesStage:
         self.scorer = scorer
 
     def __call__(self, doc: Document) -> Document:
-        sentences = [(s.start, s.end) for s in doc.sentences]
-        if not sentences and doc.text.strip():
-            from unspin.segment.sentences import sentence_spans
-
-            sentences = sentence_spans(doc.text)
+        sentences = _sentences(doc)
         doc.narratives = [*(doc.narratives or []), *self.scorer.score(doc.text, sentences)]
         return doc

@@ -32,10 +32,9 @@ from unspin.eval.calibration import expected_calibration_error
 from unspin.eval.framing import samples_f1_one, score_narratives, score_roles
 from unspin.formats.semeval2025 import Mention, NarrativeLabels, read_documents, read_mentions, read_narrative_labels
 from unspin.framing import entities as ent
-from unspin.framing.features import article_vector, mention_vectors, sentence_vectors
+from unspin.framing.features import article_vector, mention_vectors
 from unspin.framing.heads import MODEL_DIR, FramingHeads, Head
 from unspin.framing.model import decode_narratives, decode_roles, spans_from_tokens, token_features
-from unspin.segment.sentences import sentence_spans
 
 LANGS = ("EN", "BG", "HI", "PT", "RU")
 
@@ -114,11 +113,7 @@ def role_rows(articles: list[Article]) -> tuple[np.ndarray, list[Mention], list[
 
 def article_rows(articles: list[Article]) -> tuple[np.ndarray, list[Article]]:
     kept = [a for a in articles if a.labels is not None]
-    rows = []
-    for a in kept:
-        sents = sentence_spans(a.text)
-        rows.append(article_vector(a.states, sentence_vectors(a.states, a.offsets, sents)))
-    return np.array(rows), kept
+    return np.array([article_vector(a.states) for a in kept]), kept
 
 
 def token_rows(articles: list[Article], keep: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -195,13 +190,12 @@ def fit_narratives(x: np.ndarray, arts: list[Article], c: float) -> dict[str, He
     subs = [s for s in SUBNARRATIVES if s != "Other"]
     yn = np.array([[n in lab.narratives for n in narr] for lab in labels])  # type: ignore[union-attr]
     ys = np.array([[s in lab.subnarratives for s in subs] for lab in labels])  # type: ignore[union-attr]
-    h = x.shape[1] // 3
-    x1, framed = x[:, :h], ~other
+    framed = ~other
     return {
-        "other": fit_head(x1, other[:, None], ["Other"], "sigmoid", c),
-        "domain": fit_head(x1[framed], urw[framed][:, None], ["URW"], "sigmoid", c),
-        "narrative": fit_head(x1[framed], yn[framed], narr, "sigmoid", c),
-        "subnarrative": fit_head(x1[framed], ys[framed], subs, "sigmoid", c),
+        "other": fit_head(x, other[:, None], ["Other"], "sigmoid", c),
+        "domain": fit_head(x[framed], urw[framed][:, None], ["URW"], "sigmoid", c),
+        "narrative": fit_head(x[framed], yn[framed], narr, "sigmoid", c),
+        "subnarrative": fit_head(x[framed], ys[framed], subs, "sigmoid", c),
     }
 
 
