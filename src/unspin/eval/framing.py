@@ -61,6 +61,16 @@ def _by_language(ids: Iterable[str]) -> dict[str, list[str]]:
 RoleKey = tuple[str, int, int]
 
 
+def _with_breakdown(scores: RoleScores | NarrativeScores, out: dict[str, object]) -> dict[str, object]:
+    """`out` plus the per-language scores and the files' problems and warnings, where there are any."""
+    if scores.per_language:
+        out["per_language"] = {k: v.to_dict() for k, v in scores.per_language.items()}
+    if scores.problems or scores.warnings:
+        out["problems"] = [str(p) for p in scores.problems]
+        out["warnings"] = list(scores.warnings)
+    return out
+
+
 @dataclass
 class RoleScores:
     emr: float
@@ -86,12 +96,7 @@ class RoleScores:
             "mentions": self.mentions,
             "answered": self.answered,
         }
-        if self.per_language:
-            out["per_language"] = {k: v.to_dict() for k, v in self.per_language.items()}
-        if self.problems or self.warnings:
-            out["problems"] = [str(p) for p in self.problems]
-            out["warnings"] = list(self.warnings)
-        return out
+        return _with_breakdown(self, out)
 
 
 def _role_table(mentions: Iterable[Mention]) -> dict[RoleKey, tuple[str, frozenset[str]]]:
@@ -152,12 +157,7 @@ class NarrativeScores:
             "articles": self.articles,
             "answered": self.answered,
         }
-        if self.per_language:
-            out["per_language"] = {k: v.to_dict() for k, v in self.per_language.items()}
-        if self.problems or self.warnings:
-            out["problems"] = [str(p) for p in self.problems]
-            out["warnings"] = list(self.warnings)
-        return out
+        return _with_breakdown(self, out)
 
 
 def samples_f1_one(gold: Iterable[str], pred: Iterable[str]) -> float:
