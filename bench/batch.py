@@ -6,8 +6,10 @@ Prints, in one run: articles/s of the CLI as a user runs it (process start and m
 included), for each `--workers` value and each `--skip` choice asked for ("-": every stage); then,
 in this process and without start-up, articles/s one document at a time against documents in lanes
 (one per core, the CLI's default), run in turns; then the time per article of every pipeline stage
-(cleaning and metadata, language, segmentation, techniques, claims, framing) beside the framing
-encoder's bare forward pass, so the share of each stage shows, and the peak RSS. Articles are built
+(cleaning and metadata, language, segmentation, techniques, claims, framing) beside the bare forward
+passes of the encoders on the same articles (the technique tagger's, whose states English framing
+reuses; the claims model's over the sentences; the multilingual encoder that frames other languages),
+so the share of each stage shows, and the peak RSS. Articles are built
 from PTC texts when `../shared/data/ptc` exists.
 """
 
@@ -124,23 +126,42 @@ def main() -> None:
     print(f"{'stage':<12}{'ms':>8}{'share':>8}")
     for k, v in ms.items():
         print(f"{k:<12}{v:>8.1f}{v / total:>8.0%}")
-    print(f"{'(framing: its encoder alone)':<30}{encoder_ms(articles, args.threads):>8.1f} ms")
+    print("\nbare forward passes on the same articles, per article")
+    for name, v in encoder_ms(articles, args.model, args.threads).items():
+        print(f"{name:<58}{v:>8.1f} ms")
     import resource
 
     print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 
-def encoder_ms(articles: list[str], threads: int) -> float:
-    """Milliseconds per article of the framing stage's encoder pass alone (the rest of the stage is
-    pooling and small linear heads)."""
+def encoder_ms(articles: list[str], model: str, threads: int) -> dict[str, float]:
+    """Milliseconds per article of each encoder's pass alone (the stages add decoding, pooling and
+    small heads): the technique tagger's, the claims model's over the article's sentences, and the
+    multilingual encoder's (framing of articles not in English)."""
+    from unspin.claims.detector import get_detector
     from unspin.models.e5 import E5Encoder
+    from unspin.segment.sentences import sentence_spans
+    from unspin.techniques.tagger import TechniqueTagger
 
-    enc = E5Encoder.load(threads)
-    enc.token_states(articles[0])
-    t0 = time.perf_counter()
-    for a in articles:
-        enc.token_states(a)
-    return 1000 * (time.perf_counter() - t0) / len(articles)
+    tagger = TechniqueTagger.load(model, threads=threads)
+    claims = get_detector(threads=threads)
+    e5 = E5Encoder.load(threads)
+    sentences = [[a[s:e] for s, e in sentence_spans(a)] for a in articles]
+    passes = {
+        f"technique tagger {model!r} (English framing reads its states)": lambda i: tagger.token_probs(
+            [articles[i]], hidden=tagger.has_hidden
+        ),
+        "claims model, every sentence": lambda i: claims.logits(sentences[i]),
+        "multilingual encoder (framing, other languages)": lambda i: e5.token_states(articles[i]),
+    }
+    out = {}
+    for name, run in passes.items():
+        run(0)
+        t0 = time.perf_counter()
+        for i in range(len(articles)):
+            run(i)
+        out[name] = 1000 * (time.perf_counter() - t0) / len(articles)
+    return out
 
 
 if __name__ == "__main__":

@@ -154,6 +154,11 @@ class Document:
     meta: dict[str, Any] = field(default_factory=dict)
     # names of the pipeline stages that ran, in order (empty: not analysed by a pipeline)
     stages: list[str] = field(default_factory=list)
+    # Working state, never serialised: an encoder's per-token states ([n, d], [n, 2] character offsets)
+    # left by one stage for a later one to reuse instead of running the encoder again (the technique
+    # tagger's pass read by the framing stage), keyed by the encoder and its weights; the pipeline
+    # empties it when the document is done.
+    token_states: dict[str, tuple[Any, Any]] = field(default_factory=dict, repr=False, compare=False)
 
     def ran(self, stage: str) -> bool:
         """Whether `stage` ran, or no stage list is known (a document from before stages were recorded)."""

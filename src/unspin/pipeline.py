@@ -126,6 +126,7 @@ class Pipeline:
         for name, stage in zip(self.stage_names, self.stages, strict=True):
             doc = stage(doc)
             doc.stages.append(name)
+        doc.token_states.clear()  # encoder states shared between stages: not kept with the result
         return doc
 
     def from_raw(self, raw: RawInput) -> Document:

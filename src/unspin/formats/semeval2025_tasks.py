@@ -42,11 +42,13 @@ def write_roles(
     for i, m in enumerate(mentions):
         by_doc.setdefault(m.article_id, []).append(i)
     answers: list[str | None] = [None] * len(mentions)
-    mains, fines = model.heads["main_role"].labels, model.heads["fine_role"].labels
     total = len(by_doc)
     for n, (aid, rows) in enumerate(by_doc.items(), 1):
         text = docs[aid]
-        main, fine = model.roles(text, [(mentions[i].start, mentions[i].end) for i in rows], _language(aid, text))
+        lang = _language(aid, text)
+        heads = model.route(lang).heads  # a language's route has its own fine-role labels
+        mains, fines = heads["main_role"].labels, heads["fine_role"].labels
+        main, fine = model.roles(text, [(mentions[i].start, mentions[i].end) for i in rows], lang)
         for i, pm, pf in zip(rows, main, fine, strict=True):
             answers[i] = format_role_line(mentions[i], mains[int(pm.argmax())], [fines[int(pf.argmax())]])
         if progress:
@@ -62,7 +64,7 @@ def write_narratives(docs_dir: Path, out: Path, model: Any, progress: Callable[[
     lines = []
     total = len(docs)
     for n, (aid, text) in enumerate(docs.items(), 1):
-        found = model.narratives(text, sentence_spans(text))
+        found = model.narratives(text, sentence_spans(text), _language(aid, text))
         narratives = [f["narrative"] for f in found] or ["Other"]
         subs = [f["subnarrative"] or "Other" for f in found] or ["Other"]
         lines.append(format_narrative_line(aid, narratives, subs))

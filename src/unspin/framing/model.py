@@ -1,7 +1,9 @@
 """Framing: who an article casts as protagonist, antagonist or innocent, and which narratives it serves.
 
-One pass of the multilingual encoder (`unspin.models.e5`) over the article gives a state per token;
-small linear heads (`unspin.framing.heads`) over pooled states (`unspin.framing.features`) then:
+One encoder pass over the article gives a state per token: for English, the technique tagger's own
+pass (its last hidden states; the techniques stage has made it already, `Document.token_states`), for
+every other language the multilingual encoder (`unspin.models.e5`). Each encoder has its own heads
+(`Route`): small linear heads (`unspin.framing.heads`) over pooled states (`unspin.framing.features`) that
 
 1. **find framed entities**: a token head marks the tokens of mentions that annotators singled out as
    cast in a role (SemEval-2025 Task 10, subtask 1: people, organisations, countries, groups); runs of
@@ -26,22 +28,25 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from unspin.framing.entities import Mention, group_mentions
 from unspin.framing.features import article_vector, mention_vectors, sentence_vectors
-from unspin.framing.heads import FramingHeads
+from unspin.framing.heads import MODEL_DIR, FramingHeads, FramingModelError
 from unspin.framing.taxonomy import domain_of, main_role_of, parent_of
 
 LANGUAGES = ("en", "bg", "hi", "pt", "ru")
 EVIDENCE = 2  # sentences of evidence per narrative
 TOP_ROLES = 3  # fine roles listed per entity
 FLOOR = 0.05  # token probability from which a run of tokens is a candidate mention
+EN_DIR = MODEL_DIR / "en"  # heads over the technique tagger's states, for English
 MIN_CAST = 3  # an article whose framed entities are fewer lists its best other candidates, without a role
 
 
@@ -158,19 +163,57 @@ def decode_roles(heads: FramingHeads, vectors: np.ndarray) -> tuple[np.ndarray, 
     return main, within * main[:, parent]
 
 
-class FramingModel:
-    """The encoder and the heads, loaded once (`FramingModel.load()`); thread-safe."""
+class Route:
+    """One encoder and the heads trained on its states. The encoder (anything with `token_states(text)
+    -> (states, offsets)`) is loaded on first use, so a run that never meets the route's languages
+    never loads it. `key` names the encoder's pass in `Document.token_states` when another stage has
+    already made it (the technique tagger's, for English)."""
 
-    def __init__(self, encoder: Any, heads: FramingHeads) -> None:
-        self.encoder, self.heads = encoder, heads
+    def __init__(self, load_encoder: Callable[[], Any], heads: FramingHeads, key: str | None = None) -> None:
+        self._load_encoder, self.heads, self.key = load_encoder, heads, key
         self.thresholds: dict[str, float] = heads.config["thresholds"]
+        self._encoder: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def encoder(self) -> Any:
+        with self._lock:
+            if self._encoder is None:
+                self._encoder = self._load_encoder()
+            return self._encoder
+
+    def encode(self, text: str, states: dict[str, Any] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        if states and self.key in states:
+            return states[self.key]
+        return self.encoder.token_states(text)
+
+
+class FramingModel:
+    """The routes (encoder and heads) by language, loaded once (`FramingModel.load()`); thread-safe.
+    English articles are read through the technique tagger's own states (`models/framing/en/`), every
+    other language through the multilingual encoder (`models/framing/`)."""
+
+    def __init__(self, default: Route, routes: dict[str, Route] | None = None) -> None:
+        self.default, self.routes = default, dict(routes or {})
 
     @classmethod
     def load(cls, threads: int | None = None) -> FramingModel:
         return _cached(threads)
 
-    def encode(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        return self.encoder.token_states(text)
+    def route(self, language: str | None) -> Route:
+        return self.routes.get((language or "").split("-")[0].lower(), self.default)
+
+    @property
+    def heads(self) -> FramingHeads:
+        """The multilingual route's heads (the labels are the same on every route)."""
+        return self.default.heads
+
+    def encode(
+        self, text: str, language: str | None = None, states: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Token states of `text` from the encoder of `language`'s route (taken from `states`, a
+        document's `token_states`, when that pass was made already)."""
+        return self.route(language).encode(text, states)
 
     def roles(
         self,
@@ -180,24 +223,32 @@ class FramingModel:
         encoded: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Main- and fine-role probabilities of given mentions (end exclusive), in their order."""
+        route = self.route(language)
         if not mentions:
-            return np.zeros((0, 3)), np.zeros((0, len(self.heads["fine_role"].labels)))
-        states, offsets = encoded or self.encode(text)
+            return np.zeros((0, 3)), np.zeros((0, len(route.heads["fine_role"].labels)))
+        states, offsets = encoded or route.encode(text)
         found = [Mention(s, e, text[s:e]) for s, e in mentions]
         entities = group_mentions(text, found, language)
         order = {id(m): i for i, m in enumerate(found)}
         groups = [[(m.start, m.end) for m in ent.mentions] for ent in entities]
         flat = [order[id(m)] for ent in entities for m in ent.mentions]
         vecs = np.array(mention_vectors(states, offsets, groups))
-        main, fine = decode_roles(self.heads, vecs)
+        main, fine = decode_roles(route.heads, vecs)
         back = np.argsort(flat)
         return main[back], fine[back]
 
     def narratives(
-        self, text: str, sentences: Sequence[tuple[int, int]], encoded: tuple[np.ndarray, np.ndarray] | None = None
+        self,
+        text: str,
+        sentences: Sequence[tuple[int, int]],
+        language: str | None = None,
+        encoded: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> list[dict[str, Any]]:
-        states, offsets = encoded or self.encode(text)
-        chosen = decode_narratives(self.heads, article_vector(states), self.thresholds)
+        route = self.route(language)
+        states, offsets = encoded or route.encode(text)
+        if len(states) == 0:
+            return []
+        chosen = decode_narratives(route.heads, article_vector(states), route.thresholds)
         # sentences are pooled only for evidence, which an article of "Other" does not need
         needed = any(c.head != "other" for c in chosen)
         sent_states = sentence_vectors(states, offsets, sentences) if needed else np.zeros((0, 0))
@@ -205,7 +256,7 @@ class FramingModel:
         for choice in chosen:
             evidence: list[dict[str, int]] = []
             if choice.head != "other" and len(sent_states):
-                head = self.heads[choice.head]
+                head = route.heads[choice.head]
                 col = head.labels.index(choice.label)
                 z = sent_states @ head.weight[:, col]
                 best = sorted(np.argsort(-z)[:EVIDENCE].tolist())
@@ -223,23 +274,25 @@ class FramingModel:
     def entities(
         self, text: str, language: str | None, encoded: tuple[np.ndarray, np.ndarray] | None = None
     ) -> list[dict[str, Any]]:
-        states, offsets = encoded or self.encode(text)
+        route = self.route(language)
+        heads, thresholds = route.heads, route.thresholds
+        states, offsets = encoded or route.encode(text)
         if len(states) == 0:
             return []
-        prob = self.heads["mention"].scores(token_features(states))[:, 1]
-        found = spans_from_tokens(text, offsets, prob, min(FLOOR, self.thresholds["mention"]))
+        prob = heads["mention"].scores(token_features(states))[:, 1]
+        found = spans_from_tokens(text, offsets, prob, min(FLOOR, thresholds["mention"]))
         if not found:
             return []
         entities = group_mentions(text, found + repeats(text, found), language)
         strength = [max(m.score for m in e.mentions) for e in entities]
-        cast = {i for i, v in enumerate(strength) if v >= self.thresholds["mention"]}
+        cast = {i for i, v in enumerate(strength) if v >= thresholds["mention"]}
         extra = sorted((i for i in range(len(entities)) if i not in cast), key=lambda i: -strength[i])
         shown = sorted(cast | set(extra[: max(0, MIN_CAST - len(cast))]))
         entities = [entities[i] for i in shown]
         groups = [[(m.start, m.end) for m in ent.mentions] for ent in entities]
         vecs = np.array(mention_vectors(states, offsets, groups))
-        main, fine = decode_roles(self.heads, vecs)
-        mains, fines = self.heads["main_role"].labels, self.heads["fine_role"].labels
+        main, fine = decode_roles(heads, vecs)
+        mains, fines = heads["main_role"].labels, heads["fine_role"].labels
         out, row = [], 0
         for i, ent in zip(shown, entities, strict=True):
             n = len(ent.mentions)
@@ -248,7 +301,7 @@ class FramingModel:
             pf = (fine[row : row + n] * weights).sum(0) / weights.sum()
             row += n
             top = int(pm.argmax())
-            framed = i in cast and pm[top] >= self.thresholds["role_min"]
+            framed = i in cast and pm[top] >= thresholds["role_min"]
             roles = [
                 {"role": fines[k], "score": round(float(pf[k]), 4)}
                 for k in np.argsort(-pf)[:TOP_ROLES]
@@ -268,14 +321,42 @@ class FramingModel:
         return out
 
     def analyse(
-        self, text: str, language: str | None, sentences: Sequence[tuple[int, int]]
+        self,
+        text: str,
+        language: str | None,
+        sentences: Sequence[tuple[int, int]],
+        states: dict[str, Any] | None = None,
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        encoded = self.encode(text)
-        return self.entities(text, language, encoded), self.narratives(text, sentences, encoded)
+        """Entities and narratives of `text`; `states` (a document's `token_states`) may hold the
+        encoder pass of the route already."""
+        encoded = self.encode(text, language, states)
+        return self.entities(text, language, encoded), self.narratives(text, sentences, language, encoded)
+
+
+def english_route(threads: int | None, folder: Path = EN_DIR) -> Route | None:
+    """The English route: heads over the technique tagger's hidden states, when they are installed.
+    The tagger must be the one the heads were fitted on (its model file's sha256 is recorded)."""
+    if not (folder / "config.json").is_file():
+        return None
+    from unspin.techniques.tagger import TechniqueTagger
+
+    heads = FramingHeads.load(folder)
+    spec = heads.config.get("encoder", {})
+    tagger = TechniqueTagger.load(spec.get("technique_model", "fast"), threads=threads)
+    recorded, actual = spec.get("model_sha256"), tagger.config.get("files", {}).get("model.onnx")
+    if recorded != actual or not tagger.has_hidden:
+        raise FramingModelError(
+            f"{folder}: the English framing heads were fitted on technique model "
+            f"{spec.get('technique_model')!r} with model.onnx sha256 {recorded}; the installed one is {actual}"
+            + ("" if tagger.has_hidden else " and has no 'hidden' output")
+        )
+    return Route(lambda: tagger, heads, tagger.states_key)
 
 
 @lru_cache(maxsize=4)
 def _cached(threads: int | None) -> FramingModel:
     from unspin.models.e5 import E5Encoder
 
-    return FramingModel(E5Encoder.load(threads), FramingHeads.load())
+    default = Route(lambda: E5Encoder.load(threads), FramingHeads.load())
+    english = english_route(threads)
+    return FramingModel(default, {"en": english} if english else {})

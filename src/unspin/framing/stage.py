@@ -36,7 +36,7 @@ class FramingStage:
                 f"{lang or 'unknown'!r} are untested"
             )
         sentences = _sentences(doc)
-        doc.entities, doc.narratives = self.model.analyse(doc.text, lang, sentences)
+        doc.entities, doc.narratives = self.model.analyse(doc.text, lang, sentences, doc.token_states)
         return doc
 
 

@@ -31,7 +31,7 @@ class TokenProbs:
     probs: np.ndarray  # [n, n_outputs] float32
     recurring: np.ndarray  # [n] bool: token lies in a content word that occurs again in the text
     head: np.ndarray | None = None  # [n, 14]: the span head's per-token scores (models with a span head)
-    hidden: np.ndarray | None = None  # [n, d]: last hidden states (only to fit a span head)
+    hidden: np.ndarray | None = None  # [n, d]: last hidden states (asked for with `hidden=True`)
 
 
 def token_range(tp: TokenProbs, start: int, end: int) -> tuple[int, int]:
@@ -138,15 +138,15 @@ class WindowRunner:
 
     def token_probs(
         self, texts: Sequence[str], n_out: int, outputs: Sequence[str]
-    ) -> list[tuple[TokenProbs, np.ndarray | None]]:
+    ) -> list[tuple[TokenProbs, list[np.ndarray]]]:
         """For every text, its `TokenProbs` (the sigmoid of the first of `outputs`, `n_out` columns,
-        averaged over overlapping windows) and the second output when one is asked for, averaged the
-        same way (a [0, 1] array for a text without tokens; None when only one output is asked for)."""
+        averaged over overlapping windows) and each further output (span-head scores, hidden states),
+        averaged the same way ([0, 1] arrays for a text without tokens)."""
         size = self.window - 2
         encoded = [self.encode(t) for t in texts]
         sums = [np.zeros((len(ids), n_out), dtype=np.float32) for ids, _ in encoded]
-        # a second output (span-head scores or hidden states): summed while a text's windows run
-        extra: list[np.ndarray | None] = [None] * len(encoded)
+        # further outputs: summed while a text's windows run
+        extra: list[list[np.ndarray | None]] = [[None] * (len(outputs) - 1) for _ in encoded]
         counts = [np.zeros(len(ids), dtype=np.float32) for ids, _ in encoded]
         # A batch never mixes two texts: int8 activations are quantised with one range per batch, so a
         # text's probabilities would otherwise depend on which other texts shared its batch.
@@ -170,18 +170,20 @@ class WindowRunner:
             for r, ((i, a), n) in enumerate(zip(batch, lens, strict=True)):
                 sums[i][a : a + n] += probs[r, 1 : n + 1]
                 counts[i][a : a + n] += 1
-                if len(results) > 1:
-                    e = extra[i]
+                for k, res in enumerate(results[1:]):
+                    e = extra[i][k]
                     if e is None:
-                        e = extra[i] = np.zeros((len(encoded[i][0]), results[1].shape[-1]), dtype=np.float32)
-                    e[a : a + n] += results[1][r, 1 : n + 1]
+                        e = extra[i][k] = np.zeros((len(encoded[i][0]), res.shape[-1]), dtype=np.float32)
+                    e[a : a + n] += res[r, 1 : n + 1]
         out = []
         for i, (text, (_, offsets), s, c) in enumerate(zip(texts, encoded, sums, counts, strict=True)):
             tp = TokenProbs(offsets, s / np.maximum(c, 1)[:, None], mark_recurring(text, offsets))
-            e = extra[i]
-            if e is not None:  # averaged over overlapping windows, like the probabilities
-                e /= np.maximum(c, 1)[:, None]
-            elif len(outputs) > 1:  # a text without tokens
-                e = np.zeros((0, 1), dtype=np.float32)
-            out.append((tp, e))
+            seconds = []
+            for e in extra[i]:
+                if e is None:  # a text without tokens
+                    e = np.zeros((0, 1), dtype=np.float32)
+                else:  # averaged over overlapping windows, like the probabilities
+                    e /= np.maximum(c, 1)[:, None]
+                seconds.append(e)
+            out.append((tp, seconds))
         return out

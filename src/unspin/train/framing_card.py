@@ -28,9 +28,11 @@ def rows(c: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def render_card(c: dict[str, Any]) -> str:
-    return render("framing.md", c=c, rows=rows(c), t=c["thresholds"], d=c["data"])
+def render_card(c: dict[str, Any], en: dict[str, Any] | None = None) -> str:
+    """`c`: the multilingual heads' config.json; `en`: the English route's (`en/config.json`), if any."""
+    en_rows = [r for r in rows(en) if r["lang"] == "all"] if en else []  # one language: its pooled row
+    return render("framing.md", c=c, rows=rows(c), t=c["thresholds"], d=c["data"], en=en, en_rows=en_rows)
 
 
-def write_card(path: Path, c: dict[str, Any]) -> None:
-    path.write_text(render_card(c), encoding="utf-8")
+def write_card(path: Path, c: dict[str, Any], en: dict[str, Any] | None = None) -> None:
+    path.write_text(render_card(c, en), encoding="utf-8")

@@ -25,9 +25,10 @@ LOG = logging.getLogger("unspin.train.techniques")
 
 
 def set_extra_output(model_path: Path, projection: np.ndarray | None = None, hidden: bool = False) -> None:
-    """Give an exported tagger graph its second output: "hidden" (the encoder's last hidden states, the
-    output of its last LayerNormalization; to fit a span head), or "span_head" (those states times
-    `projection`, [d, 14]: the span head's hidden-state part), or neither. The logits do not change."""
+    """Give an exported tagger graph its further outputs: "span_head" (the last hidden states times
+    `projection`, [d, 14]: the span head's hidden-state part) when a projection is given, and "hidden"
+    (the encoder's last hidden states, the output of its last LayerNormalization: to fit a span head,
+    and for the stages that read the tagger's pass) with `hidden`. The logits do not change."""
     import onnx
     from onnx import helper, numpy_helper
 
@@ -43,13 +44,13 @@ def set_extra_output(model_path: Path, projection: np.ndarray | None = None, hid
     if not norms:
         raise SystemExit(f"{model_path}: no LayerNormalization node, so no hidden states to expose")
     last = norms[-1].output[0]
-    if hidden:
-        g.node.append(helper.make_node("Identity", [last], ["hidden"], name="hidden"))
-        g.output.append(helper.make_tensor_value_info("hidden", onnx.TensorProto.FLOAT, None))
-    elif projection is not None:
+    if projection is not None:
         g.initializer.append(numpy_helper.from_array(projection.astype(np.float32), "span_head_weights"))
         g.node.append(helper.make_node("MatMul", [last, "span_head_weights"], ["span_head"], name="span_head"))
         g.output.append(helper.make_tensor_value_info("span_head", onnx.TensorProto.FLOAT, None))
+    if hidden:
+        g.node.append(helper.make_node("Identity", [last], ["hidden"], name="hidden"))
+        g.output.append(helper.make_tensor_value_info("hidden", onnx.TensorProto.FLOAT, None))
     onnx.save(model, str(model_path))
 
 
@@ -198,6 +199,8 @@ def stage_head(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
         cfg_json["files"]["model.onnx"] = sha256_file(model_path)
         (out / "config.json").write_text(config_json(cfg_json))
 
+    # `[export] hidden_output`: the shipped graph keeps its "hidden" output (English framing reads it)
+    keep_hidden = bool(cfg.get("export", {}).get("hidden_output", False))
     set_extra_output(model_path, hidden=True)
     cfg_json["decode"].pop("span_head", None)  # a head from an earlier run of this stage
     cfg_json.pop("crossfit", None)  # decoding is chosen on dev again
@@ -225,14 +228,14 @@ def stage_head(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> No
         cfg_json.setdefault("dev", {}).pop(key, None)
     if tried[best_c][0] < 0 or tried[best_c][0] + tolerance <= ref_dev["flc_f1"]:
         LOG.info("head: no C comes within %s of %.4f on dev FLC; no span head", tolerance, ref_dev["flc_f1"])
-        set_extra_output(model_path)
+        set_extra_output(model_path, hidden=keep_hidden)
         cfg_json["decode"] = reference.to_config()
         cfg_json["dev"].update(ref_dev)
         save_config()
         return
     _, projection, head, chosen = tried[best_c]
     _project(probs, projection)  # the chosen head's scores (the loop left the last C's)
-    set_extra_output(model_path, projection)
+    set_extra_output(model_path, projection, hidden=keep_hidden)
     cfg_json["decode"]["span_head"] = head
     save_config()
     # dev again through the graph's own "span_head" output: choose `flc_keep` and the calibration on it
