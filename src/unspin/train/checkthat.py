@@ -50,3 +50,21 @@ def read_checkthat_tsv(path: str | os.PathLike[str]) -> list[LabelledSentence]:
                 out.append(LabelledSentence(sid, text, 1 if label == "Yes" else 0))
                 fields = rest
     return out
+
+
+def grouped_holdout(
+    rows: list[LabelledSentence], blocks: int, held: list[int]
+) -> tuple[list[LabelledSentence], list[LabelledSentence]]:
+    """(fit, held out): the sentences sorted by id and cut into `blocks` contiguous blocks of equal size;
+    the blocks numbered in `held` are held out. Neighbouring ids come from the same debate, so a held-out
+    block is whole stretches of debates the model never saw, as new material is."""
+    if not rows:
+        return [], []
+    if not held or any(not 0 <= b < blocks for b in held):
+        raise ValueError(f"held-out blocks {held} must be among 0..{blocks - 1}")
+    order = sorted(range(len(rows)), key=lambda i: (int(rows[i].sentence_id), i))
+    block = {i: rank * blocks // len(rows) for rank, i in enumerate(order)}
+    keep = set(held)
+    fit = [rows[i] for i in order if block[i] not in keep]
+    out = [rows[i] for i in order if block[i] in keep]
+    return fit, out

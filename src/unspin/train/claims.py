@@ -35,7 +35,7 @@ from unspin.eval.binary import best_threshold, prf
 from unspin.eval.calibration import expected_calibration_error, fit_platt, sigmoid
 from unspin.models.base import ENCODERS, package_dir, sha256_file
 from unspin.models.onnx import create_session
-from unspin.train.checkthat import read_checkthat_tsv
+from unspin.train.checkthat import grouped_holdout, read_checkthat_tsv
 from unspin.train.claims_card import write_card
 from unspin.train.common import load_config
 from unspin.train.quantize import quantize
@@ -465,6 +465,8 @@ def _model_config(
     mcfg, ecfg = cfg["model"], cfg["export"]
     max_len = int(mcfg["max_length"])
     best_epoch = max(history, key=lambda h: h["dev_f1"])["epoch"]
+    grouped = cfg.get("split", {}).get("validation") == "grouped"
+    chosen_on = "grouped validation (contiguous blocks of train+dev sentence ids)" if grouped else "dev"
     return {
         "task": "check-worthy claim detection (sentence level, English)",
         "model_file": int8_path.name,
@@ -489,10 +491,10 @@ def _model_config(
             "method": "platt",
             "a": calib["int8"]["a"],
             "b": calib["int8"]["b"],
-            "fitted_on": "dev",
+            "fitted_on": chosen_on,
         },
         "threshold": calib["int8"]["threshold"],
-        "threshold_tuned_on": "dev (best F1 of Yes)",
+        "threshold_tuned_on": f"{chosen_on} (best F1 of Yes)",
         "best_epoch": best_epoch,
         "data": {s: {"sentences": len(data[s]["labels"]), "yes": int(sum(data[s]["labels"]))} for s in SPLITS},
         "metrics": results,
@@ -537,9 +539,15 @@ def main(argv: list[str] | None = None) -> int:
     max_len = int(mcfg["max_length"])
     tokenizer = load_tokenizer(base / "tokenizer.json", max_len)
 
+    rows_by = {split: read_checkthat_tsv(args.data_dir / fname) for split, fname in SPLITS.items()}
+    validation = cfg.get("split", {})
+    if validation.get("validation") == "grouped":
+        # fit on the lab's train and dev together, choose on whole stretches of debates held out from both
+        pool = rows_by["train"] + rows_by["dev"]
+        rows_by["train"], rows_by["dev"] = grouped_holdout(pool, int(validation["blocks"]), list(validation["held"]))
+        log.info("grouped validation: blocks %s of %d held out of train+dev", validation["held"], validation["blocks"])
     data: dict[str, Any] = {}
-    for split, fname in SPLITS.items():
-        rows = read_checkthat_tsv(args.data_dir / fname)
+    for split, rows in rows_by.items():
         if split == "train" and args.limit:
             rows = rows[: args.limit]
         texts = [r.text for r in rows]
