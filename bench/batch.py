@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
@@ -51,22 +53,25 @@ def cli_run(folder: Path, n: int, model: str, workers: int, skip: str) -> tuple[
     return wall, lines
 
 
-def stage_times(articles: list[str], model: str, threads: int) -> dict[str, float]:
+def stage_times(articles: list[str], model: str, threads: int) -> tuple[dict[str, float], list[float]]:
+    """Milliseconds per article of every stage, and each article's total (its latency, one at a time)."""
     settings = Settings(model=model, threads=threads)
     pipe = Pipeline(settings=settings)
     docs = [build_document(RawInput(source="<bench>", content=a, kind="text"), settings) for a in articles[:3]]
     for d in docs:
         pipe(d)  # warm-up
     times = {"cleaning": 0.0, **{name: 0.0 for name in pipe.stage_names}}
+    totals = []
     for a in articles:
-        t0 = time.perf_counter()
+        start = t0 = time.perf_counter()
         doc = build_document(RawInput(source="<bench>", content=a, kind="text"), settings)
         times["cleaning"] += time.perf_counter() - t0
         for name, stage in zip(pipe.stage_names, pipe.stages, strict=True):
             t0 = time.perf_counter()
             doc = stage(doc)
             times[name] += time.perf_counter() - t0
-    return {k: 1000 * v / len(articles) for k, v in times.items()}
+        totals.append(1000 * (time.perf_counter() - start))
+    return {k: 1000 * v / len(articles) for k, v in times.items()}, totals
 
 
 def lanes_against_one(articles: list[str], model: str, skip: str, rounds: int = 3) -> tuple[int, list, list]:
@@ -120,12 +125,14 @@ def main() -> None:
         gain = sum(many) / sum(one) - 1
         print(f"{stages:<20}one at a time: {fmt(one)}   {lanes} lanes: {fmt(many)}   ({gain:+.0%})")
 
-    ms = stage_times(articles, args.model, args.threads)
+    ms, totals = stage_times(articles, args.model, args.threads)
     total = sum(ms.values())
     print(f"\nper article, in process, {args.threads} threads ({1000 / total:.2f} articles/s without start-up)")
     print(f"{'stage':<12}{'ms':>8}{'share':>8}")
     for k, v in ms.items():
         print(f"{k:<12}{v:>8.1f}{v / total:>8.0%}")
+    p50, p95 = np.percentile(totals, [50, 95])
+    print(f"one article, every default stage: p50 {p50:.0f} ms, p95 {p95:.0f} ms")
     print("\nbare forward passes on the same articles, per article")
     for name, v in encoder_ms(articles, args.model, args.threads).items():
         print(f"{name:<58}{v:>8.1f} ms")
