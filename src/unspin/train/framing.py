@@ -4,8 +4,10 @@
 
 Protocol (the numbers in the model card follow it):
 
-1. Every article is encoded once by the multilingual encoder (`unspin.models.e5`, token states cached
-   in `--work-dir`).
+1. Every article is encoded once by the multilingual encoder (`unspin.models.e5`), and every English
+   article also by the technique tagger named in `[english]` (token states cached in `--work-dir`). Each
+   encoder gets its own heads: the multilingual ones on all five languages, the English ones on English
+   (`out/en/`), with the same protocol.
 2. About a fifth of the articles of every language (sha256 of the id, see `[split]`) form the test
    split, frozen before any experiment. Everything that is chosen (regularisation, thresholds) is
    chosen by cross-validation inside the other articles, folds grouped by article.
@@ -77,7 +79,6 @@ class _TaggerStates:
         from unspin.techniques.tagger import TechniqueTagger
 
         self.tagger = TechniqueTagger.load(name)
-        self.name = name
         self.tag = self.tagger.config["files"]["model.onnx"]
         self.cache = f"states-{name}"
 
