@@ -132,8 +132,15 @@ def test_the_graphs_second_output_hidden_states_or_span_head_scores_leaves_the_l
     assert baked.hidden is None and baked.head is not None and baked.head.shape == (len(plain.offsets), 14)
     assert np.array_equal(plain.probs, baked.probs)
     assert np.abs(baked.head - tp.hidden.astype(np.float32) @ projection).max() < 0.05
+    # both at once (the shipped `fast` graph: English framing reads the hidden states of the same pass)
+    set_extra_output(dst / "model.onnx", projection, hidden=True)
+    both = tagger(head).token_probs([text], hidden=True)[0]
+    assert np.array_equal(both.head, baked.head) and np.array_equal(plain.probs, both.probs)
+    assert both.hidden is not None and np.abs(both.hidden - tp.hidden).max() < 1e-4
+    assert tagger(head).has_hidden and tagger(head).token_states(text)[0].shape == (len(plain.offsets), 384)
     set_extra_output(dst / "model.onnx")  # neither: the graph as exported
     assert [o.name for o in tagger().runner.session.get_outputs()] == ["logits"]
+    assert not tagger().has_hidden
 
 
 def test_crossfit_never_decodes_an_article_with_choices_made_on_its_own_labels(monkeypatch) -> None:
