@@ -203,11 +203,6 @@ class FramingModel:
     def route(self, language: str | None) -> Route:
         return self.routes.get((language or "").split("-")[0].lower(), self.default)
 
-    @property
-    def heads(self) -> FramingHeads:
-        """The multilingual route's heads (the labels are the same on every route)."""
-        return self.default.heads
-
     def encode(
         self, text: str, language: str | None = None, states: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, np.ndarray]:

@@ -441,8 +441,7 @@ def run(cfg: dict[str, Any], data_dir: Path, out: Path, work_dir: Path) -> dict[
         name = cfg["english"]["technique_model"]
         print(f"English route: heads over the hidden states of technique model {name!r}")
         tagger = _TaggerStates(name)
-        en_cfg = {**cfg, **{k: {**cfg[k], **cfg["english"].get(k, {})} for k in ("roles", "narratives", "mentions")}}
-        english = fit_route(load_articles(data_dir, work_dir, ("EN",), tagger), en_cfg, ("EN",))
+        english = fit_route(load_articles(data_dir, work_dir, ("EN",), tagger), cfg, ("EN",))
         english.config["encoder"] = {
             "name": f"technique tagger {name!r} (last hidden states)",
             "technique_model": name,
