@@ -313,3 +313,21 @@ def test_the_shipped_model_card_renders_from_its_record() -> None:
     card = render_card(config, english)
     assert (folder / "MODEL_CARD.md").read_text(encoding="utf-8") == card
     assert "Nothing was chosen on it" in card and "technique tagger's states" in card
+
+
+def test_a_mentions_fine_role_sits_under_its_main_role(model: FramingModel) -> None:
+    """`unspin semeval roles` answers one main role and one fine role: the fine role is the best one under
+    that main role, even where another main role's fine role scores higher on its own."""
+    from unspin.framing.model import best_roles
+    from unspin.framing.taxonomy import main_role_of
+
+    for route in (model.route("en"), model.route("ru")):
+        heads = route.heads
+        mains, fines = heads["main_role"].labels, heads["fine_role"].labels
+        main = np.zeros((1, len(mains)))
+        main[0, mains.index("Antagonist")] = 0.6
+        fine = np.zeros((1, len(fines)))
+        fine[0, [main_role_of(f) == "Protagonist" for f in fines]] = 0.3  # the best fine role overall
+        fine[0, [main_role_of(f) == "Antagonist" for f in fines]] = 0.2
+        ((m, f),) = best_roles(heads, main, fine)
+        assert m == "Antagonist" and main_role_of(f) == "Antagonist"

@@ -36,6 +36,8 @@ def write_roles(
 ) -> tuple[int, list[FileProblem]]:
     """One answer line per usable mention line of `mentions_path`, in the file's order; the lines that
     cannot be used (unknown article, offsets outside it, text that does not match) come back as problems."""
+    from unspin.framing.model import best_roles
+
     docs = read_documents(docs_dir)
     mentions, problems = read_mentions(mentions_path, docs)
     by_doc: dict[str, list[int]] = {}
@@ -46,11 +48,10 @@ def write_roles(
     for n, (aid, rows) in enumerate(by_doc.items(), 1):
         text = docs[aid]
         lang = _language(aid, text)
-        heads = model.route(lang).heads  # a language's route has its own fine-role labels
-        mains, fines = heads["main_role"].labels, heads["fine_role"].labels
         main, fine = model.roles(text, [(mentions[i].start, mentions[i].end) for i in rows], lang)
-        for i, pm, pf in zip(rows, main, fine, strict=True):
-            answers[i] = format_role_line(mentions[i], mains[int(pm.argmax())], [fines[int(pf.argmax())]])
+        # a language's route has its own fine-role labels
+        for i, (m, f) in zip(rows, best_roles(model.route(lang).heads, main, fine), strict=True):
+            answers[i] = format_role_line(mentions[i], m, [f])
         if progress:
             progress(n, total)
     lines = [a for a in answers if a is not None]

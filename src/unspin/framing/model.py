@@ -163,6 +163,19 @@ def decode_roles(heads: FramingHeads, vectors: np.ndarray) -> tuple[np.ndarray, 
     return main, within * main[:, parent]
 
 
+def best_roles(heads: FramingHeads, main: np.ndarray, fine: np.ndarray) -> list[tuple[str, str]]:
+    """(main role, fine role) of each row of `decode_roles`' output: the best main role, and the best fine
+    role under it (the best fine role overall can sit under another main role)."""
+    mains, fines = heads["main_role"].labels, heads["fine_role"].labels
+    parent = np.array([mains.index(main_role_of(f)) for f in fines])
+    out = []
+    for pm, pf in zip(main, fine, strict=True):
+        m = int(pm.argmax())
+        f = int(np.where(parent == m, pf, -1.0).argmax())
+        out.append((mains[m], fines[f]))
+    return out
+
+
 class Route:
     """One encoder and the heads trained on its states. The encoder (anything with `token_states(text)
     -> (states, offsets)`) is loaded on first use, so a run that never meets the route's languages

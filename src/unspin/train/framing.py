@@ -36,7 +36,7 @@ from unspin.formats.semeval2025 import Mention, NarrativeLabels, read_documents,
 from unspin.framing import entities as ent
 from unspin.framing.features import article_vector, mention_vectors
 from unspin.framing.heads import MODEL_DIR, FramingHeads, Head
-from unspin.framing.model import decode_narratives, decode_roles, spans_from_tokens, token_features
+from unspin.framing.model import best_roles, decode_narratives, decode_roles, spans_from_tokens, token_features
 
 LANGS = ("EN", "BG", "HI", "PT", "RU")
 
@@ -240,11 +240,9 @@ def predict_narratives(heads: FramingHeads, x: np.ndarray, t: dict[str, float]) 
 
 
 def predict_roles(heads: FramingHeads, x: np.ndarray, ms: list[Mention]) -> list[Mention]:
-    main, fine = decode_roles(heads, x)
-    mains, fines = heads["main_role"].labels, heads["fine_role"].labels
     return [
-        dataclasses.replace(m, main_role=mains[int(pm.argmax())], fine_roles=(fines[int(pf.argmax())],))
-        for m, pm, pf in zip(ms, main, fine, strict=True)
+        dataclasses.replace(m, main_role=main, fine_roles=(fine,))
+        for m, (main, fine) in zip(ms, best_roles(heads, *decode_roles(heads, x)), strict=True)
     ]
 
 
