@@ -69,6 +69,21 @@ def test_token_states_cover_every_token_of_a_long_text(encoder: e5.E5Encoder) ->
     assert empty.shape == (0, 384) and none.shape == (0, 2)
 
 
+def test_one_pass_gives_the_middle_and_the_last_layer(encoder: e5.E5Encoder) -> None:
+    text = " ".join(SENTENCES)
+    last, offsets = encoder.token_states(text)
+    both, both_offsets = encoder.token_states(text, middle=True)
+    assert both.shape == (len(last), 2 * last.shape[1])
+    np.testing.assert_array_equal(both_offsets, offsets)
+    np.testing.assert_allclose(both[:, last.shape[1] :], last, atol=1e-6)  # the right half: the last layer
+    cos = np.sum(both[:, : last.shape[1]] * last, axis=1) / (
+        np.linalg.norm(both[:, : last.shape[1]], axis=1) * np.linalg.norm(last, axis=1)
+    )
+    assert cos.mean() < 0.95  # the left half is another layer, not a copy
+    empty, _ = encoder.token_states(" ", middle=True)
+    assert empty.shape == (0, 2 * last.shape[1])
+
+
 def test_a_damaged_cached_graph_is_converted_again(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("UNSPIN_MODEL_CACHE", str(tmp_path))
     path = e5.prepare()

