@@ -1,9 +1,11 @@
 """Benchmark the batch CLI: `unspin analyze DIR --format jsonl` on a folder of ~1,000-word articles.
 
     python bench/batch.py [--articles 100] [--words 1000] [--model fast] [--workers 0 2] [--skip - claims]
+                          [--claims full fast]
 
 Prints, in one run: articles/s of the CLI as a user runs it (process start and model loading
-included), for each `--workers` value and each `--skip` choice asked for ("-": every stage); then,
+included), for each `--workers` value, each `--skip` choice asked for ("-": every stage) and each claims
+model (`--claims full|fast`); then,
 in this process and without start-up, articles/s one document at a time against documents in lanes
 (one per core, the CLI's default), run in turns; then the time per article of every pipeline stage
 (cleaning and metadata, language, segmentation, techniques, claims, framing) beside the bare forward
@@ -37,9 +39,9 @@ from unspin.pipeline import Pipeline  # noqa: E402
 from unspin.settings import Settings  # noqa: E402
 
 
-def cli_run(folder: Path, n: int, model: str, workers: int, skip: str) -> tuple[float, int]:
+def cli_run(folder: Path, n: int, model: str, workers: int, skip: str, claims: str) -> tuple[float, int]:
     exe = Path(sys.executable).with_name("unspin")
-    cmd = [str(exe), "analyze", str(folder), "--format", "jsonl", "--model", model]
+    cmd = [str(exe), "analyze", str(folder), "--format", "jsonl", "--model", model, "--claims", claims]
     if workers:
         cmd += ["--workers", str(workers)]
     if skip != "-":
@@ -53,9 +55,9 @@ def cli_run(folder: Path, n: int, model: str, workers: int, skip: str) -> tuple[
     return wall, lines
 
 
-def stage_times(articles: list[str], model: str, threads: int) -> tuple[dict[str, float], list[float]]:
+def stage_times(articles: list[str], model: str, threads: int, claims: str) -> tuple[dict[str, float], list[float]]:
     """Milliseconds per article of every stage, and each article's total (its latency, one at a time)."""
-    settings = Settings(model=model, threads=threads)
+    settings = Settings(model=model, threads=threads, claims=claims)
     pipe = Pipeline(settings=settings)
     docs = [build_document(RawInput(source="<bench>", content=a, kind="text"), settings) for a in articles[:3]]
     for d in docs:
@@ -74,14 +76,16 @@ def stage_times(articles: list[str], model: str, threads: int) -> tuple[dict[str
     return {k: 1000 * v / len(articles) for k, v in times.items()}, totals
 
 
-def lanes_against_one(articles: list[str], model: str, skip: str, rounds: int = 3) -> tuple[int, list, list]:
+def lanes_against_one(
+    articles: list[str], model: str, skip: str, claims: str, rounds: int = 3
+) -> tuple[int, list, list]:
     """Articles/s in this process, one document at a time and in lanes, in turns (`rounds` each)."""
     from unspin.pipeline import DEFAULT_STAGES
 
     stages = [s for s in DEFAULT_STAGES if s != skip]
     jobs = [(RawInput(source=f"a{i}", content=a, kind="text"), {}) for i, a in enumerate(articles)]
-    _, lane_settings, lanes = lane_plan(jobs, Settings(model=model))
-    one_settings = Settings(model=model)
+    _, lane_settings, lanes = lane_plan(jobs, Settings(model=model, claims=claims))
+    one_settings = Settings(model=model, claims=claims)
     list(analyse_many(jobs[:4], one_settings, stages, lanes=1))  # load and warm up both
     list(analyse_many(jobs[:4], lane_settings, stages, lanes=lanes))
     one, many = [], []
@@ -100,8 +104,12 @@ def main() -> None:
     ap.add_argument("--model", default="fast")
     ap.add_argument("--workers", type=int, nargs="+", default=[0, 2])
     ap.add_argument("--skip", nargs="+", default=["-", "claims"], help='"-" runs every stage')
+    ap.add_argument("--claims", nargs="+", default=["full", "fast"], help="claims models to run")
     ap.add_argument("--threads", type=int, default=2, help="threads for the in-process stage timings")
     args = ap.parse_args()
+    runs = [(skip, c) for skip in args.skip for c in (args.claims if skip != "claims" else args.claims[:1])]
+    label_of = lambda skip, c: "all" if skip == "-" else f"--skip {skip}"  # noqa: E731
+    label = lambda skip, c: label_of(skip, c) + (f", --claims {c}" if skip != "claims" else "")  # noqa: E731
 
     articles = make_articles(args.articles, args.words, seed=1)
     with tempfile.TemporaryDirectory() as tmp:
@@ -109,30 +117,32 @@ def main() -> None:
         for i, a in enumerate(articles):
             (folder / f"article{i:05d}.txt").write_text(a, encoding="utf-8")
         print(f"batch CLI: {args.articles} articles x ~{args.words} words, model {args.model}")
-        print(f"{'stages':<20}{'workers':<12}{'wall s':>8}{'articles/s':>12}")
-        for skip in args.skip:
+        print(f"{'stages':<36}{'workers':<12}{'wall s':>8}{'articles/s':>12}")
+        for skip, c in runs:
             for w in args.workers:
-                wall, n = cli_run(folder, args.articles, args.model, w, skip)
-                stages = "all" if skip == "-" else f"--skip {skip}"
-                label = "in process" if w == 0 else str(w)
-                print(f"{stages:<20}{label:<12}{wall:>8.1f}{n / wall:>12.2f}")
+                wall, n = cli_run(folder, args.articles, args.model, w, skip, c)
+                where = "in process" if w == 0 else str(w)
+                print(f"{label(skip, c):<36}{where:<12}{wall:>8.1f}{n / wall:>12.2f}")
 
     print("\nin process, without start-up (articles/s, rounds run in turns)")
-    for skip in args.skip:
-        lanes, one, many = lanes_against_one(articles, args.model, skip)
-        stages = "all" if skip == "-" else f"--skip {skip}"
+    for skip, c in runs:
+        lanes, one, many = lanes_against_one(articles, args.model, skip, c)
         fmt = lambda xs: " ".join(f"{x:.2f}" for x in xs)  # noqa: E731
         gain = sum(many) / sum(one) - 1
-        print(f"{stages:<20}one at a time: {fmt(one)}   {lanes} lanes: {fmt(many)}   ({gain:+.0%})")
+        print(f"{label(skip, c):<36}one at a time: {fmt(one)}   {lanes} lanes: {fmt(many)}   ({gain:+.0%})")
 
-    ms, totals = stage_times(articles, args.model, args.threads)
-    total = sum(ms.values())
-    print(f"\nper article, in process, {args.threads} threads ({1000 / total:.2f} articles/s without start-up)")
-    print(f"{'stage':<12}{'ms':>8}{'share':>8}")
-    for k, v in ms.items():
-        print(f"{k:<12}{v:>8.1f}{v / total:>8.0%}")
-    p50, p95 = np.percentile(totals, [50, 95])
-    print(f"one article, every default stage: p50 {p50:.0f} ms, p95 {p95:.0f} ms")
+    for c in args.claims:
+        ms, totals = stage_times(articles, args.model, args.threads, c)
+        total = sum(ms.values())
+        print(
+            f"\nper article, in process, {args.threads} threads, --claims {c} "
+            f"({1000 / total:.2f} articles/s without start-up)"
+        )
+        print(f"{'stage':<12}{'ms':>8}{'share':>8}")
+        for k, v in ms.items():
+            print(f"{k:<12}{v:>8.1f}{v / total:>8.0%}")
+        p50, p95 = np.percentile(totals, [50, 95])
+        print(f"one article, every default stage: p50 {p50:.0f} ms, p95 {p95:.0f} ms")
     print("\nbare forward passes on the same articles, per article")
     for name, v in encoder_ms(articles, args.model, args.threads).items():
         print(f"{name:<58}{v:>8.1f} ms")
@@ -146,19 +156,26 @@ def encoder_ms(articles: list[str], model: str, threads: int) -> dict[str, float
     small heads): the technique tagger's, the claims model's over the article's sentences, and the
     multilingual encoder's (framing of articles not in English)."""
     from unspin.claims.detector import get_detector
+    from unspin.claims.fast import FastClaimDetector
     from unspin.models.e5 import E5Encoder
     from unspin.segment.sentences import sentence_spans
     from unspin.techniques.tagger import TechniqueTagger
 
     tagger = TechniqueTagger.load(model, threads=threads)
     claims = get_detector(threads=threads)
+    fast = FastClaimDetector.load(threads=threads)
     e5 = E5Encoder.load(threads)
-    sentences = [[a[s:e] for s, e in sentence_spans(a)] for a in articles]
+    bounds = [sentence_spans(a) for a in articles]
+    sentences = [[a[s:e] for s, e in b] for a, b in zip(articles, bounds, strict=True)]
+    passes_of_fast = [{fast.tagger.states_key: fast.tagger.token_states(a)} for a in articles]
     passes = {
         f"technique tagger {model!r} (English framing reads its states)": lambda i: tagger.token_probs(
             [articles[i]], hidden=tagger.has_hidden
         ),
         "claims model, every sentence": lambda i: claims.logits(sentences[i]),
+        "fast claims head, every sentence (given the tagger's pass)": lambda i: fast.score_spans(
+            articles[i], bounds[i], passes_of_fast[i]
+        ),
         "multilingual encoder (framing, other languages)": lambda i: e5.token_states(articles[i]),
     }
     out = {}

@@ -80,6 +80,12 @@ def _techniques(settings: Settings) -> Stage:
 
 
 def _claims(settings: Settings) -> Stage:
+    if settings.claims == "fast":
+        from unspin.claims.fast import FastClaimDetector
+
+        return FastClaimDetector.load(threads=settings.threads)
+    if settings.claims != "full":
+        raise ValueError(f"no claims model {settings.claims!r} (full or fast)")
     from unspin.claims.detector import get_detector
 
     return get_detector(threads=settings.threads)

@@ -36,6 +36,9 @@ class Settings:
     detect_title: bool = True
     # Which shipped technique model to use: "fast", "minilm-l6" or "accurate".
     model: str = "fast"
+    # Which claims model: "full" (its own pass over every sentence) or "fast" (one layer over the
+    # technique tagger's pass: a quarter of the cost, lower F1; see unspin.claims.fast).
+    claims: str = "full"
     # Threads each model may use (None: all cores). A Dask worker with one thread sets 1, so that
     # several workers on one machine do not fight over the cores.
     threads: int | None = None

@@ -175,20 +175,31 @@ class ClaimDetector:
     def __call__(self, doc: Any) -> Any:
         """Set `doc.claims` to the check-worthy sentences (score >= threshold), in text order."""
         text: str = doc.text or ""
-        bounds = [(s.start, s.end) for s in doc.sentences] if doc.sentences else _line_bounds(text)
-        if not doc.sentences and text.strip():
-            doc.warnings.append("claims: no sentence segmentation given; scored each line as one sentence")
-        lang = getattr(doc, "language", None)
-        if lang and not str(lang).lower().startswith("en"):
-            doc.warnings.append(f"claims: the model is trained on English; scores for language {lang!r} are unreliable")
-        trimmed = [trim_span(text, s, e) for s, e in bounds]
-        scores = self.score([text[s:e] for s, e in trimmed])
-        claims = []
-        for (s, e), p in sorted(zip(trimmed, scores, strict=True), key=lambda t: t[0]):
-            if e > s and p >= self.threshold:
-                claims.append({"start": s, "end": e, "text": text[s:e], "score": round(p, 4)})
-        doc.claims = claims
+        trimmed = sentence_bounds(doc)
+        doc.claims = claims_of(text, trimmed, self.score([text[s:e] for s, e in trimmed]), self.threshold)
         return doc
+
+
+def sentence_bounds(doc: Any) -> list[tuple[int, int]]:
+    """The (start, end) of every sentence of `doc` to score, whitespace trimmed (each line when the
+    document has no segmentation); warns on the document when that happens or when it is not English."""
+    text: str = doc.text or ""
+    bounds = [(s.start, s.end) for s in doc.sentences] if doc.sentences else _line_bounds(text)
+    if not doc.sentences and text.strip():
+        doc.warnings.append("claims: no sentence segmentation given; scored each line as one sentence")
+    lang = getattr(doc, "language", None)
+    if lang and not str(lang).lower().startswith("en"):
+        doc.warnings.append(f"claims: the model is trained on English; scores for language {lang!r} are unreliable")
+    return [trim_span(text, s, e) for s, e in bounds]
+
+
+def claims_of(text: str, bounds: Sequence[tuple[int, int]], scores: Sequence[float], threshold: float) -> list[dict]:
+    """The `claims` field: every sentence scoring at least `threshold`, in text order."""
+    claims = []
+    for (s, e), p in sorted(zip(bounds, scores, strict=True), key=lambda t: t[0]):
+        if e > s and p >= threshold:
+            claims.append({"start": s, "end": e, "text": text[s:e], "score": round(p, 4)})
+    return claims
 
 
 def _line_bounds(text: str) -> list[tuple[int, int]]:

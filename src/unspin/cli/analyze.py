@@ -101,6 +101,23 @@ NarrativesOpt = Annotated[
         dir_okay=False,
     ),
 ]
+
+
+class ClaimsModel(str, Enum):
+    full = "full"
+    fast = "fast"
+
+
+ClaimsOpt = Annotated[
+    ClaimsModel,
+    typer.Option(
+        "--claims",
+        help=(
+            "Claims model: full (default; its own pass over every sentence) or fast (one layer over the "
+            "technique tagger's pass: about a quarter of the claims cost, lower F1; see docs/claims.md)."
+        ),
+    ),
+]
 MinScoreOpt = Annotated[
     float,
     typer.Option(
@@ -126,6 +143,7 @@ def analyze(
     skip: SkipOpt = None,
     min_score: MinScoreOpt = 0.0,
     narratives: NarrativesOpt = None,
+    claims: ClaimsOpt = ClaimsModel.full,
 ) -> None:
     """Analyse articles: clean text and metadata, technique spans with scores, check-worthy claims, the cast
     (entities and their roles) and the narratives."""
@@ -135,6 +153,7 @@ def analyze(
     settings = make_settings(max_bytes, no_clean)
     settings.model = model.value if isinstance(model, Enum) else str(model)
     settings.min_score = min_score
+    settings.claims = claims.value if isinstance(claims, Enum) else str(claims)
     skipped = {s.value for s in skip or []}
     stages = [s for s in DEFAULT_STAGES if s not in skipped]
     if narratives is not None:

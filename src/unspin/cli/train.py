@@ -45,6 +45,13 @@ def train_claims(ctx: typer.Context) -> None:
     _train("unspin.train.claims", list(ctx.args))
 
 
+@train_app.command("claims-fast", context_settings=TRAIN_CONTEXT)
+def train_claims_fast(ctx: typer.Context) -> None:
+    """Train the fast claims head over the technique tagger's states: --config configs/claims-fast.toml
+    --data-dir CHECKTHAT_DIR --out DIR."""
+    _train("unspin.train.claims_fast", list(ctx.args))
+
+
 @train_app.command("framing", context_settings=TRAIN_CONTEXT)
 def train_framing(ctx: typer.Context) -> None:
     """Train the framing heads (roles, narratives, mention finder): --config configs/framing.toml
