@@ -118,3 +118,22 @@ def test_analyze_takes_claims_fast(tmp_path: Path) -> None:
     assert doc["claims"] and all(ARTICLE[c["start"] : c["end"]] == c["text"] for c in doc["claims"])
     res = CliRunner().invoke(app, ["analyze", str(article), "--claims", "huge"])
     assert res.exit_code == 2 and "huge" in res.output
+
+
+def test_corpus_add_takes_claims_fast(tmp_path: Path, detector: FastClaimDetector) -> None:
+    from typer.testing import CliRunner
+
+    from unspin.cli.main import app
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "article.txt").write_text(ARTICLE, encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'c.db'}"
+    runner = CliRunner()
+    res = runner.invoke(app, ["corpus", "add", str(tmp_path / "in"), "--db", db, "--claims", "fast", "--no-progress"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["corpus", "export", "--db", db, "--format", "jsonl"])
+    (doc,) = [json.loads(line) for line in res.stdout.splitlines() if line.strip()]
+    expected = detector(Pipeline(["language", "segment", "techniques"]).analyze_text(ARTICLE)).claims
+    assert [(c["start"], c["end"]) for c in doc["claims"]] == [(c["start"], c["end"]) for c in expected]
+    res = runner.invoke(app, ["corpus", "add", str(tmp_path / "in"), "--db", db, "--claims", "huge"])
+    assert res.exit_code == 2 and "full or fast" in res.output
