@@ -154,9 +154,7 @@ class ClaimDetector:
         return onnx_logits(self.session, self.tokenizer, sentences, batch_size=self.batch_size)
 
     def calibrate(self, logits: np.ndarray) -> np.ndarray:
-        z = np.asarray(logits, dtype=np.float64)
-        probs = sigmoid(self._cal_a * np.where(np.isfinite(z), z, 0.0) + self._cal_b)
-        return np.where(np.isneginf(z), 0.0, probs)
+        return calibrated(logits, self._cal_a, self._cal_b)
 
     def score(self, sentences: Sequence[str]) -> list[float]:
         """Calibrated probability that each sentence is a check-worthy claim, in input order."""
@@ -178,6 +176,13 @@ class ClaimDetector:
         trimmed = sentence_bounds(doc)
         doc.claims = claims_of(text, trimmed, self.score([text[s:e] for s, e in trimmed]), self.threshold)
         return doc
+
+
+def calibrated(logits: np.ndarray, a: float, b: float) -> np.ndarray:
+    """Platt-scaled probabilities sigmoid(a * logit + b); a -inf logit (an empty sentence) is 0.0."""
+    z = np.asarray(logits, dtype=np.float64)
+    probs = sigmoid(a * np.where(np.isfinite(z), z, 0.0) + b)
+    return np.where(np.isneginf(z), 0.0, probs)
 
 
 def sentence_bounds(doc: Any) -> list[tuple[int, int]]:

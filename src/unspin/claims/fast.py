@@ -15,18 +15,15 @@ refused.
 
 from __future__ import annotations
 
-import json
 import os
-import threading
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from unspin.claims.detector import ClaimModelError, claims_of, sentence_bounds
-from unspin.eval.calibration import sigmoid
-from unspin.models.base import sha256_file
+from unspin.claims.detector import ClaimModelError, calibrated, claims_of, sentence_bounds
 from unspin.models.onnx import create_session
 
 MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "claims-fast"
@@ -73,46 +70,32 @@ class FastClaimDetector:
     name = "claims"
 
     def __init__(self, model_dir: str | os.PathLike[str] = MODEL_DIR, threads: int | None = None) -> None:
+        from unspin.models.folder import read_config
         from unspin.techniques.tagger import TechniqueTagger
 
         self.model_dir = Path(model_dir)
-        cfg_path = self.model_dir / "config.json"
-        if not cfg_path.is_file():
-            raise ClaimModelError(f"{cfg_path}: fast claims model config missing")
-        self.config: dict[str, Any] = json.loads(cfg_path.read_text(encoding="utf-8"))
-        onnx_path = self.model_dir / self.config["model_file"]
-        if not onnx_path.is_file():
-            raise ClaimModelError(f"{onnx_path}: fast claims model file missing")
-        actual = sha256_file(onnx_path)
-        if actual != self.config["model_sha256"]:
-            raise ClaimModelError(f"{onnx_path}: sha256 {actual} does not match {self.config['model_sha256']}")
+        self.config = read_config(self.model_dir, ClaimModelError, "fast claims model")
         self.tagger = TechniqueTagger.load(self.config["technique_model"], threads=threads)
         recorded = self.config["technique_model_sha256"]
         installed = self.tagger.config.get("files", {}).get("model.onnx")
         if recorded != installed or not self.tagger.has_hidden:
             raise ClaimModelError(
-                f"{cfg_path}: fitted on technique model {self.config['technique_model']!r} with model.onnx "
-                f"sha256 {recorded}; the installed one is {installed}"
-                + ("" if self.tagger.has_hidden else " and has no 'hidden' output")
+                f"{self.model_dir / 'config.json'}: fitted on technique model "
+                f"{self.config['technique_model']!r} with model.onnx sha256 {recorded}; "
+                f"the installed one is {installed}" + ("" if self.tagger.has_hidden else " and has no 'hidden' output")
             )
         self.max_tokens = int(self.config["max_tokens"])
         self.threshold = float(self.config["threshold"])
         self._cal_a = float(self.config["calibration"]["a"])
         self._cal_b = float(self.config["calibration"]["b"])
-        self.session, _ = create_session(onnx_path, threads)
+        self.session, _ = create_session(self.model_dir / self.config["model_file"], threads)
 
     @classmethod
     def load(cls, threads: int | None = None) -> FastClaimDetector:
-        key = threads
-        with _LOCK:
-            if key not in _CACHE:
-                _CACHE[key] = cls(MODEL_DIR, threads)
-            return _CACHE[key]
+        return _cached(threads)
 
     def calibrate(self, logits: np.ndarray) -> np.ndarray:
-        z = np.asarray(logits, dtype=np.float64)
-        probs = sigmoid(self._cal_a * np.where(np.isfinite(z), z, 0.0) + self._cal_b)
-        return np.where(np.isneginf(z), 0.0, probs)
+        return calibrated(logits, self._cal_a, self._cal_b)
 
     def score_spans(
         self, text: str, bounds: Sequence[tuple[int, int]], token_states: dict[str, Any] | None = None
@@ -134,5 +117,6 @@ class FastClaimDetector:
         return doc
 
 
-_CACHE: dict[int | None, FastClaimDetector] = {}
-_LOCK = threading.Lock()
+@lru_cache(maxsize=4)
+def _cached(threads: int | None) -> FastClaimDetector:
+    return FastClaimDetector(MODEL_DIR, threads)

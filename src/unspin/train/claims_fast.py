@@ -29,11 +29,12 @@ import torch
 from torch import nn
 
 from unspin.claims.fast import run_layer, sentence_states
-from unspin.eval.binary import best_threshold, prf
-from unspin.eval.calibration import expected_calibration_error, fit_platt, sigmoid
+from unspin.eval.binary import best_threshold
+from unspin.eval.calibration import fit_platt, sigmoid
 from unspin.models.base import ENCODERS, package_dir, sha256_file
 from unspin.models.onnx import create_session
 from unspin.train.checkthat import LabelledSentence, grouped_holdout, read_checkthat_tsv
+from unspin.train.claims import evaluate
 from unspin.train.common import load_config
 from unspin.train.quantize import quantize
 
@@ -199,13 +200,6 @@ def export(model: Head, fp32: Path, int8: Path, ecfg: dict[str, Any]) -> None:
     quantize(fp32, int8, bool(ecfg.get("per_channel", True)), bool(ecfg.get("reduce_range", True)))
 
 
-def scores(labels: np.ndarray, logits: np.ndarray, a: float, b: float, threshold: float) -> dict[str, Any]:
-    probs = sigmoid(a * np.where(np.isfinite(logits), logits, -30.0) + b)
-    out = prf(list(labels), probs >= threshold)
-    out.update({"ece": expected_calibration_error(probs, labels), "n": len(labels), "positives": int(labels.sum())})
-    return out
-
-
 def run(cfg: dict[str, Any], data_dir: Path, out: Path, work: Path) -> dict[str, Any]:
     from unspin.techniques.tagger import TechniqueTagger
     from unspin.train.claims_fast_card import write_card
@@ -239,12 +233,12 @@ def run(cfg: dict[str, Any], data_dir: Path, out: Path, work: Path) -> dict[str,
     z_val = np.where(np.isfinite(logits["held-out"]), logits["held-out"], -30.0)
     a, b = fit_platt(z_val, y_val)
     threshold, _ = best_threshold(list(y_val), sigmoid(a * z_val + b))
-    metrics = {name: scores(data[name][1], logits[name], a, b, threshold) for name in logits}
+    metrics = {name: evaluate(list(data[name][1]), logits[name], a, b, threshold) for name in logits}
     log.info("held-out F1 %.4f, dev-test F1 %.4f", metrics["held-out"]["f1"], metrics["dev-test"]["f1"])
     config = {
         "task": "check-worthy claim detection (sentence level, English), from the technique tagger's pass",
         "model_file": int8.name,
-        "model_sha256": sha256_file(int8),
+        "files": {int8.name: sha256_file(int8)},  # checked at load (unspin.models.folder.read_config)
         "model_bytes": int8.stat().st_size,
         "technique_model": mcfg["technique_model"],
         "technique_model_sha256": tag,
