@@ -108,12 +108,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2, help="threads for the in-process stage timings")
     args = ap.parse_args()
     runs = [(skip, c) for skip in args.skip for c in (args.claims if skip != "claims" else args.claims[:1])]
-    label = lambda skip, c: (
-        ("all" if skip == "-" else f"--skip {skip}")
-        + (  # noqa: E731
-            f", --claims {c}" if skip != "claims" else ""
-        )
-    )
+
+    def label(skip: str, c: str) -> str:
+        return ("all" if skip == "-" else f"--skip {skip}") + (f", --claims {c}" if skip != "claims" else "")
 
     articles = make_articles(args.articles, args.words, seed=1)
     with tempfile.TemporaryDirectory() as tmp:

@@ -236,7 +236,7 @@ def test_a_card_without_crossfit_says_dev_chose_the_decoding(tmp_path: Path, mon
     from unspin.train.techniques.card import write_model_card
 
     cfg, cfg_json, res, _ = _shipped_card_inputs("fast")
-    del res["crossfit"]
+    del res["crossfit"], res["precise"], cfg_json["precise"]  # a model without the two dev estimates
     cfg_json["decode"].pop("span_head")
     cfg_json["decode"].update(flc_keep=0.15, flc_drop=0.8, calibration=[0.9, -0.5])
     res["dev_shipped"] = {"si_f1": 0.411, "flc_f1": 0.287}
@@ -252,6 +252,7 @@ def test_a_card_without_crossfit_says_dev_chose_the_decoding(tmp_path: Path, mon
     assert "- Confidence = sigmoid(0.900 * (logit(p) - logit(threshold)) + -0.500), p the span's mean token\n" in card
     assert "with the shipped model (after `smooth`): SI F1 0.411, FLC F1 0.287." in card
     assert "throughput and memory.\n\n## Training recipe" in card
+    assert "The default view" not in card
     assert card.endswith("reader, not verdicts.\n")
 
 

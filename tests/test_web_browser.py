@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from framingdocs import FRAMED, with_framing
-from webdocs import ARTICLE, HOSTILE, serving, with_known_spans
+from webdocs import ARTICLE, HOSTILE, serving, with_known_spans, with_marked_spans
 
 from unspin.web import taxonomy
 
@@ -179,6 +179,25 @@ def test_confidence_slider_hides_low_confidence_spans(server: str, browser) -> N
     assert _lit(_piece(browser, "Our "))  # Flag-Waving, 0.83
     assert browser.find_element(By.ID, "min-score-value").text == "0.60"
     assert "min_score=0.60" in browser.find_element(By.ID, "export-report").get_attribute("href")
+
+
+def test_the_page_shows_the_precise_spans_until_the_reader_asks_for_every_span(browser) -> None:
+    from unspin.web import create_app
+
+    with serving(create_app("sqlite://", analyzer=with_marked_spans)) as url:
+        _open(browser, f"{url}/a/{_post(url, ARTICLE)}")
+        weak = _span_item(browser, "Loaded_Language", "betrayed")  # 0.35: off the precise operating point
+        strong = _span_item(browser, "Name_Calling,Labeling", "corrupt elites")  # 0.92
+        switch = browser.find_element(By.ID, "all-spans")
+        assert not switch.is_selected() and strong.is_displayed() and not weak.is_displayed()
+        assert not _lit(_piece(browser, "The "))  # only the weak span covers it
+        report = browser.find_element(By.ID, "export-report").get_attribute("href")
+        assert "all_spans" not in report
+        switch.click()
+        assert weak.is_displayed() and _lit(_piece(browser, "The "))
+        assert "all_spans=true" in browser.find_element(By.ID, "export-report").get_attribute("href")
+        _set_slider(browser, 0.5)  # the confidence slider still narrows every span
+        assert not weak.is_displayed() and strong.is_displayed()
 
 
 def test_page_coverage_is_the_apis_share_as_spans_are_hidden(server: str, browser) -> None:

@@ -24,11 +24,16 @@ class Span:
     technique: str
     score: float = 1.0
     explanation: str | None = None
+    # At the technique model's precise operating point (the default view: span precision >= its
+    # target on held-out articles); None where the model has none.
+    precise: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = {"technique": self.technique, "start": self.start, "end": self.end, "score": self.score}
         if self.explanation is not None:
             out["explanation"] = self.explanation
+        if self.precise is not None:
+            out["precise"] = self.precise
         return out
 
 

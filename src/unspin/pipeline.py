@@ -50,15 +50,15 @@ def load_stage(name: str, settings: Settings) -> Stage:
 
 class TechniqueStage:
     """Technique spans, sentence and article scores from a technique tagger, spans below
-    `min_score` left out."""
+    `min_score` left out, and without `all_spans` those off the model's precise operating point."""
 
     name = "techniques"
 
-    def __init__(self, tagger: Any, min_score: float = 0.0) -> None:
-        self.tagger, self.min_score = tagger, min_score
+    def __init__(self, tagger: Any, min_score: float = 0.0, all_spans: bool = False) -> None:
+        self.tagger, self.min_score, self.all_spans = tagger, min_score, all_spans
 
     def __call__(self, doc: Document) -> Document:
-        return self.tagger.annotate(doc, min_score=self.min_score)
+        return self.tagger.annotate(doc, min_score=self.min_score, all_spans=self.all_spans)
 
 
 def _language(settings: Settings) -> Stage:
@@ -76,7 +76,8 @@ def _segment(settings: Settings) -> Stage:
 def _techniques(settings: Settings) -> Stage:
     from unspin.techniques import TechniqueTagger
 
-    return TechniqueStage(TechniqueTagger.load(settings.model, threads=settings.threads), settings.min_score)
+    tagger = TechniqueTagger.load(settings.model, threads=settings.threads)
+    return TechniqueStage(tagger, settings.min_score, settings.all_spans)
 
 
 def _claims(settings: Settings) -> Stage:

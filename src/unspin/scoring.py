@@ -54,15 +54,24 @@ def article_scores(text: str, spans: Sequence[Span]) -> dict[str, Any]:
     }
 
 
-def set_technique_spans(doc: Document, spans: Sequence[Span], min_score: float = 0.0) -> Document:
-    """Give `doc` these technique spans, those below `min_score` left out, and score its sentences
-    (each its best span's confidence) and the article (`article_scores`) from the spans kept. Also
-    narrows a finished analysis to its confident spans."""
+def set_technique_spans(
+    doc: Document, spans: Sequence[Span], min_score: float = 0.0, precise_only: bool = False
+) -> Document:
+    """Give `doc` these technique spans, those below `min_score` left out, and, with `precise_only`,
+    those the model's precise operating point does not show (`Span.precise` False; the default view);
+    score its sentences (each its best span's confidence) and the article (`article_scores`) from the
+    spans kept. Also narrows a finished analysis to its confident spans. The article scores record
+    what narrowed them: `min_score`, and `view` "precise" with `more_spans`, the spans it left out."""
     kept = [sp for sp in spans if sp.score >= min_score]
-    doc.spans = kept
-    doc.scores["article"] = article_scores(doc.text, kept)
+    precise = [sp for sp in kept if sp.precise is not False] if precise_only else kept
+    doc.spans = precise
+    doc.scores["article"] = article_scores(doc.text, precise)
     if min_score > 0:
         doc.scores["article"]["min_score"] = min_score
+    if precise_only and any(sp.precise is not None for sp in spans):
+        doc.scores["article"]["view"] = "precise"
+        doc.scores["article"]["more_spans"] = len(kept) - len(precise)
+    kept = precise
     for seg in doc.sentences:
         best = 0.0
         for sp in kept:

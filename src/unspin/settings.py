@@ -45,6 +45,10 @@ class Settings:
     # Technique spans below this confidence are left out of the output, and out of the sentence and
     # article scores (0: every span the model finds). Scores are calibrated: see the model cards.
     min_score: float = 0.0
+    # False: only the spans at the technique model's precise operating point (a confidence threshold
+    # chosen for precision over recall; the model card has its precision and recall), the default
+    # view; True: every span the F1-tuned decoding finds, each marked `precise` or not.
+    all_spans: bool = False
     # A TOML file of the user's own narratives (see unspin.framing.custom), scored by the
     # "custom_narratives" stage; None: no such stage.
     narratives_file: str | None = None

@@ -131,6 +131,17 @@ MinScoreOpt = Annotated[
         max=1.0,
     ),
 ]
+AllSpansOpt = Annotated[
+    bool,
+    typer.Option(
+        "--all-spans",
+        help=(
+            "Every technique span the model finds (its F1-tuned decoding: about four in five are wrong), each "
+            "marked precise or not. Without it: only the surer spans, at the model's precise operating point "
+            "(a confidence threshold chosen for precision over recall; see docs/techniques.md)."
+        ),
+    ),
+]
 
 
 def analyze(
@@ -142,6 +153,7 @@ def analyze(
     workers: WorkersOpt = 0,
     skip: SkipOpt = None,
     min_score: MinScoreOpt = 0.0,
+    all_spans: AllSpansOpt = False,
     narratives: NarrativesOpt = None,
     claims: ClaimsOpt = ClaimsModel.full,
 ) -> None:
@@ -153,6 +165,7 @@ def analyze(
     settings = make_settings(max_bytes, no_clean)
     settings.model = model.value if isinstance(model, Enum) else str(model)
     settings.min_score = min_score
+    settings.all_spans = all_spans
     settings.claims = claims.value if isinstance(claims, Enum) else str(claims)
     skipped = {s.value for s in skip or []}
     stages = [s for s in DEFAULT_STAGES if s not in skipped]

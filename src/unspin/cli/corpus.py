@@ -61,6 +61,13 @@ def add(
     claims: Annotated[
         str, typer.Option("--claims", help="Claims model: full (default) or fast (a quarter of the cost, lower F1).")
     ] = "full",
+    all_spans: Annotated[
+        bool,
+        typer.Option(
+            "--all-spans",
+            help="Store every technique span the model finds, not only those at its precise operating point.",
+        ),
+    ] = False,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Documents per database transaction.")] = 16,
     max_bytes: Annotated[
         int, typer.Option("--max-bytes", help="Refuse inputs larger than this.")
@@ -76,7 +83,7 @@ def add(
     if claims not in ("full", "fast"):
         err_console.print(f"[red]error:[/] --claims must be full or fast, not {claims!r}", highlight=False)
         raise typer.Exit(2)
-    settings = Settings(max_bytes=max_bytes, model=model, claims=claims)
+    settings = Settings(max_bytes=max_bytes, model=model, claims=claims, all_spans=all_spans)
     total = estimate_inputs(paths)
     bar = Progress(
         TextColumn("[bold]corpus add"),

@@ -80,6 +80,10 @@ def render_document(doc: Document, console: Console) -> None:
         if article.get("min_score"):
             share += f" (spans with confidence {article['min_score']:.2f} or more)"
         meta.add_row("technique share", share)
+        if article.get("view") == "precise":
+            more = article.get("more_spans", 0)
+            shown = f"{len(doc.spans)} of {len(doc.spans) + more}, the surer ones"
+            meta.add_row("spans shown", shown + ("; --all-spans for all" if more else ""))
     console.print(Panel(meta, title=Text(doc.title or "(untitled)", style="bold"), expand=True))
     for w in doc.warnings:
         console.print(f"[yellow]warning:[/] {w}")

@@ -104,6 +104,29 @@ class Relabelling:
 
 
 @dataclass
+class PreciseView:
+    """The default view's operating point: a span is shown by default when its confidence reaches its
+    technique's threshold, chosen for the best F-beta (beta < 1: precision weighs more than recall; the
+    official FLC metric) on articles the choice did not see (the `precise` stage of the technique recipe)."""
+
+    beta: float
+    mode: str  # "global" (one threshold) or "technique" (one per technique with enough spans)
+    thresholds: dict[str, float]
+
+    @classmethod
+    def from_config(cls, d: dict[str, Any] | None) -> PreciseView | None:
+        if not d:
+            return None
+        return cls(float(d["beta"]), str(d["mode"]), {k: float(v) for k, v in d["thresholds"].items()})
+
+    def keeps(self, span: Span) -> bool:
+        return span.score >= self.thresholds.get(span.technique, 1.01)
+
+    def to_config(self) -> dict[str, Any]:
+        return {"beta": self.beta, "mode": self.mode, "thresholds": dict(self.thresholds)}
+
+
+@dataclass
 class Decoding:
     """Everything that turns token probabilities into spans (stored in the model's config.json)."""
 
@@ -115,6 +138,7 @@ class Decoding:
     tc: TCStep = field(default_factory=TCStep)
     calibration: Calibration = field(default_factory=Calibration)
     relabel: Relabelling | None = None
+    precise: PreciseView | None = None
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any]) -> Decoding:
@@ -149,6 +173,7 @@ class Decoding:
             tc=TCStep.from_config(d),
             calibration=Calibration.from_list(d.get("calibration", (1.0, 0.0))),
             relabel=Relabelling(flc_keep, flc_drop if flc_drop <= 1 else None) if flc_keep >= 0 else None,
+            precise=PreciseView.from_config(d.get("precise")),
         )
 
     def to_config(self) -> dict[str, Any]:
@@ -173,6 +198,7 @@ class Decoding:
             **({"flc_keep": rel.keep} if rel is not None else {}),
             **({"flc_drop": rel.drop} if rel is not None and rel.drop is not None else {}),
             **self.tc.models_config(),
+            **({"precise": self.precise.to_config()} if self.precise is not None else {}),
         }
 
 

@@ -156,18 +156,23 @@ class TechniqueTagger:
         """Set `doc.spans` from `doc.text`, score every sentence and add `doc.scores["article"]`."""
         return self.annotate(doc)
 
-    def annotate(self, doc: Document, min_score: float = 0.0) -> Document:
+    def annotate(self, doc: Document, min_score: float = 0.0, all_spans: bool = True) -> Document:
         """As calling the tagger, keeping only spans whose confidence reaches `min_score`: the sentence
-        and article scores then describe the spans kept (the article scores record `min_score`)."""
+        and article scores then describe the spans kept (the article scores record `min_score`). Every
+        span is marked `precise` or not where the model has a precise operating point; `all_spans`
+        False keeps only the precise ones (the default view of `analyze` and the article page)."""
         tp = self.token_probs([doc.text], hidden=self.has_hidden)[0]
         if self.has_hidden:  # the encoder's pass, for a later stage that reads these states
             doc.token_states[self.states_key] = _states(tp)
         spans = self._spans(doc.text, tp)
+        view = self.params.precise
         for sp in spans:
             t = BY_LABEL.get(sp.technique)
             if t is not None:
                 sp.explanation = t.explanation()
-        return set_technique_spans(doc, spans, min_score)
+            if view is not None:
+                sp.precise = view.keeps(sp)
+        return set_technique_spans(doc, spans, min_score, precise_only=not all_spans)
 
 
 def _states(tp: TokenProbs) -> tuple[np.ndarray, np.ndarray]:

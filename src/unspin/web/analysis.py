@@ -50,7 +50,8 @@ class PipelineAnalyzer:
                 from unspin.pipeline import Pipeline
                 from unspin.settings import Settings
 
-                self._pipeline = Pipeline(settings=Settings(model=self.model))
+                # every span is stored; the page and the API show the precise ones unless asked
+                self._pipeline = Pipeline(settings=Settings(model=self.model, all_spans=True))
             return self._pipeline
 
     def __call__(self, content: str, kind: str, source: str) -> Document:

@@ -56,6 +56,8 @@ def clean_spans(text: str, spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "score": score,
                 "text": text[start:end],
                 "explanation": span.get("explanation"),
+                # False: off the model's precise operating point (shown only with "every span")
+                "precise": span.get("precise") is not False,
             }
         )
     out.sort(key=lambda s: (s["start"], -s["end"]))
@@ -168,6 +170,9 @@ def article_view(record: dict[str, Any]) -> dict[str, Any]:
         "techniques_ran": doc.get("spans") is not None,  # null: the techniques stage was skipped
         "pieces": split_pieces(text, spans, framing.framing_marks(cast, narratives)),
         "mix": technique_mix(spans),
+        # the switch between the default view (precise spans) and every span, where the model marks them
+        "has_precise": any("precise" in sp for sp in doc.get("spans") or []),
+        "weaker": sum(1 for sp in spans if not sp["precise"]),
         "coverage": cov,
         "coverage_percent": percent(cov),
         "non_space": scoring.non_space_count(text),
@@ -179,11 +184,18 @@ def article_view(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def report_view(record: dict[str, Any], min_score: float = 0.0, techniques: set[str] | None = None) -> dict[str, Any]:
-    """The article view restricted to what the reader chose to see, with styles computed for a static file."""
+def report_view(
+    record: dict[str, Any], min_score: float = 0.0, techniques: set[str] | None = None, all_spans: bool = False
+) -> dict[str, Any]:
+    """The article view restricted to what the reader chose to see, with styles computed for a static file
+    (without `all_spans`, only the spans at the model's precise operating point)."""
     view = article_view(record)
     kept = [
-        s for s in view["spans"] if s["score"] >= min_score and (techniques is None or s["technique"] in techniques)
+        s
+        for s in view["spans"]
+        if s["score"] >= min_score
+        and (techniques is None or s["technique"] in techniques)
+        and (all_spans or s["precise"])
     ]
     for i, span in enumerate(kept):
         span["i"] = i
@@ -198,6 +210,7 @@ def report_view(record: dict[str, Any], min_score: float = 0.0, techniques: set[
         coverage_percent=percent(coverage(view["text"], kept)),
         min_score=min_score,
         filtered=techniques is not None,
+        all_spans=all_spans or not view["has_precise"],
     )
     top = max((t["count"] for t in view["mix"]), default=1)
     for t in view["mix"]:

@@ -28,16 +28,18 @@ async def analyse_and_save(ctx: WebContext, content: str, kind: str, source: str
     return record
 
 
-def confident_only(document: dict[str, Any], min_score: float) -> dict[str, Any]:
-    """A stored Document JSON narrowed to the technique spans whose confidence reaches `min_score`,
-    its sentence and article scores re-computed from them (as `analyze --min-score` gives)."""
-    if min_score <= 0 or document.get("spans") is None:
+def confident_only(document: dict[str, Any], min_score: float, all_spans: bool = True) -> dict[str, Any]:
+    """A stored Document JSON narrowed to the technique spans whose confidence reaches `min_score` and,
+    without `all_spans`, to those at the model's precise operating point, its sentence and article scores
+    re-computed from them (as `analyze --min-score` and `analyze` without `--all-spans` give)."""
+    spans = document.get("spans")
+    if spans is None or (min_score <= 0 and (all_spans or not any("precise" in sp for sp in spans))):
         return document
     from unspin.document import Document
     from unspin.scoring import set_technique_spans
 
     doc = Document.from_dict(document)
-    set_technique_spans(doc, doc.spans, min_score)
+    set_technique_spans(doc, doc.spans, min_score, precise_only=not all_spans)
     out = dict(document)
     out["spans"] = [sp.to_dict() for sp in doc.spans]
     out["sentences"] = [seg.to_dict() for seg in doc.sentences]
@@ -45,14 +47,17 @@ def confident_only(document: dict[str, Any], min_score: float) -> dict[str, Any]
     return out
 
 
-def analysis_payload(request: Request, record: dict[str, Any], min_score: float = 0.0) -> dict[str, Any]:
-    """The Document JSON plus the analysis `id` and page `url`; with `min_score`, only the technique
-    spans that reach it (`confident_only`).
+def analysis_payload(
+    request: Request, record: dict[str, Any], min_score: float = 0.0, all_spans: bool = False
+) -> dict[str, Any]:
+    """The Document JSON plus the analysis `id` and page `url`; only the technique spans at the model's
+    precise operating point unless `all_spans`, and with `min_score` only those that reach it
+    (`confident_only`).
 
     `id` and `url` name the stored analysis; the article's own URL and record id, when the input
     had them, stay available as `article_url` and `document_id`.
     """
-    out = dict(confident_only(record["document"], min_score))
+    out = dict(confident_only(record["document"], min_score, all_spans))
     if out.get("url") is not None:
         out["article_url"] = out["url"]
     if out.get("id") is not None:

@@ -27,13 +27,16 @@ Stages (run in order; each reads what the previous one wrote, so a stage can be 
   output. Run it after ``tc`` when that stage is re-run alone.
 * ``hysteresis`` -- on a finished model: the SI threshold and seed and the technique spans' seed
   factor, chosen on dev with its own probabilities (the rest of its config.json stays).
-* ``crossfit`` -- only with ``[crossfit]``: the decoding chosen on dev and test together, the test
-  articles scored by cross-fitting (each fold decoded with choices made on the other folds).
+* ``crossfit`` -- only with ``[crossfit]``: the decoding chosen on the dev split alone, estimated there
+  by cross-fitting (each fold decoded with choices made on the other folds).
+* ``precise`` -- only with ``[precise]``: the default view's operating point (per-technique confidence
+  thresholds for the best F-beta, beta < 1: precision first), chosen on dev's cross-fitted spans and estimated by
+  cross-validation there (`unspin.train.techniques.precise`).
 * ``test``   -- the official SemEval-2020 span metrics on the held-out test split, the
   every-sentence baseline, calibration error and speed; writes ``MODEL_CARD.md``.
 
 One module per stage (`teacher`, `training`, `export`, `tune`, `tc`, `head`, `hysteresis`, `crossfit`,
-`evaluate` for `test`), the decoding choices they share in `decoding`, the model card in `card`, and
+`precise`, `evaluate` for `test`), the decoding choices they share in `decoding`, the model card in `card`, and
 the stage registry and command line in `run`. torch is imported only inside the stages that need it.
 """
 

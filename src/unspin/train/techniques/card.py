@@ -83,6 +83,7 @@ def render_model_card(
         ensemble=cfg_json.get("ensemble", []),
         results=res,
         crossfit=crossfit,
+        precise_dev=cfg_json.get("precise"),
         chosen_on="dev",
         calibration=calibration_terms(cfg_json["decode"]),
         unlabeled_folders=unlabeled_folders(cfg.get("distil")),

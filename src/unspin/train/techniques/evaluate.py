@@ -47,6 +47,26 @@ def _dev_scores(tagger, articles: dict[str, str], labels: dict, dev_ids: list[st
     }
 
 
+def precise_results(params, raw: list, gold: list[LabelSpan], n_articles: int) -> dict[str, Any]:
+    """FLC P/R/F1 and spans per article at both operating points: every span (the F1-tuned decoding)
+    and the default view (the spans the precise operating point keeps); {} without one."""
+    from unspin.eval.spans import score_flc
+
+    if params.precise is None:
+        return {}
+
+    def row(pairs: list) -> dict[str, Any]:
+        spans = [LabelSpan(a, sp.start, sp.end, sp.technique) for a, sp in pairs]
+        return {**vars_short(score_flc(gold, spans)), "spans_per_article": round(len(spans) / n_articles, 2)}
+
+    return {
+        "beta": params.precise.beta,
+        "mode": params.precise.mode,
+        "every_span": row(raw),
+        "default_view": row([(a, sp) for a, sp in raw if params.precise.keeps(sp)]),
+    }
+
+
 def _use_crossfit_scores(results: dict[str, Any], crossfit: dict[str, Any]) -> None:
     """The dev estimate the `crossfit` stage made beside the test scores (which it never changes: the test
     split is scored once, with the decoding chosen on dev)."""
@@ -81,6 +101,7 @@ def stage_test(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path, confi
         labs = classify_from_probs(texts[a], probs[a], given, params, tagger.span_logprobs(texts[a], given))
         tc_pred.extend(LabelSpan(a, s.start, s.end, lab) for s, lab in zip(spans, labs, strict=True))
     r_si, r_flc, r_tc = score_si(gold, si), score_flc(gold, flc), score_tc(gold, tc_pred)
+    precise = precise_results(params, raw, gold, len(texts))
     r_base = score_si(gold, every_sentence_baseline(texts))
     # the dev estimate of the decoding `crossfit` chose on dev, reported beside the test scores
     crossfit = json.loads((out / "config.json").read_text()).get("crossfit")
@@ -103,6 +124,7 @@ def stage_test(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path, confi
         "tc": vars_short(r_tc),
         "si_baseline_every_sentence": vars_short(r_base),
         "ece": round(ece, 4),
+        **({"precise": precise} if precise else {}),
         **({"dev_shipped": dev_shipped} if dev_shipped else {}),
         "per_technique": {
             t: {
@@ -125,7 +147,9 @@ def stage_test(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path, confi
     (work / "test_results.json").write_text(json.dumps(results, indent=1))
     LOG.info("test results %s", json.dumps(results))
     cfg_json = json.loads((out / "config.json").read_text())
-    cfg_json["test"] = {k: results[k] for k in ("si", "flc", "tc", "si_baseline_every_sentence", "ece")}
+    cfg_json["test"] = {
+        k: results[k] for k in ("si", "flc", "tc", "si_baseline_every_sentence", "ece", "precise") if k in results
+    }
     cfg_json["training"] = {k: v for k, v in meta.items() if k in ("epoch", "train_seconds", "total_train_seconds")}
     (out / "config.json").write_text(config_json(cfg_json))
     write_model_card(cfg, out, results, cfg_json, config_path)

@@ -16,6 +16,7 @@ from unspin.train.techniques.evaluate import stage_test
 from unspin.train.techniques.export import stage_export, stage_smooth
 from unspin.train.techniques.head import stage_head
 from unspin.train.techniques.hysteresis import stage_hysteresis
+from unspin.train.techniques.precise import stage_precise
 from unspin.train.techniques.tc import stage_tc
 from unspin.train.techniques.teacher import stage_teacher
 from unspin.train.techniques.training import stage_train
@@ -59,6 +60,7 @@ REGISTRY: tuple[Stage, ...] = (
     Stage("head", lambda r: stage_head(r.cfg, r.data_dir, r.work, r.out)),
     Stage("hysteresis", lambda r: stage_hysteresis(r.cfg, r.data_dir, r.work, r.out)),
     Stage("crossfit", lambda r: stage_crossfit(r.cfg, r.data_dir, r.work, r.out)),
+    Stage("precise", lambda r: stage_precise(r.cfg, r.data_dir, r.work, r.out)),
     Stage("test", lambda r: stage_test(r.cfg, r.data_dir, r.work, r.out, r.config_path)),
 )
 STAGES = tuple(s.name for s in REGISTRY)

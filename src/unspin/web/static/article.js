@@ -15,6 +15,7 @@
       name: li.dataset.name,
       colour: li.dataset.colour,
       score: parseFloat(li.dataset.score),
+      precise: li.dataset.precise !== "0",
       text: excerpt ? excerpt.textContent : "",
       explanation: explanation ? explanation.textContent : "",
       el: li
@@ -31,6 +32,8 @@
   });
 
   var slider = document.getElementById("min-score");
+  // unchecked (the default): only the spans at the model's precise operating point
+  var allSpans = document.getElementById("all-spans");
   var sliderValue = document.getElementById("min-score-value");
   var filters = Array.prototype.slice.call(document.querySelectorAll("#technique-filters input[type=checkbox]"));
   var noneNotice = document.getElementById("no-techniques");
@@ -125,7 +128,10 @@
     if (sliderValue) { sliderValue.textContent = minScore.toFixed(2); }
     var on = {};
     filters.forEach(function (box) { on[box.value] = box.checked; });
-    visible = spans.map(function (s) { return s.score >= minScore && on[s.technique] !== false; });
+    var every = !allSpans || allSpans.checked;
+    visible = spans.map(function (s) {
+      return s.score >= minScore && on[s.technique] !== false && (every || s.precise);
+    });
 
     var counts = {};
     var shown = 0;
@@ -146,13 +152,14 @@
     if (noneNotice) { noneNotice.hidden = shown > 0; }
     drawChart(counts);
     if (selected && !selected.el.classList.contains("hl")) { select(null); }
-    updateReportLink(minScore, on);
+    updateReportLink(minScore, on, every);
   }
 
-  function updateReportLink(minScore, on) {
+  function updateReportLink(minScore, on, every) {
     if (!reportLink || !reportBase) { return; }
     var params = new URLSearchParams();
     params.set("min_score", minScore.toFixed(2));
+    if (every) { params.set("all_spans", "true"); }
     var all = filters.every(function (box) { return box.checked; });
     if (!all) {
       filters.forEach(function (box) { if (on[box.value]) { params.append("t", box.value); } });
@@ -229,6 +236,7 @@
     if (target) { event.preventDefault(); select(pieceFor(target)); }
   });
   if (slider) { slider.addEventListener("input", render); }
+  if (allSpans) { allSpans.addEventListener("change", render); }
   filters.forEach(function (box) { box.addEventListener("change", render); });
   render();
 }());

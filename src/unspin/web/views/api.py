@@ -39,6 +39,16 @@ MinScore = Annotated[
         ),
     ),
 ]
+AllSpans = Annotated[
+    bool,
+    Query(
+        description=(
+            "Every technique span the model finds, each marked `precise` or not. Default: only the surer spans, "
+            "those at the model's precise operating point (a confidence threshold chosen for precision over "
+            "recall; the model card gives its precision and recall)."
+        ),
+    ),
+]
 
 router = APIRouter(prefix="/api", tags=["api"])
 keyed = APIRouter(
@@ -151,13 +161,16 @@ async def _read_input(request: Request) -> tuple[str, str, str]:
         504: _error("Analysis over the time limit"),
     },
 )
-async def analyze(request: Request, min_score: MinScore = 0.0, ctx: WebContext = Depends(context)) -> JSONResponse:
+async def analyze(
+    request: Request, min_score: MinScore = 0.0, all_spans: AllSpans = False, ctx: WebContext = Depends(context)
+) -> JSONResponse:
     """Analyse an article (JSON `text` or `html`, or a file upload) and store it; returns the Document JSON
-    with the analysis `id` and the `url` of its page. Every span is stored; `min_score` narrows the reply."""
+    with the analysis `id` and the `url` of its page. Every span is stored; the reply has the precise ones
+    (`all_spans` for all), and `min_score` narrows it further."""
     content, kind, source = await _read_input(request)
     record = await analyse_and_save(ctx, content, kind, source)
     # Plain JSON already: skip FastAPI's per-value encoder, which dominates the cost of large documents.
-    return JSONResponse(analysis_payload(request, record, min_score))
+    return JSONResponse(analysis_payload(request, record, min_score, all_spans))
 
 
 @keyed.get(
@@ -168,10 +181,14 @@ async def analyze(request: Request, min_score: MinScore = 0.0, ctx: WebContext =
     },
 )
 async def get_analysis(
-    analysis_id: str, request: Request, min_score: MinScore = 0.0, ctx: WebContext = Depends(context)
+    analysis_id: str,
+    request: Request,
+    min_score: MinScore = 0.0,
+    all_spans: AllSpans = False,
+    ctx: WebContext = Depends(context),
 ) -> JSONResponse:
     """A stored analysis: the Document JSON with its `id` and `url`."""
     record = await run_in_threadpool(ctx.store.get, analysis_id) if valid_id(analysis_id) else None
     if record is None:
         raise WebError(404, "not_found", f"no analysis with id {analysis_id[:100]!r}")
-    return JSONResponse(analysis_payload(request, record, min_score))
+    return JSONResponse(analysis_payload(request, record, min_score, all_spans))

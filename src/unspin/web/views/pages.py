@@ -78,7 +78,7 @@ async def article_page(analysis_id: str, request: Request, ctx: WebContext = Dep
 async def export_json(analysis_id: str, request: Request, ctx: WebContext = Depends(context)) -> Response:
     if not ctx.key_ok(request):
         return login_redirect(request)
-    payload = analysis_payload(request, await _record(ctx, analysis_id))
+    payload = analysis_payload(request, await _record(ctx, analysis_id), all_spans=True)  # the data, complete
     return Response(
         json.dumps(payload, ensure_ascii=False, indent=2),
         media_type="application/json",
@@ -91,6 +91,7 @@ async def export_report(
     analysis_id: str,
     request: Request,
     min_score: float = 0.0,
+    all_spans: bool = False,
     t: Annotated[list[str] | None, Query(description="Techniques to show (all when absent).")] = None,
     ctx: WebContext = Depends(context),
 ) -> Response:
@@ -98,7 +99,7 @@ async def export_report(
     if not ctx.key_ok(request):
         return login_redirect(request)
     chosen = set(t) if t else None
-    view = report_view(await _record(ctx, analysis_id), min_score=min_score, techniques=chosen)
+    view = report_view(await _record(ctx, analysis_id), min_score=min_score, techniques=chosen, all_spans=all_spans)
     body = ctx.templates.get_template("report.html").render(v=view, version=__version__)
     return Response(
         body,
