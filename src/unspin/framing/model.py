@@ -80,10 +80,28 @@ def _widen(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+NAME_WORD_RE = re.compile(r"[^\W_]+")
+
+
+def trim_to_name(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """A found mention cut to its name, in scripts with capitals: lower-case words at either end go
+    ("led coalition" of "US-led coalition", "France natural" of "France natural allies", "the West"
+    becomes "West"), and a mention with no capitalised word is no name (None: "world", "countries").
+    A mention in a script without case (Devanagari) is kept as found."""
+    words = [(m.start(), m.end()) for m in NAME_WORD_RE.finditer(text, start, end)]
+    cased = [(a, b) for a, b in words if text[a:b].lower() != text[a:b].upper()]
+    if not cased:
+        return start, end
+    names = [(a, b) for a, b in cased if not text[a].islower()]
+    if not names:
+        return None
+    return names[0][0], names[-1][1]
+
+
 def spans_from_tokens(text: str, offsets: np.ndarray, prob: np.ndarray, threshold: float) -> list[Mention]:
     """Mentions from per-token probabilities: runs of word tokens above `threshold` (a token of
-    punctuation only ends a run: a name does not cross a full stop or a comma), widened to whole words;
-    a mention's score is the mean probability of its tokens."""
+    punctuation only ends a run: a name does not cross a full stop or a comma), widened to whole words
+    and cut to their name (`trim_to_name`); a mention's score is the mean probability of its tokens."""
     out: list[Mention] = []
     i, n = 0, len(prob)
     wordy = [any(ch.isalnum() for ch in text[s:e]) for s, e in offsets.tolist()]
@@ -95,7 +113,9 @@ def spans_from_tokens(text: str, offsets: np.ndarray, prob: np.ndarray, threshol
         while j + 1 < n and prob[j + 1] > threshold and wordy[j + 1]:
             j += 1
         start, end = _widen(text, int(offsets[i, 0]), int(offsets[j, 1]))
-        if end > start:
+        name = trim_to_name(text, start, end) if end > start else None
+        if name is not None:
+            start, end = name
             if out and start < out[-1].end:  # two runs inside one word: one mention
                 prev = out.pop()
                 start, score = prev.start, max(prev.score, float(prob[i : j + 1].mean()))
