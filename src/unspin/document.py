@@ -24,8 +24,8 @@ class Span:
     technique: str
     score: float = 1.0
     explanation: str | None = None
-    # At the technique model's precise operating point (the default view: span precision >= its
-    # target on held-out articles); None where the model has none.
+    # At the technique model's precise operating point (the default view: a confidence threshold
+    # chosen for precision over recall); None where the model has none.
     precise: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:

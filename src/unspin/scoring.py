@@ -62,16 +62,15 @@ def set_technique_spans(
     score its sentences (each its best span's confidence) and the article (`article_scores`) from the
     spans kept. Also narrows a finished analysis to its confident spans. The article scores record
     what narrowed them: `min_score`, and `view` "precise" with `more_spans`, the spans it left out."""
-    kept = [sp for sp in spans if sp.score >= min_score]
-    precise = [sp for sp in kept if sp.precise is not False] if precise_only else kept
-    doc.spans = precise
-    doc.scores["article"] = article_scores(doc.text, precise)
+    confident = [sp for sp in spans if sp.score >= min_score]
+    kept = [sp for sp in confident if sp.precise is not False] if precise_only else confident
+    doc.spans = kept
+    doc.scores["article"] = article_scores(doc.text, kept)
     if min_score > 0:
         doc.scores["article"]["min_score"] = min_score
     if precise_only and any(sp.precise is not None for sp in spans):
         doc.scores["article"]["view"] = "precise"
-        doc.scores["article"]["more_spans"] = len(kept) - len(precise)
-    kept = precise
+        doc.scores["article"]["more_spans"] = len(confident) - len(kept)
     for seg in doc.sentences:
         best = 0.0
         for sp in kept:

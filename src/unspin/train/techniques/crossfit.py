@@ -55,13 +55,22 @@ def crossfit_scores(
     return flc, si, raw
 
 
+def relabelling_classifier(params: Any, threads: int) -> Any:
+    """The span classifier that relabels FLC spans during decoding, where the model uses one (no span
+    head, relabelling on); None otherwise."""
+    from unspin.techniques.classifier import SpanClassifier
+
+    if params.tc.span_head is None and params.tc.span_classifier and params.relabel is not None:
+        return SpanClassifier.load(params.tc.span_classifier, threads=threads)
+    return None
+
+
 def stage_crossfit(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> None:
     """Decoding (thresholds, seeds, calibration, SI) chosen on the dev split alone, and measured there by
     cross-fitting (`[crossfit]` folds: each fold decoded with choices made on the others), so that the
     estimate comes from articles the choice did not see. The test split is not read: the `test` stage
     scores it once with what this stage chose. Records the choice and the dev estimate in config.json
     ("crossfit"), where `test` and the model card report them."""
-    from unspin.techniques.classifier import SpanClassifier
     from unspin.techniques.tagger import TechniqueTagger
 
     xc = cfg.get("crossfit")
@@ -74,9 +83,7 @@ def stage_crossfit(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -
     threads = int(cfg["train"].get("threads", 1))
     tagger = TechniqueTagger(out, threads=threads)
     params = tagger.params
-    clf = None
-    if params.tc.span_head is None and params.tc.span_classifier and params.relabel is not None:
-        clf = SpanClassifier.load(params.tc.span_classifier, threads=threads)
+    clf = relabelling_classifier(params, threads)
     texts = {a: articles[a] for a in dev_ids}
     t0 = time.time()
     probs = dict(zip(texts, tagger.token_probs(list(texts.values())), strict=True))

@@ -6,7 +6,8 @@ of it that annotators marked with its technique, so a threshold on it buys preci
 The thresholds (one for all techniques, or one per technique where the technique has enough spans) maximise
 F-beta (beta < 1 weighs precision above recall; the official FLC metric, merging included) on the dev
 split's cross-fitted spans (each article decoded with choices made on the other folds), and their
-precision and recall are estimated by cross-validation over the same folds. A fixed precision target
+precision and recall are estimated by a 10-fold cross-validation over the dev articles (each fold's spans
+kept by thresholds chosen on the other folds). A fixed precision target
 (0.5) was the first aim: no threshold on these confidences reaches it on dev with more than a few spans
 (docs/techniques.md). The test split is not read here: the `test` stage scores it once at both operating
 points.
@@ -107,9 +108,8 @@ def stage_precise(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) ->
     """Choose the default view's thresholds (`[precise]`: beta, the modes tried, min_spans) on the dev
     split's cross-fitted spans, the mode by cross-validated F-beta; writes them to config.json ("decode"
     → "precise") with the estimate ("precise")."""
-    from unspin.techniques.classifier import SpanClassifier
     from unspin.techniques.tagger import TechniqueTagger
-    from unspin.train.techniques.crossfit import crossfit_scores
+    from unspin.train.techniques.crossfit import crossfit_scores, relabelling_classifier
 
     pc = cfg.get("precise")
     if not pc:
@@ -127,9 +127,7 @@ def stage_precise(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) ->
     threads = int(cfg["train"].get("threads", 1))
     tagger = TechniqueTagger(out, threads=threads)
     params = tagger.params
-    clf = None
-    if params.tc.span_head is None and params.tc.span_classifier and params.relabel is not None:
-        clf = SpanClassifier.load(params.tc.span_classifier, threads=threads)
+    clf = relabelling_classifier(params, threads)
     texts = {a: articles[a] for a in dev_ids}
     t0 = time.time()
     probs = dict(zip(texts, tagger.token_probs(list(texts.values())), strict=True))
