@@ -65,14 +65,23 @@ def relabelling_classifier(params: Any, threads: int) -> Any:
     return None
 
 
+def dev_probs(cfg: dict[str, Any], out: Path, texts: dict[str, str]) -> tuple[Any, Any, dict]:
+    """The decoding of the model in `out`, the relabelling classifier it uses (or None) and its token
+    probabilities of `texts`, with `[train] threads`."""
+    from unspin.techniques.tagger import TechniqueTagger
+
+    threads = int(cfg["train"].get("threads", 1))
+    tagger = TechniqueTagger(out, threads=threads)
+    probs = dict(zip(texts, tagger.token_probs(list(texts.values())), strict=True))
+    return tagger.params, relabelling_classifier(tagger.params, threads), probs
+
+
 def stage_crossfit(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> None:
     """Decoding (thresholds, seeds, calibration, SI) chosen on the dev split alone, and measured there by
     cross-fitting (`[crossfit]` folds: each fold decoded with choices made on the others), so that the
     estimate comes from articles the choice did not see. The test split is not read: the `test` stage
     scores it once with what this stage chose. Records the choice and the dev estimate in config.json
     ("crossfit"), where `test` and the model card report them."""
-    from unspin.techniques.tagger import TechniqueTagger
-
     xc = cfg.get("crossfit")
     if not xc:
         LOG.info("crossfit: no [crossfit] in the config; nothing to do")
@@ -80,13 +89,9 @@ def stage_crossfit(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -
     folds, seed = int(xc.get("folds", 10)), int(xc.get("seed", 2020))
     articles, labels = load_ptc(data_dir)
     dev_ids = _split(work)["dev"]
-    threads = int(cfg["train"].get("threads", 1))
-    tagger = TechniqueTagger(out, threads=threads)
-    params = tagger.params
-    clf = relabelling_classifier(params, threads)
     texts = {a: articles[a] for a in dev_ids}
     t0 = time.time()
-    probs = dict(zip(texts, tagger.token_probs(list(texts.values())), strict=True))
+    params, clf, probs = dev_probs(cfg, out, texts)
     LOG.info("crossfit: token probabilities of %d dev articles in %.1fs", len(texts), time.time() - t0)
     record: dict[str, Any] = {"chosen_on": "dev", "articles": len(dev_ids), "folds": folds, "seed": seed}
     if folds > 1:  # folds = 0: choose without the estimate (it costs `folds` more choices)

@@ -108,8 +108,7 @@ def stage_precise(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) ->
     """Choose the default view's thresholds (`[precise]`: beta, the modes tried, min_spans) on the dev
     split's cross-fitted spans, the mode by cross-validated F-beta; writes them to config.json ("decode"
     → "precise") with the estimate ("precise")."""
-    from unspin.techniques.tagger import TechniqueTagger
-    from unspin.train.techniques.crossfit import crossfit_scores, relabelling_classifier
+    from unspin.train.techniques.crossfit import crossfit_scores, dev_probs
 
     pc = cfg.get("precise")
     if not pc:
@@ -124,13 +123,9 @@ def stage_precise(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) ->
     work.mkdir(parents=True, exist_ok=True)
     (work / "split.json").write_text(json.dumps(split, indent=1))  # as `train` wrote it; `test` reads it
     dev_ids = split["dev"]
-    threads = int(cfg["train"].get("threads", 1))
-    tagger = TechniqueTagger(out, threads=threads)
-    params = tagger.params
-    clf = relabelling_classifier(params, threads)
     texts = {a: articles[a] for a in dev_ids}
     t0 = time.time()
-    probs = dict(zip(texts, tagger.token_probs(list(texts.values())), strict=True))
+    params, clf, probs = dev_probs(cfg, out, texts)
     # every dev article decoded with the decoding chosen on the other folds: confidences as on new articles
     flc, _, raw = crossfit_scores(texts, probs, labels, params, folds, seed, clf)
     LOG.info("precise: cross-fitted spans of %d dev articles in %.1fs", len(texts), time.time() - t0)
