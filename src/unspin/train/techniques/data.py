@@ -13,7 +13,7 @@ import numpy as np
 from unspin.formats.semeval import PTC_TECHNIQUES, LabelSpan
 from unspin.models.base import ENCODERS
 from unspin.models.base import verified_file as _verified_file
-from unspin.train.common import special_ids
+from unspin.train.common import special_ids, split_ids
 
 LOG = logging.getLogger("unspin.train.techniques")
 
@@ -127,6 +127,20 @@ def distil_targets(
             gold = token_targets(offsets, labels.get(key, []))
             targets[key] = np.where(np.isnan(soft), gold, w * gold + (1 - w) * soft).astype(np.float32)
     return targets, extra
+
+
+def ptc_split(cfg: dict[str, Any], articles: dict[str, str]) -> dict[str, list[str]]:
+    """The config's split of the PTC articles by article (`[split]`: seed and shares)."""
+    s = cfg["split"]
+    return split_ids(list(articles), s["seed"], s["train"], s["dev"])
+
+
+def write_split(cfg: dict[str, Any], articles: dict[str, str], work: Path) -> dict[str, list[str]]:
+    """`ptc_split`, written to the work folder's split.json, where later stages read it (`_split`)."""
+    split = ptc_split(cfg, articles)
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "split.json").write_text(json.dumps(split, indent=1))
+    return split
 
 
 def _split(work: Path) -> dict[str, list[str]]:

@@ -50,20 +50,16 @@ def _dev_scores(tagger, articles: dict[str, str], labels: dict, dev_ids: list[st
 def precise_results(params, raw: list, gold: list[LabelSpan], n_articles: int) -> dict[str, Any]:
     """FLC P/R/F1 and spans per article at both operating points: every span (the F1-tuned decoding)
     and the default view (the spans the precise operating point keeps); {} without one."""
-    from unspin.eval.spans import score_flc
+    from unspin.train.techniques.precise import kept_spans, view_summary
 
-    if params.precise is None:
+    view = params.precise
+    if view is None:
         return {}
-
-    def row(pairs: list) -> dict[str, Any]:
-        spans = [LabelSpan(a, sp.start, sp.end, sp.technique) for a, sp in pairs]
-        return {**vars_short(score_flc(gold, spans)), "spans_per_article": round(len(spans) / n_articles, 2)}
-
     return {
-        "beta": params.precise.beta,
-        "mode": params.precise.mode,
-        "every_span": row(raw),
-        "default_view": row([(a, sp) for a, sp in raw if params.precise.keeps(sp)]),
+        "beta": view.beta,
+        "mode": view.mode,
+        "every_span": view_summary(gold, kept_spans(raw, {}), n_articles),
+        "default_view": view_summary(gold, kept_spans([(a, sp) for a, sp in raw if view.keeps(sp)], {}), n_articles),
     }
 
 

@@ -26,8 +26,8 @@ import numpy as np
 
 from unspin.eval.spans import score_flc
 from unspin.formats.semeval import PTC_TECHNIQUES, LabelSpan
-from unspin.train.common import config_json, load_ptc, split_ids
-from unspin.train.techniques.data import _gold
+from unspin.train.common import config_json, load_ptc
+from unspin.train.techniques.data import _gold, write_split
 
 LOG = logging.getLogger("unspin.train.techniques")
 
@@ -78,15 +78,16 @@ def choose_thresholds(raw: list, gold: list[LabelSpan], beta: float, mode: str, 
     return out
 
 
-def _summary(gold: list[LabelSpan], pred: list[LabelSpan], n_articles: int, beta: float = 0.5) -> dict[str, Any]:
+def view_summary(
+    gold: list[LabelSpan], pred: list[LabelSpan], n_articles: int, beta: float | None = None
+) -> dict[str, Any]:
+    """FLC P, R, F1 (and F-beta with `beta`) of the spans `pred`, and how many there are per article."""
     r = score_flc(gold, pred)
-    return {
-        "p": round(r.precision, 4),
-        "r": round(r.recall, 4),
-        "f1": round(r.f1, 4),
-        f"f{beta:g}": round(f_beta(r.precision, r.recall, beta), 4),
-        "spans_per_article": round(len(pred) / max(n_articles, 1), 2),
-    }
+    out = {"p": round(r.precision, 4), "r": round(r.recall, 4), "f1": round(r.f1, 4)}
+    if beta is not None:
+        out[f"f{beta:g}"] = round(f_beta(r.precision, r.recall, beta), 4)
+    out["spans_per_article"] = round(len(pred) / max(n_articles, 1), 2)
+    return out
 
 
 def cross_validated(
@@ -101,7 +102,7 @@ def cross_validated(
         fit = [r for r in raw if r[0] not in held]
         th = choose_thresholds(fit, [g for g in gold if g.article_id not in held], beta, mode, min_spans)
         kept += kept_spans([r for r in raw if r[0] in held], th)
-    return _summary(gold, kept, len(ids), beta)
+    return view_summary(gold, kept, len(ids), beta)
 
 
 def stage_precise(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> None:
@@ -119,10 +120,7 @@ def stage_precise(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) ->
     xc = cfg.get("crossfit", {})
     folds, seed = int(xc.get("folds", 10)) or 10, int(xc.get("seed", 2020))
     articles, labels = load_ptc(data_dir)
-    split = split_ids(list(articles), cfg["split"]["seed"], cfg["split"]["train"], cfg["split"]["dev"])
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "split.json").write_text(json.dumps(split, indent=1))  # as `train` wrote it; `test` reads it
-    dev_ids = split["dev"]
+    dev_ids = write_split(cfg, articles, work)["dev"]  # as `train` wrote it; `test` reads it
     texts = {a: articles[a] for a in dev_ids}
     t0 = time.time()
     params, clf, probs = dev_probs(cfg, out, texts)
@@ -130,7 +128,7 @@ def stage_precise(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) ->
     flc, _, raw = crossfit_scores(texts, probs, labels, params, folds, seed, clf)
     LOG.info("precise: cross-fitted spans of %d dev articles in %.1fs", len(texts), time.time() - t0)
     gold = _gold(labels, dev_ids)
-    every = _summary(gold, flc, len(dev_ids), beta)
+    every = view_summary(gold, flc, len(dev_ids), beta)
     estimates = {m: cross_validated(raw, gold, dev_ids, folds, seed + 1, beta, m, min_spans) for m in modes}
     LOG.info("precise: cross-validated default view by mode %s; every span %s", estimates, every)
     key = f"f{beta:g}"

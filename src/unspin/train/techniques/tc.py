@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 
 from unspin.formats.semeval import PTC_TECHNIQUES, LabelSpan
-from unspin.train.common import config_json, load_ptc, split_ids
+from unspin.train.common import config_json, load_ptc
+from unspin.train.techniques.data import write_split
 from unspin.train.techniques.decoding import _tune_flc_relabel
 
 LOG = logging.getLogger("unspin.train.techniques")
@@ -193,9 +194,7 @@ def stage_tc(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> None
     if not cfg.get("tc", {}).get("span_classifier"):
         raise SystemExit("the `tc` stage needs `[tc] span_classifier` in the config")
     articles, labels = load_ptc(data_dir)
-    split = split_ids(list(articles), cfg["split"]["seed"], cfg["split"]["train"], cfg["split"]["dev"])
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "split.json").write_text(json.dumps(split, indent=1))
+    split = write_split(cfg, articles, work)
     tagger = TechniqueTagger(out, threads=int(cfg["train"].get("threads", 1)))
     params = tagger.params
     texts = {a: articles[a] for a in split["dev"]}

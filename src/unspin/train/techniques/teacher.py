@@ -10,10 +10,11 @@ from typing import Any
 import numpy as np
 
 from unspin.models.base import ENCODERS
-from unspin.train.common import load_ptc, load_tokenizer, split_ids
+from unspin.train.common import load_ptc, load_tokenizer
 from unspin.train.techniques.data import (
     OUTPUTS,
     _teacher_file,
+    ptc_split,
     unlabeled_texts,
     verified_file,
 )
@@ -36,7 +37,7 @@ def stage_teacher(cfg: dict[str, Any], data_dir: Path, work: Path) -> None:
     if teacher.labels != list(OUTPUTS):
         raise SystemExit(f"teacher {dc['teacher']!r} has other outputs than the student")
     articles, _ = load_ptc(data_dir)
-    split = split_ids(list(articles), cfg["split"]["seed"], cfg["split"]["train"], cfg["split"]["dev"])
+    split = ptc_split(cfg, articles)
     texts = {aid: articles[aid] for aid in split["train"]} | unlabeled_texts(cfg, data_dir)
     tok = load_tokenizer(verified_file(ENCODERS[cfg["model"]["base"]], "tokenizer.json"))
     (work / "teacher").mkdir(parents=True, exist_ok=True)

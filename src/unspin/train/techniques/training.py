@@ -15,13 +15,14 @@ from typing import Any
 import numpy as np
 
 from unspin.models.base import ENCODERS
-from unspin.train.common import load_ptc, load_tokenizer, special_ids, split_ids
+from unspin.train.common import load_ptc, load_tokenizer, special_ids
 from unspin.train.techniques.data import (
     OUTPUTS,
     base_dir_for,
     distil_targets,
     make_windows,
     verified_file,
+    write_split,
 )
 
 LOG = logging.getLogger("unspin.train.techniques")
@@ -101,8 +102,7 @@ def _prepare_training(cfg: dict[str, Any], data_dir: Path, work: Path, attn: str
     np.random.seed(tc["seed"])
 
     articles, labels = load_ptc(data_dir)
-    split = split_ids(list(articles), cfg["split"]["seed"], cfg["split"]["train"], cfg["split"]["dev"])
-    (work / "split.json").write_text(json.dumps(split, indent=1))
+    split = write_split(cfg, articles, work)
     enc = ENCODERS[cfg["model"]["base"]]
     tok = load_tokenizer(verified_file(enc, "tokenizer.json"))
     _, _, pad_id = special_ids(tok)
