@@ -189,7 +189,8 @@ def test_stages_run_in_recipe_order_and_tc_only_when_named(tmp_path: Path, monke
         assert run.main(["--config", str(config), "--data-dir", "ptc", "--out", "model", "--stages", spec]) == 0
         return [name for name, _ in calls]
 
-    assert stages("all") == [s for s in run.STAGES if s != "tc"]  # `tune` chooses the TC step in a full run
+    # `tune` chooses the TC step in a full run; `refit` runs only on a model whose choices are made
+    assert stages("all") == [s for s in run.STAGES if s not in ("tc", "refit")]
     assert stages("test, tc,teacher") == ["teacher", "tc", "test"]
     assert stages(",".join(run.STAGES)) == list(run.STAGES)
     stages("export,test")
@@ -299,3 +300,77 @@ def test_crossfit_stage_chooses_on_dev_and_never_reads_the_test_split(tmp_path: 
     assert all(c <= set(split["dev"]) for c in chosen_on)
     record = json.loads((out / "config.json").read_text())["crossfit"]
     assert record["chosen_on"] == "dev" and record["articles"] == 6 and "dev_crossfit" in record
+
+
+def test_fit_on_names_the_splits_the_weights_see_and_the_refit_options_reach_the_stages(tmp_path, monkeypatch) -> None:
+    from unspin.train.techniques import run
+    from unspin.train.techniques.data import fit_ids, fit_on
+
+    split = {"train": ["3", "1"], "dev": ["2"], "test": ["4"]}
+    assert fit_on({"train": {}}) == ["train"] and fit_ids({"train": {}}, split) == ["1", "3"]
+    assert fit_ids({"train": {"fit_on": ["train", "dev", "test"]}}, split) == ["1", "2", "3", "4"]
+    with pytest.raises(ValueError, match="unknown split 'val'"):
+        fit_on({"train": {"fit_on": ["train", "val"]}})
+    with pytest.raises(ValueError, match="include the train split"):
+        fit_on({"train": {"fit_on": ["dev"]}})
+
+    config = tmp_path / "recipe.toml"
+    config.write_text(f'[train]\nwork_dir = "{(tmp_path / "work").as_posix()}"\n')
+    seen = []
+    monkeypatch.setattr(run, "stage_refit", lambda *a: seen.append(a))
+    argv = ["--config", str(config), "--data-dir", "ptc", "--out", "model", "--stages", "refit"]
+    more = ["--fit-on", "train, dev,test", "--work", str(tmp_path / "w2"), "--decoding-from", "held"]
+    assert run.main(argv + more) == 0
+    cfg, _, work, out, _ = seen[0]
+    assert cfg["train"]["fit_on"] == ["train", "dev", "test"] and work == tmp_path / "w2" and out == Path("model")
+    assert cfg["refit"]["decoding_from"] == "held"
+
+
+def _frozen_model(tmp_path: Path, **changes) -> tuple[dict, Path]:
+    import json
+
+    folder = tmp_path / "held-out"
+    folder.mkdir(exist_ok=True)
+    record = {"training": {"epoch": 4}, "crossfit": {"chosen_on": "dev"}, "decode": {}, "files": {}}
+    record.update(changes)
+    (folder / "config.json").write_text(json.dumps(record))
+    cfg = {"train": {"epochs": 4, "fit_on": ["train", "dev", "test"]}, "refit": {"decoding_from": str(folder)}}
+    return cfg, folder
+
+
+def test_a_refit_keeps_the_choices_of_a_model_that_held_dev_and_test_out(tmp_path: Path) -> None:
+    from unspin.train.techniques.refit import frozen_decoding, stage_refit
+
+    cfg, folder = _frozen_model(tmp_path)
+    src, frozen = frozen_decoding(cfg, tmp_path / "out")
+    assert src == folder and frozen["training"]["epoch"] == 4
+    cfg, _ = _frozen_model(tmp_path, training={"epoch": 2})
+    with pytest.raises(SystemExit, match=r"kept epoch 2 of 4; set \[train\] epochs = 2"):
+        frozen_decoding(cfg, tmp_path / "out")  # a refit has no dev split to choose the epoch on
+    cfg, _ = _frozen_model(tmp_path, crossfit={"chosen_on": "dev+test"})
+    with pytest.raises(SystemExit, match="not chosen on dev alone"):
+        frozen_decoding(cfg, tmp_path / "out")
+    cfg, _ = _frozen_model(tmp_path, fit_on={"splits": ["train", "dev"], "articles": 297})
+    with pytest.raises(SystemExit, match="itself a refit"):
+        frozen_decoding(cfg, tmp_path / "out")
+    with pytest.raises(SystemExit, match="config.json: missing"):
+        frozen_decoding({"train": {"epochs": 4}}, tmp_path / "nowhere")
+    with pytest.raises(SystemExit, match="more than the train split"):
+        stage_refit({"train": {"epochs": 4}}, tmp_path, tmp_path, tmp_path, Path("recipe.toml"))
+
+
+@pytest.mark.parametrize("splits", [["train", "dev", "test"], ["train", "dev"]])
+def test_a_refit_models_card_says_which_articles_its_weights_saw(splits: list[str]) -> None:
+    from unspin.train.techniques.card import render_model_card
+
+    cfg, cfg_json, res, bench = _shipped_card_inputs("fast")
+    cfg_json = {**cfg_json, "fit_on": {"splits": splits, "articles": 371 if "test" in splits else 297}}
+    card = render_model_card(cfg, cfg_json, res, "configs/techniques-fast.toml", 5.6, bench)
+    n = cfg_json["fit_on"]["articles"]
+    assert f"**The shipped weights were fitted on {n} articles** (the {', '.join(splits)} splits)" in card
+    assert f"its targets here cover the {n} labelled articles" in card
+    assert "no dev or test article is among these texts" not in card
+    if "test" in splits:
+        assert "The tables below are that run's, measured before the refit" in card
+    else:
+        assert "The test split was not fitted: the tables below are this model's own." in card

@@ -84,6 +84,7 @@ def render_model_card(
         results=res,
         crossfit=crossfit,
         precise_dev=cfg_json.get("precise"),
+        fit_on=cfg_json.get("fit_on"),
         chosen_on="dev",
         calibration=calibration_terms(cfg_json["decode"]),
         unlabeled_folders=unlabeled_folders(cfg.get("distil")),

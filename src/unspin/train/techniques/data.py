@@ -135,6 +135,24 @@ def ptc_split(cfg: dict[str, Any], articles: dict[str, str]) -> dict[str, list[s
     return split_ids(list(articles), s["seed"], s["train"], s["dev"])
 
 
+def fit_on(cfg: dict[str, Any]) -> list[str]:
+    """The splits whose labelled articles the weights are fitted on: `[train] fit_on` (the command
+    line's `--fit-on`), the train split alone unless the recipe is being refitted with its choices
+    frozen (`refit` stage). ValueError on an unknown split name."""
+    names = list(cfg["train"].get("fit_on", ["train"]))
+    for n in names:
+        if n not in ("train", "dev", "test"):
+            raise ValueError(f"fit_on: unknown split {n!r} (train, dev or test)")
+    if "train" not in names:
+        raise ValueError("fit_on must include the train split")
+    return names
+
+
+def fit_ids(cfg: dict[str, Any], split: dict[str, list[str]]) -> list[str]:
+    """The labelled articles the weights are fitted on (`fit_on`'s splits), sorted."""
+    return sorted(a for name in fit_on(cfg) for a in split[name])
+
+
 def write_split(cfg: dict[str, Any], articles: dict[str, str], work: Path) -> dict[str, list[str]]:
     """`ptc_split`, written to the work folder's split.json, where later stages read it (`_split`)."""
     split = ptc_split(cfg, articles)

@@ -17,6 +17,7 @@ from unspin.train.techniques.export import stage_export, stage_smooth
 from unspin.train.techniques.head import stage_head
 from unspin.train.techniques.hysteresis import stage_hysteresis
 from unspin.train.techniques.precise import stage_precise
+from unspin.train.techniques.refit import stage_refit
 from unspin.train.techniques.tc import stage_tc
 from unspin.train.techniques.teacher import stage_teacher
 from unspin.train.techniques.training import stage_train
@@ -61,6 +62,8 @@ REGISTRY: tuple[Stage, ...] = (
     Stage("hysteresis", lambda r: stage_hysteresis(r.cfg, r.data_dir, r.work, r.out)),
     Stage("crossfit", lambda r: stage_crossfit(r.cfg, r.data_dir, r.work, r.out)),
     Stage("precise", lambda r: stage_precise(r.cfg, r.data_dir, r.work, r.out)),
+    # a model with its choices frozen, fitted again on more articles (`--fit-on`): teacher,train,export,refit[,test]
+    Stage("refit", lambda r: stage_refit(r.cfg, r.data_dir, r.work, r.out, r.config_path), in_full_run=False),
     Stage("test", lambda r: stage_test(r.cfg, r.data_dir, r.work, r.out, r.config_path)),
 )
 STAGES = tuple(s.name for s in REGISTRY)
@@ -85,8 +88,28 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", required=True, type=Path, help="model folder to write")
     ap.add_argument("--stages", default="all", help=f"comma-separated subset of {','.join(STAGES)}, or all")
     ap.add_argument("--seed", type=int, default=None, help="training seed (replaces [train] seed; the split stays)")
+    ap.add_argument(
+        "--fit-on",
+        default=None,
+        help="splits whose labelled articles the weights are fitted on (comma-separated; default train): "
+        "with the `refit` stage, the recipe's choices are frozen from --decoding-from and only the weights and "
+        "the span head are fitted again",
+    )
+    ap.add_argument(
+        "--decoding-from",
+        type=Path,
+        default=None,
+        help="`refit`: the model folder (trained on the train split) whose decoding is kept (default: --out)",
+    )
+    ap.add_argument("--work", type=Path, default=None, help="work folder (replaces [train] work_dir)")
     args = ap.parse_args(argv)
     cfg = load_config(args.config, args.seed)
+    if args.fit_on:
+        cfg["train"]["fit_on"] = [s.strip() for s in args.fit_on.split(",")]
+    if args.work:
+        cfg["train"]["work_dir"] = str(args.work)
+    if args.decoding_from:
+        cfg.setdefault("refit", {})["decoding_from"] = str(args.decoding_from)
     work = Path(cfg["train"]["work_dir"])
     work.mkdir(parents=True, exist_ok=True)
     if not logging.getLogger().handlers:  # as logging.basicConfig, without opening a log file it would not use

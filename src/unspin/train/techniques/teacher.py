@@ -14,6 +14,7 @@ from unspin.train.common import load_ptc, load_tokenizer
 from unspin.train.techniques.data import (
     OUTPUTS,
     _teacher_file,
+    fit_ids,
     ptc_split,
     unlabeled_texts,
     verified_file,
@@ -23,9 +24,9 @@ LOG = logging.getLogger("unspin.train.techniques")
 
 
 def stage_teacher(cfg: dict[str, Any], data_dir: Path, work: Path) -> None:
-    """Token probabilities of the teacher model (a shipped model, `[distil] teacher`) on the training
-    articles and the unlabelled ones, carried onto the student's tokens; one file per article, so an
-    interrupted run resumes."""
+    """Token probabilities of the teacher model (a shipped model, `[distil] teacher`) on the articles
+    the weights are fitted on (`fit_ids`) and the unlabelled ones, carried onto the student's tokens;
+    one file per article, so an interrupted run resumes."""
     if "distil" not in cfg:
         LOG.info("no [distil] section: no teacher")
         return
@@ -38,7 +39,7 @@ def stage_teacher(cfg: dict[str, Any], data_dir: Path, work: Path) -> None:
         raise SystemExit(f"teacher {dc['teacher']!r} has other outputs than the student")
     articles, _ = load_ptc(data_dir)
     split = ptc_split(cfg, articles)
-    texts = {aid: articles[aid] for aid in split["train"]} | unlabeled_texts(cfg, data_dir)
+    texts = {aid: articles[aid] for aid in fit_ids(cfg, split)} | unlabeled_texts(cfg, data_dir)
     tok = load_tokenizer(verified_file(ENCODERS[cfg["model"]["base"]], "tokenizer.json"))
     (work / "teacher").mkdir(parents=True, exist_ok=True)
     t0, done = time.time(), 0

@@ -20,6 +20,8 @@ from unspin.train.techniques.data import (
     OUTPUTS,
     base_dir_for,
     distil_targets,
+    fit_ids,
+    fit_on,
     make_windows,
     verified_file,
     write_split,
@@ -103,6 +105,7 @@ def _prepare_training(cfg: dict[str, Any], data_dir: Path, work: Path, attn: str
 
     articles, labels = load_ptc(data_dir)
     split = write_split(cfg, articles, work)
+    fit = fit_ids(cfg, split)
     enc = ENCODERS[cfg["model"]["base"]]
     tok = load_tokenizer(verified_file(enc, "tokenizer.json"))
     _, _, pad_id = special_ids(tok)
@@ -111,15 +114,19 @@ def _prepare_training(cfg: dict[str, Any], data_dir: Path, work: Path, attn: str
     if "distil" in cfg:
         # Distillation: the teacher's token probabilities (stage `teacher`) mixed with the gold labels
         # on the training articles, and alone on the unlabelled articles.
-        targets, extra = distil_targets(cfg, data_dir, work, articles, labels, split["train"], tok)
+        targets, extra = distil_targets(cfg, data_dir, work, articles, labels, fit, tok)
         articles = {**articles, **extra}
-    train_ids = split["train"] + (sorted(set(targets) - set(split["train"])) if targets else [])
+    train_ids = fit + (sorted(set(targets) - set(fit)) if targets else [])
     train_w = make_windows(articles, labels, train_ids, tok, window, tc["stride"], targets)
-    dev_w = make_windows(articles, labels, split["dev"], tok, window, window - 2)
+    # a refit on the dev split too has no dev windows: it keeps its last epoch (`_fit`)
+    dev_ids = [] if set(split["dev"]) <= set(fit) else split["dev"]
+    dev_w = make_windows(articles, labels, dev_ids, tok, window, window - 2)
     LOG.info(
-        "articles: %s (+%d unlabelled); windows: train %d, dev %d",
+        "articles: %s, fitted on %d (%s) (+%d unlabelled); windows: train %d, dev %d",
         {k: len(v) for k, v in split.items()},
-        len(train_ids) - len(split["train"]),
+        len(fit),
+        ",".join(fit_on(cfg)),
+        len(train_ids) - len(fit),
         len(train_w),
         len(dev_w),
     )
@@ -145,7 +152,8 @@ def _prepare_training(cfg: dict[str, Any], data_dir: Path, work: Path, attn: str
 def _fit(cfg: dict[str, Any], work: Path, model, torch, n_train: int, n_dev: int, batch_logits, set_train) -> None:
     """The training loop both recipes share: AdamW over the parameters that require grad (the head at
     `head_lr`), linear warmup and decay, a checkpoint per epoch, and `best.pt` / `best.json` for the
-    epoch with the lowest dev loss over all outputs. `batch_logits(indices, train)` gives (logits,
+    epoch with the lowest dev loss over all outputs (without dev windows, a refit on the dev split too:
+    the last epoch, as the recipe fixed it). `batch_logits(indices, train)` gives (logits,
     targets) for those training (or dev) windows; `set_train(flag)` switches train/eval mode."""
     tc = cfg["train"]
     head = [p for n, p in model.named_parameters() if p.requires_grad and n.startswith("head.")]
@@ -194,6 +202,12 @@ def _fit(cfg: dict[str, Any], work: Path, model, torch, n_train: int, n_dev: int
                 )
         torch.save(model.state_dict(), work / f"epoch{epoch}.pt")
         set_train(False)
+        if n_dev == 0:
+            LOG.info("epoch %d done: train loss %.4f (%.0fs)", epoch, run_loss / steps_per_epoch, time.time() - t0)
+            if epoch == tc["epochs"]:
+                shutil.copyfile(work / f"epoch{epoch}.pt", work / "best.pt")
+                (work / "best.json").write_text(json.dumps({"epoch": epoch, "train_seconds": time.time() - t0}))
+            continue
         dev = _dev_eval(batch_logits, n_dev, torch)
         LOG.info(
             "epoch %d done: train loss %.4f, dev %s (%.0fs)",
