@@ -31,8 +31,9 @@ LOG = logging.getLogger("unspin.train.techniques")
 
 def frozen_decoding(cfg: dict[str, Any], out: Path) -> tuple[Path, dict[str, Any]]:
     """The folder and config.json of the model whose choices a refit keeps (`[refit] decoding_from`,
-    or `out` itself). SystemExit when it was not trained on the train split alone, or when it kept
-    another epoch than the recipe's last (a refit has no dev split to choose one)."""
+    or `out` itself). SystemExit when it was not trained on the train split alone (unless it is `out`,
+    refitted again), or when it kept another epoch than the recipe's last (a refit has no dev split to
+    choose one)."""
     src = Path(cfg.get("refit", {}).get("decoding_from") or out)
     path = src / "config.json"
     if not path.is_file():
@@ -88,7 +89,8 @@ def stage_refit(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path, conf
             time.time() - t0,
         )
         set_extra_output(model_path, projection, hidden=keep_hidden)
-        cfg_json["decode"]["span_head"] = new_head
+        # the new head where the frozen config had its own (the keys keep the order `Decoding` writes)
+        cfg_json["decode"] = {k: new_head if k == "span_head" else v for k, v in frozen["decode"].items()}
         save_config()
         # the graph's own "span_head" output must be what the fitted projection gives
         some = fitted[:4]
