@@ -144,7 +144,8 @@ def stage_test(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path, confi
     LOG.info("test results %s", json.dumps(results))
     cfg_json = json.loads((out / "config.json").read_text())
     # everything the model card shows, so that a refit's card (`refit` stage) can show this run's numbers
-    cfg_json["test"] = {k: v for k, v in results.items() if k != "training"}
+    # (the training facts and the dev estimate have their own records: "training", "crossfit")
+    cfg_json["test"] = {k: v for k, v in results.items() if k not in ("training", "crossfit")}
     cfg_json["training"] = {k: v for k, v in meta.items() if k in ("epoch", "train_seconds", "total_train_seconds")}
     (out / "config.json").write_text(config_json(cfg_json))
     write_model_card(cfg, out, results, cfg_json, config_path)

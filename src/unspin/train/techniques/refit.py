@@ -24,6 +24,7 @@ from unspin.models.base import sha256_file
 from unspin.train.common import config_json, load_ptc
 from unspin.train.techniques.card import write_model_card
 from unspin.train.techniques.data import _split, fit_ids, fit_on
+from unspin.train.techniques.evaluate import _use_crossfit_scores
 from unspin.train.techniques.head import _project, fit_span_head, set_extra_output
 
 LOG = logging.getLogger("unspin.train.techniques")
@@ -108,4 +109,5 @@ def stage_refit(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path, conf
     LOG.info("refit: %s fitted on %d articles (%s), decoding kept from %s", out, len(fitted), names, src)
     if "test" in names:
         results = {**cfg_json["test"], "training": cfg_json["training"]}
+        _use_crossfit_scores(results, cfg_json["crossfit"])
         write_model_card(cfg, out, results, cfg_json, config_path)
