@@ -199,3 +199,24 @@ def test_writers_in_lanes_match_one_lane_and_report_progress(tmp_path: Path) -> 
     assert (tmp_path / "flc-3.txt").read_text().count("\n") == 18
     assert seen[-1] == (9, 9) and [d for d, _ in seen[:9]] == list(range(1, 10))
     assert any(name.startswith("unspin-lane") for name in SlowStub.threads)
+
+
+def test_flc_file_writes_a_repeated_fragment_once_and_scores_the_same(tmp_path: Path) -> None:
+    """The decoding may find one stretch twice (nested or overlapping spans of one technique): the file
+    carries their union once, and the official metric gives the file what it gives the raw spans."""
+    text = "Title\n\nThey are evil, monstrous cowards and liars.\n"
+    found = [Span(15, 34, LL, 0.4), Span(20, 30, LL, 0.9), Span(33, 46, LL, 0.3), Span(20, 30, NC, 0.5)]
+
+    class Repeating:
+        def predict(self, texts: list[str]) -> list[list[Span]]:
+            return [list(found)]
+
+    arts = tmp_path / "articles"
+    arts.mkdir()
+    (arts / "article5.txt").write_text(text, encoding="utf-8")
+    write_flc(arts, tmp_path / "flc.txt", Repeating())
+    rows = read_labels(tmp_path / "flc.txt", "flc")
+    assert sorted((r.start, r.end, r.technique) for r in rows) == [(15, 46, LL), (20, 30, NC)]
+    gold = [L(20, 34, LL, "5"), L(40, 46, NC, "5")]
+    raw = [L(s.start, s.end, s.technique, "5") for s in found]
+    assert score_flc(gold, rows) == score_flc(gold, raw)

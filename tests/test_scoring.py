@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from webdocs import ARTICLE, with_known_spans
 
 from unspin.document import Document, Span
-from unspin.scoring import article_scores, coverage, non_space_count, set_technique_spans
+from unspin.scoring import article_scores, coverage, merge_repeats, non_space_count, set_technique_spans
 from unspin.web import create_app
 from unspin.web.highlight import percent, report_view
 
@@ -77,3 +77,36 @@ def test_coverage_counts_each_non_space_character_once() -> None:
 
 def test_percent_rounds_halves_up_like_the_page() -> None:
     assert [percent(x) for x in (0.0, 0.004, 0.005, 0.125, 0.135, 0.285, 0.995, 1.0)] == [0, 0, 1, 13, 14, 28, 100, 100]
+
+
+def test_repeated_spans_of_one_technique_become_their_union() -> None:
+    ll, nc = "Loaded_Language", "Name_Calling,Labeling"
+    spans = [
+        Span(10, 20, ll, 0.3, precise=False),
+        Span(12, 18, ll, 0.8, precise=False),
+        Span(20, 25, ll, 0.4, precise=False),  # touches the first: merged, as the official metric does
+        Span(30, 40, ll, 0.2, precise=False),  # apart: kept
+        Span(14, 16, nc, 0.9, precise=False),  # another technique: kept
+    ]
+    merged = merge_repeats(spans)
+    assert [(s.start, s.end, s.technique, s.score) for s in merged] == [
+        (10, 25, ll, 0.8),
+        (14, 16, nc, 0.9),
+        (30, 40, ll, 0.2),
+    ]
+    assert merge_repeats([]) == []
+
+
+def test_merging_keeps_the_default_view_what_it_was() -> None:
+    """A surer span inside a less sure one stays apart from it: the precise ones alone (the default view)
+    are what they would be if only they had been merged."""
+    ll = "Loaded_Language"
+    spans = [
+        Span(0, 40, ll, 0.3, precise=False),
+        Span(5, 12, ll, 0.9, precise=True),
+        Span(10, 15, ll, 0.8, precise=True),
+    ]
+    merged = merge_repeats(spans)
+    assert [(s.start, s.end, s.precise) for s in merged] == [(0, 40, False), (5, 15, True)]
+    doc = set_technique_spans(Document(text="x" * 50), merged, precise_only=True)
+    assert [(s.start, s.end) for s in doc.spans] == [(5, 15)]

@@ -78,3 +78,41 @@ def set_technique_spans(
                 best = max(best, sp.score)
         seg.score = round(best, 4)
     return doc
+
+
+def merge_repeats(spans: Sequence[Span]) -> list[Span]:
+    """One span where the decoding found overlapping (or touching) spans of one technique: their union,
+    with the best score. The official metric merges such spans before it scores, so this changes no
+    score; a reader sees each stretch once. Spans at the precise operating point merge only among
+    themselves, so filtering the merged spans on `precise` gives what merging the precise ones gives (the
+    default view). Ordered by start, then end, then technique."""
+    groups: dict[tuple[str, bool | None], list[Span]] = {}
+    for sp in spans:
+        groups.setdefault((sp.technique, sp.precise), []).append(sp)
+    out: list[Span] = []
+    for group in groups.values():
+        group.sort(key=lambda sp: (sp.start, sp.end))
+        run = [group[0]]
+        for sp in group[1:]:
+            if sp.start <= max(r.end for r in run):
+                run.append(sp)
+                continue
+            out.append(_union(run))
+            run = [sp]
+        out.append(_union(run))
+    out.sort(key=lambda sp: (sp.start, sp.end, sp.technique))
+    return out
+
+
+def _union(run: list[Span]) -> Span:
+    if len(run) == 1:
+        return run[0]
+    best = max(run, key=lambda sp: sp.score)
+    return Span(
+        start=min(sp.start for sp in run),
+        end=max(sp.end for sp in run),
+        technique=best.technique,
+        score=best.score,
+        explanation=best.explanation,
+        precise=best.precise,
+    )

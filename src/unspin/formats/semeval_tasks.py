@@ -16,6 +16,7 @@ from unspin.document import Span
 from unspin.eval.intervals import merge_intervals
 from unspin.formats.semeval import TC_UNKNOWN, LabelSpan, check_offsets, read_articles, read_labels, write_labels
 from unspin.lanes import run_in_lanes
+from unspin.scoring import merge_repeats
 
 
 class Tagger(Protocol):
@@ -71,10 +72,13 @@ def write_si(
 def write_flc(
     articles_dir: str | Path, out: str | Path, tagger: Tagger, lanes: int = 1, progress: Progress | None = None
 ) -> int:
-    """Fragment-level classification: every technique span of every article of a folder."""
+    """Fragment-level classification: the technique spans of every article of a folder, overlapping (or
+    touching) spans of one technique written once, as their union (the official metric merges them
+    anyway)."""
     rows: list[LabelSpan] = []
     for aid, spans in tag_articles(articles_dir, tagger, lanes, progress).items():
-        rows.extend(LabelSpan(aid, s.start, s.end, s.technique) for s in spans)
+        plain = [Span(s.start, s.end, s.technique, s.score) for s in spans]  # every operating point at once
+        rows.extend(LabelSpan(aid, s.start, s.end, s.technique) for s in merge_repeats(plain))
     return write_labels(rows, out, "flc")
 
 

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from unspin.document import Document, Span
-from unspin.scoring import set_technique_spans
+from unspin.scoring import merge_repeats, set_technique_spans
 from unspin.techniques.decoding import Decoding, si_from_probs, spans_from_probs
 from unspin.techniques.runner import ModelLoadError, TokenProbs, WindowRunner, project_probs
 from unspin.techniques.taxonomy import BY_LABEL
@@ -172,7 +172,7 @@ class TechniqueTagger:
                 sp.explanation = t.explanation()
             if view is not None:
                 sp.precise = view.keeps(sp)
-        return set_technique_spans(doc, spans, min_score, precise_only=not all_spans)
+        return set_technique_spans(doc, merge_repeats(spans), min_score, precise_only=not all_spans)
 
 
 def _states(tp: TokenProbs) -> tuple[np.ndarray, np.ndarray]:

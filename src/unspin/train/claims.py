@@ -50,13 +50,14 @@ SPLITS = {
 
 
 class ClaimClassifier(nn.Module):
-    """BERT-style encoder, mean pooling over real tokens, dropout, one logit."""
+    """A transformer encoder (BERT or MPNet), mean pooling over real tokens, dropout, one logit."""
 
     def __init__(self, encoder_dir: Path, dropout: float, prior: float, num_layers: int | None = None) -> None:
         super().__init__()
-        from transformers import BertModel
+        from transformers import AutoModel
 
-        self.encoder = BertModel.from_pretrained(str(encoder_dir), add_pooling_layer=False)
+        self.encoder = AutoModel.from_pretrained(str(encoder_dir), add_pooling_layer=False)
+        self.segment_ids = self.encoder.config.model_type == "bert"  # MPNet takes no token types
         if num_layers and num_layers < self.encoder.config.num_hidden_layers:
             # keep the lower layers only: fewer layers, proportionally faster inference
             self.encoder.encoder.layer = self.encoder.encoder.layer[:num_layers]
@@ -68,9 +69,8 @@ class ClaimClassifier(nn.Module):
         nn.init.constant_(self.head.bias, math.log(prior / (1 - prior)))  # start at the base rate
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        hidden = self.encoder(
-            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=torch.zeros_like(input_ids)
-        ).last_hidden_state
+        extra = {"token_type_ids": torch.zeros_like(input_ids)} if self.segment_ids else {}
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **extra).last_hidden_state
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
         return self.head(self.dropout(pooled)).squeeze(-1)
