@@ -36,3 +36,48 @@ def test_grouped_validation_holds_out_whole_stretches_of_ids() -> None:
     assert sorted(fit + held, key=lambda r: int(r.sentence_id)) == sorted(rows, key=lambda r: int(r.sentence_id))
     with pytest.raises(ValueError, match="among 0..4"):
         grouped_holdout(rows, blocks=5, held=[5])
+
+
+def test_distillation_targets_mix_gold_and_teacher(tmp_path: Path) -> None:
+    import numpy as np
+
+    from unspin.train.claims_distill import news_sentences, soft_targets
+
+    assert soft_targets([1, 0, 1], np.array([0.0, 0.0, 50.0]), 0.5) == [0.75, 0.25, 1.0]
+    assert soft_targets([1, 0], np.array([-50.0, 50.0]), 0.0) == [1.0, 0.0]
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "article1.txt").write_text("A title of five words\n\nShort line.\nThe tax rose by ten percent.\n")
+    (folder / "article2.txt").write_text("The tax rose by ten percent.\nUnemployment fell to four percent last year.\n")
+    (folder / "notes.txt").write_text("not an article at all, so never read\n")
+    found = news_sentences([folder], limit=10, seed=1)
+    assert found == [
+        "A title of five words",
+        "The tax rose by ten percent.",
+        "Unemployment fell to four percent last year.",
+    ]
+    assert len(news_sentences([folder], limit=2, seed=1)) == 2
+
+
+def test_the_card_says_what_taught_the_model(tmp_path: Path) -> None:
+    from unspin.train.claims_card import render_card
+
+    model_dir = ROOT / "src" / "unspin" / "models" / "claims"
+    config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+    history = json.loads((ROOT / "tests" / "fixtures" / "claims-card-history.json").read_text(encoding="utf-8"))
+    config["distill"] = {
+        "teacher_config": "configs/claims-teacher.toml",
+        "teacher_encoder": "mpnet-base",
+        "teacher_epoch": 2,
+        "teacher_grouped_f1": 0.7712,
+        "weight": 0.5,
+        "teacher_train_agreement": 0.9431,
+        "news_sentences": 17561,
+        "news_yes_share": 0.42,
+    }
+    card = render_card(config, history)
+    assert "Taught by a stronger claims model (`configs/claims-teacher.toml`: mpnet-base" in card
+    assert "grouped F1 0.771" in card and "0.50 x its gold label + 0.50 x the teacher" in card
+    assert "17,561 sentences of news" in card and "94.3%" in card
+    config.pop("distill")
+    assert "Taught by" not in render_card(config, history)

@@ -202,7 +202,12 @@ def train(cfg: dict[str, Any], data: dict[str, Any], work: Path, save_every: int
     set_seed(int(tcfg["seed"]))
     model = ClaimClassifier(package_dir(enc), float(mcfg["dropout"]), prior, mcfg.get("num_layers"))
 
-    seqs, labels = data["train"]["ids"], data["train"]["labels"]
+    # gold labels, or soft targets where a teacher mixed in (and its news sentences, which have no label)
+    seqs = list(data["train"]["ids"])
+    labels = [float(y) for y in data["train"].get("targets", data["train"]["labels"])]
+    if "news" in data:
+        seqs += data["news"]["ids"]
+        labels += data["news"]["targets"]
     lengths = [len(s) for s in seqs]
     bs, group, epochs = int(tcfg["batch_size"]), int(tcfg["length_bucket_batches"]), int(tcfg["epochs"])
     opt, sched = _optimizer(model, tcfg, math.ceil(len(seqs) / bs) * epochs)
@@ -554,6 +559,11 @@ def main(argv: list[str] | None = None) -> int:
         data[split] = {"texts": texts, "labels": [r.label for r in rows], "ids": encode(tokenizer, texts)}
         log.info("%s: %d sentences, %d Yes", split, len(rows), sum(r.label for r in rows))
 
+    distilled: dict[str, Any] | None = None
+    if "distill" in cfg:
+        from unspin.train.claims_distill import add_distillation
+
+        distilled = add_distillation(cfg, data, tokenizer, args.work_dir)
     best_weights = train(cfg, data, args.work_dir, args.save_every, args.max_steps)
 
     # -- export and quantise the best epoch --------------------------------------------------------
@@ -570,6 +580,8 @@ def main(argv: list[str] | None = None) -> int:
     # -- ship --------------------------------------------------------------------------------------
     history = json.loads((args.work_dir / "history.json").read_text())
     config = _model_config(cfg, enc, base, base_hashes, int8_path, fused, model, calib, data, results, drop, history)
+    if distilled is not None:
+        config["distill"] = distilled
     (args.out / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     spd = speed(args.out, data["dev-test"]["texts"])
     config["speed"] = spd
