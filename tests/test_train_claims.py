@@ -70,6 +70,7 @@ def test_the_card_says_what_taught_the_model(tmp_path: Path) -> None:
         "teacher_encoder": "mpnet-base",
         "teacher_epoch": 2,
         "teacher_grouped_f1": 0.7712,
+        "teacher_training_seconds": 1950.0,
         "weight": 0.5,
         "teacher_train_agreement": 0.9431,
         "news_sentences": 17561,
@@ -77,7 +78,7 @@ def test_the_card_says_what_taught_the_model(tmp_path: Path) -> None:
     }
     card = render_card(config, history)
     assert "Taught by a stronger claims model (`configs/claims-teacher.toml`: mpnet-base" in card
-    assert "grouped F1 0.771" in card and "0.50 x its gold label + 0.50 x the teacher" in card
+    assert "grouped F1 0.771, 32 minutes of training" in card and "0.50 x its gold label + 0.50 x the teacher" in card
     assert "17,561 sentences of news" in card and "94.3%" in card
     config.pop("distill")
     assert "Taught by" not in render_card(config, history)

@@ -218,7 +218,17 @@ def run(cfg: dict[str, Any], data_dir: Path, out: Path, work: Path) -> dict[str,
         t0 = time.time()
         data[name] = (read_states(part, tagger, cfg), np.array([r.label for r in part]))
         log.info("%s: %d sentences read through the tagger (%.0f s)", name, len(part), time.time() - t0)
-    model, history = train(cfg, data["fit"], data["held-out"])
+    fit = data["fit"]
+    distilled: dict[str, Any] | None = None
+    if "distill" in cfg:  # a stronger claims model's scores mixed into the targets (no news sentences here)
+        from unspin.train.claims_distill import soft_targets, teacher_logits
+
+        dcfg = cfg["distill"]
+        t_logits = teacher_logits(dcfg, [r.text for r in fit_rows], Path(dcfg["cache"]))
+        fit = (fit[0], np.array(soft_targets(list(fit[1]), t_logits, float(dcfg["weight"]))))
+        distilled = {"teacher_config": dcfg["teacher_config"], "weight": float(dcfg["weight"])}
+        log.info("targets: gold mixed with the teacher at weight %.2f", float(dcfg["weight"]))
+    model, history = train(cfg, fit, data["held-out"])
     work.mkdir(parents=True, exist_ok=True)
     out.mkdir(parents=True, exist_ok=True)
     fp32, int8 = work / "claims-fast.fp32.onnx", out / cfg["export"]["model_file"]
@@ -256,6 +266,8 @@ def run(cfg: dict[str, Any], data_dir: Path, out: Path, work: Path) -> dict[str,
         "training_seconds": time.time() - t_start,
         "train_config": cfg,
     }
+    if distilled is not None:
+        config["distill"] = distilled
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     write_card(out / "MODEL_CARD.md", config)
     log.info("wrote %s (%.0f s)", out, time.time() - t_start)
