@@ -19,6 +19,7 @@ from unspin.claims.detector import (  # noqa: E402
     ClaimDetector,
     ClaimModelError,
     get_detector,
+    iter_line_scores,
     lines_of,
     score_lines,
 )
@@ -156,6 +157,16 @@ def test_score_lines_gives_one_answer_per_line(detector: ClaimDetector) -> None:
         assert 0.0 <= score <= 1.0
         assert is_claim == (score >= detector.threshold)
     assert out[0][1] is True and out[1] == (0.0, False) and out[2][1] is False
+
+
+def test_a_lines_answer_does_not_depend_on_the_other_lines(detector: ClaimDetector) -> None:
+    # int8 activations are quantised per batch: in a batch, a sentence's score moves with its neighbours
+    lines = [FACTUAL[0], NOT_CLAIMS[0], "x" * 3_000, FACTUAL[1], "and then", NOT_CLAIMS[1]]
+    alone = [score_lines([line], detector)[0] for line in lines]
+    assert score_lines(lines, detector) == alone
+    assert score_lines(lines[::-1], detector) == alone[::-1]
+    chunks = [a for chunk in iter_line_scores(lines, detector, chunk=4) for a in chunk]
+    assert chunks == alone
 
 
 def test_per_line_numbers_every_line_of_the_file_as_written() -> None:

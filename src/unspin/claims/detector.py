@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -149,24 +149,26 @@ class ClaimDetector:
 
     # -- scoring -------------------------------------------------------------------------------
 
-    def logits(self, sentences: Sequence[str]) -> np.ndarray:
-        """Raw (uncalibrated) model logits; empty/whitespace sentences get -inf."""
-        return onnx_logits(self.session, self.tokenizer, sentences, batch_size=self.batch_size)
+    def logits(self, sentences: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+        """Raw (uncalibrated) model logits; empty/whitespace sentences get -inf. `batch_size` 1 scores
+        every sentence on its own (int8 activations are quantised with one range per batch, so in a
+        batch a sentence's score moves a little with its neighbours)."""
+        return onnx_logits(self.session, self.tokenizer, sentences, batch_size=batch_size or self.batch_size)
 
     def calibrate(self, logits: np.ndarray) -> np.ndarray:
         return calibrated(logits, self._cal_a, self._cal_b)
 
-    def score(self, sentences: Sequence[str]) -> list[float]:
+    def score(self, sentences: Sequence[str], batch_size: int | None = None) -> list[float]:
         """Calibrated probability that each sentence is a check-worthy claim, in input order."""
         if isinstance(sentences, str):
             raise TypeError("score() takes a list of sentences, not one string")
         sentences = list(sentences)
         if not sentences:
             return []
-        return [float(p) for p in self.calibrate(self.logits(sentences))]
+        return [float(p) for p in self.calibrate(self.logits(sentences, batch_size))]
 
-    def predict(self, sentences: Sequence[str]) -> list[tuple[float, bool]]:
-        return [(p, p >= self.threshold) for p in self.score(sentences)]
+    def predict(self, sentences: Sequence[str], batch_size: int | None = None) -> list[tuple[float, bool]]:
+        return [(p, p >= self.threshold) for p in self.score(sentences, batch_size)]
 
     # -- documents -----------------------------------------------------------------------------
 
@@ -217,10 +219,30 @@ def get_detector(model_dir: str | None = None, threads: int | None = None) -> Cl
     return ClaimDetector(Path(model_dir) if model_dir else MODEL_DIR, threads=threads)
 
 
+LINES_PER_CHUNK = 4096
+
+
 def score_lines(lines: Iterable[str], detector: ClaimDetector | None = None) -> list[tuple[float, bool]]:
-    """Per-line mode: every input line is one sentence; returns (score, is_claim) for each line."""
+    """Per-line mode: every input line is one sentence, scored on its own (its answer does not depend
+    on the other lines); returns (score, is_claim) for each line."""
+    return [answer for chunk in iter_line_scores(lines, detector) for answer in chunk]
+
+
+def iter_line_scores(
+    lines: Iterable[str], detector: ClaimDetector | None = None, chunk: int = LINES_PER_CHUNK
+) -> Iterator[list[tuple[float, bool]]]:
+    """Per-line mode in chunks of `chunk` lines, in order: one list of (score, is_claim) per chunk, so a
+    caller can write answers and report progress while a long file is scored, holding one chunk at a time.
+    Each line runs alone (batches of one), so neither the chunking nor the neighbours change an answer."""
     det = detector or get_detector()
-    return det.predict([line.rstrip("\r\n") for line in lines])
+    batch: list[str] = []
+    for line in lines:
+        batch.append(line.rstrip("\r\n"))
+        if len(batch) == chunk:
+            yield det.predict(batch, batch_size=1)
+            batch = []
+    if batch:
+        yield det.predict(batch, batch_size=1)
 
 
 def lines_of(content: str) -> list[str]:

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
 
-from unspin.cli.common import FormatOpt, MaxBytesOpt, OutputFormat, emit, finish, make_settings, report
+from unspin.cli.common import (
+    FormatOpt,
+    MaxBytesOpt,
+    OutputFormat,
+    article_progress,
+    emit,
+    finish,
+    make_settings,
+    report,
+)
 from unspin.document import Document
 from unspin.errors import InputError
 from unspin.ingest.sources import read_paths
@@ -22,7 +32,7 @@ def claims(
     max_bytes: MaxBytesOpt = Settings().max_bytes,
 ) -> None:
     """Check-worthy factual claims: sentences a fact-checker should verify."""
-    from unspin.claims.detector import lines_of, score_lines
+    from unspin.claims.detector import iter_line_scores, lines_of
 
     settings = make_settings(max_bytes, False)
     if per_line:
@@ -30,8 +40,18 @@ def claims(
         if isinstance(item, InputError):
             report(item)
             raise typer.Exit(1)
-        for number, (score, yes) in enumerate(score_lines(lines_of(item.content)), start=1):
-            typer.echo(f"{number}\t{score:.4f}\t{'Yes' if yes else 'No'}")
+        lines = lines_of(item.content)
+        number = 0
+        with article_progress("claims, lines") as progress:
+            progress(0, len(lines))
+            for answers in iter_line_scores(lines):
+                out = []
+                for score, yes in answers:
+                    number += 1
+                    out.append(f"{number}\t{score:.4f}\t{'Yes' if yes else 'No'}\n")
+                sys.stdout.write("".join(out))
+                sys.stdout.flush()
+                progress(number, len(lines))
         return
     from unspin.pipeline import Pipeline
 
