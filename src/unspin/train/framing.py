@@ -10,7 +10,8 @@ Protocol (the numbers in the model card follow it):
    (`out/en/`), with the same protocol.
 2. About a fifth of the articles of every language (sha256 of the id, see `[split]`) form the test
    split, frozen before any experiment. Everything that is chosen (regularisation, thresholds) is
-   chosen by cross-validation inside the other articles, folds grouped by article.
+   chosen by cross-validation inside the other articles, folds grouped by article; the role heads'
+   temperatures (their calibration) are fitted on those folds' held-out logits.
 3. The heads fitted on the non-test articles are scored once on the test split: these are the numbers
    reported, per language, beside the majority baselines.
 4. The shipped heads are then fitted on all articles with the same choices (the card says so).
@@ -277,14 +278,65 @@ def _folds(ids: list[str], k: int, seed: int) -> list[np.ndarray]:
     return [np.nonzero(f == i)[0] for i in range(k)]
 
 
-def cv_roles(x: np.ndarray, ms: list[Mention], owner: list[str], cfg: dict[str, Any]) -> dict[str, Any]:
+def cv_roles(
+    x: np.ndarray, ms: list[Mention], owner: list[str], cfg: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, dict[str, float]]]:
+    """Roles scored over held-out folds, and the role heads' temperatures fitted on those folds' logits."""
     pred: list[Mention | None] = [None] * len(ms)
+    logits: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"main_role": [], "fine_role": []}
+    gold = {"main_role": [m.main_role for m in ms], "fine_role": [m.fine_roles[0] for m in ms]}
     for va in _folds(owner, cfg["split"]["folds"], cfg["split"]["seed"]):
         tr = np.setdiff1d(np.arange(len(ms)), va)
         heads = FramingHeads(fit_roles(x[tr], [ms[i] for i in tr], cfg["roles"]["C"]), {})
         for i, m in zip(va, predict_roles(heads, x[va], [ms[i] for i in va]), strict=True):
             pred[i] = m
-    return score_roles(ms, [p for p in pred if p is not None]).to_dict()
+        for name, rows in logits.items():
+            head = heads[name]
+            # a label the fold never saw has no column: its held-out mentions cannot inform the fit
+            keep = np.array([gold[name][i] in head.labels for i in va], bool)
+            y = np.array([head.labels.index(gold[name][i]) for i in va[keep]], np.int64)
+            rows.append((x[va[keep]] @ head.weight + head.bias, y))
+    temperatures = {name: fit_temperature(rows) for name, rows in logits.items()}
+    return score_roles(ms, [p for p in pred if p is not None]).to_dict(), temperatures
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def fit_temperature(rows: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
+    """The temperature T that makes softmax(logits / T) fit held-out labels best (negative log-likelihood),
+    fitted per fold's logits (each fold's head has its own labels), with the top-label calibration error
+    before and after. Dividing a softmax head's weights by T changes its probabilities, never its ranking."""
+    from scipy.optimize import minimize_scalar
+
+    def nll(log_t: float) -> float:
+        t = float(np.exp(log_t))
+        total = 0.0
+        for z, y in rows:
+            p = _softmax(z / t)
+            total -= float(np.log(np.maximum(p[np.arange(len(y)), y], 1e-12)).sum())
+        return total
+
+    log_t = float(minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded").x)
+
+    def ece(t: float) -> float:
+        conf, right = [], []
+        for z, y in rows:
+            p = _softmax(z / t)
+            conf += p.max(axis=1).tolist()
+            right += (p.argmax(axis=1) == y).astype(float).tolist()
+        return expected_calibration_error(conf, right)
+
+    t = float(np.exp(log_t))
+    return {"temperature": t, "held_out_ece_before": ece(1.0), "held_out_ece_after": ece(t)}
+
+
+def with_temperature(head: Head, t: float) -> Head:
+    """`head` with its logits divided by `t` (softmax heads: same ranking, calibrated probabilities)."""
+    return Head((head.weight / t).astype(np.float32), (head.bias / t).astype(np.float32), head.labels, head.kind)
 
 
 def cv_narratives(x: np.ndarray, arts: list[Article], cfg: dict[str, Any]) -> tuple[dict[str, float], float]:
@@ -343,10 +395,17 @@ def cv_mentions(arts: list[Article], cfg: dict[str, Any]) -> tuple[float, dict[s
 # ------------------------------------------------------------------------------------------------ the run
 
 
-def fit_all(arts: list[Article], cfg: dict[str, Any], thresholds: dict[str, float]) -> FramingHeads:
+def fit_all(
+    arts: list[Article], cfg: dict[str, Any], thresholds: dict[str, float], temperatures: dict[str, float]
+) -> FramingHeads:
+    """Every head on `arts`; the role heads' logits divided by their cross-validated temperatures."""
     xr, ms, _ = role_rows(arts)
     xa, labelled = article_rows(arts)
-    heads = {**fit_roles(xr, ms, cfg["roles"]["C"]), **fit_narratives(xa, labelled, cfg["narratives"]["C"])}
+    roles = {
+        name: with_temperature(h, temperatures.get(name, 1.0))
+        for name, h in fit_roles(xr, ms, cfg["roles"]["C"]).items()
+    }
+    heads = {**roles, **fit_narratives(xa, labelled, cfg["narratives"]["C"])}
     heads["mention"] = fit_mentions(arts, cfg)
     return FramingHeads(heads, {"thresholds": thresholds})
 
@@ -390,18 +449,20 @@ def fit_route(arts: list[Article], cfg: dict[str, Any], langs: tuple[str, ...]) 
     train = [a for a in arts if not is_test(a.aid, every)]
     print(f"{len(arts)} articles: {len(train)} to fit and choose on, {len(test)} held out")
     xr, ms, owner = role_rows(train)
-    cv_roles_scores = cv_roles(xr, ms, owner, cfg)
+    cv_roles_scores, calibration = cv_roles(xr, ms, owner, cfg)
     print(f"roles, cross-validated: {json.dumps(cv_roles_scores)[:200]}")
+    print(f"role heads' temperatures, cross-validated: {json.dumps(calibration)}")
+    temperatures = {name: c["temperature"] for name, c in calibration.items()}
     xa, labelled = article_rows(train)
     t_narr, cv_narr = cv_narratives(xa, labelled, cfg)
     print(f"narratives, cross-validated: thresholds {t_narr}, mean samples-F1 {cv_narr:.3f}")
     t_mention, cv_ment = cv_mentions(train, cfg)
     print(f"mentions, cross-validated: threshold {t_mention}, {cv_ment}")
     thresholds = {**t_narr, "mention": t_mention, "role_min": cfg["roles"]["role_min"]}
-    held_out = fit_all(train, cfg, thresholds)
+    held_out = fit_all(train, cfg, thresholds, temperatures)
     test_scores = evaluate(held_out, test)
     print(f"test: {json.dumps(test_scores)[:400]}")
-    final = fit_all(arts, cfg, thresholds)
+    final = fit_all(arts, cfg, thresholds, temperatures)
     final.config.update(
         {
             "train_config": cfg,
@@ -412,6 +473,10 @@ def fit_route(arts: list[Article], cfg: dict[str, Any], langs: tuple[str, ...]) 
                 "test_mentions": sum(len(a.mentions) for a in test),
             },
             "cv": {"roles": cv_roles_scores, "narratives_mean_f1": cv_narr, "mentions": cv_ment},
+            "calibration": {
+                "method": "temperature (softmax role heads), fitted on cross-validated logits",
+                **calibration,
+            },
             "test": test_scores,
             "baselines": baselines(train, test),
             "shipped": "fitted on all articles (test split included) with the choices above",
