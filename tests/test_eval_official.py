@@ -161,6 +161,21 @@ def test_bad_prediction_lines_are_named_by_file_and_line(tmp_path: Path, content
     assert "Traceback" not in err
 
 
+def test_every_bad_line_of_a_file_is_named_at_once(tmp_path: Path) -> None:
+    gold = _write(tmp_path / "gold.txt", [L(0, 10)], "flc")
+    pred = tmp_path / "pred.txt"
+    lines = [f"1\t{LL}\t0\t10", "1\tFoo\t3\t9", f"1\t{LL}\t9\t3", f"1\t{LL}\tx\t5", f"1\t{LL}\t0\t4"]
+    lines += [f"1\tBar\t{i}\t{i + 1}" for i in range(30)]  # 30 more: the first ones named, the rest counted
+    pred.write_text("\n".join(lines) + "\n")
+    code, out, err = _eval("flc", str(gold), str(pred))
+    flat = " ".join(err.split())
+    assert code == 1 and out == ""
+    for where in ("line 2: unknown technique 'Foo'", "line 3: end 3 is not after start 9", "line 4: start 'x'"):
+        assert where in flat
+    assert "line 1:" not in flat and "line 5:" not in flat
+    assert "line 22:" in flat and "line 23:" not in flat and "and 13 more" in flat
+
+
 def test_spans_past_the_end_or_of_a_missing_article_are_named_with_articles(tmp_path: Path) -> None:
     arts = tmp_path / "articles"
     arts.mkdir()
@@ -169,6 +184,9 @@ def test_spans_past_the_end_or_of_a_missing_article_are_named_with_articles(tmp_
     past = _write(tmp_path / "past.txt", [L(0, 6), L(6, 40)], "flc")
     code, _, err = _eval("flc", str(gold), str(past), "--articles", str(arts))
     assert code == 1 and "past.txt, line 2" in err and "runs past its end" in " ".join(err.split())
+    both = _write(tmp_path / "both.txt", [L(0, 6), L(6, 40), L(0, 6, article="9")], "flc")
+    code, _, err = _eval("flc", str(gold), str(both), "--articles", str(arts))
+    assert code == 1 and "both.txt, line 2" in err and "both.txt, line 3" in err  # every span named at once
     missing = _write(tmp_path / "missing.txt", [L(0, 6, article="9")], "flc")
     code, _, err = _eval("flc", str(gold), str(missing), "--articles", str(arts))
     assert code == 1 and "missing.txt, line 1" in err and "article9.txt" in err

@@ -100,45 +100,66 @@ def _parse_int(value: str, what: str, where: str) -> int:
     return n
 
 
+MAX_REPORTED = 20  # malformed lines named in one error; the rest are counted
+
+
+def raise_all(problems: list[str]) -> None:
+    """One `SemEvalFormatError` naming every problem (the first `MAX_REPORTED` of them), one per line."""
+    if not problems:
+        return
+    shown = problems[:MAX_REPORTED]
+    more = len(problems) - len(shown)
+    raise SemEvalFormatError("\n".join(shown) + (f"\n... and {more} more" if more else ""))
+
+
 def parse_label_lines(
     lines: Iterable[str], *, kind: str, source: str = "<labels>", techniques: Iterable[str] | None = None
 ) -> list[LabelSpan]:
-    """Parse label lines. `kind` is "si" (3 columns), "flc"/"tc" (4 columns; tc allows `?`)."""
+    """Parse label lines. `kind` is "si" (3 columns), "flc"/"tc" (4 columns; tc allows `?`). Every
+    malformed line is named in one `SemEvalFormatError`, not only the first."""
     if kind not in ("si", "flc", "tc"):
         raise ValueError(f"unknown label kind {kind!r}: use si, flc or tc")
     allowed = set(techniques) if techniques is not None else set(PTC_TECHNIQUES)
-    ncols = 3 if kind == "si" else 4
     out: list[LabelSpan] = []
+    problems: list[str] = []
     for lineno, raw in enumerate(lines, start=1):
         line = raw.rstrip("\r\n")
         if not line.strip():
             continue
-        where = f"{source}, line {lineno}"
-        cols = line.split("\t")
-        if len(cols) != ncols:
-            expected = "ID<TAB>start<TAB>end" if kind == "si" else "ID<TAB>Technique<TAB>start<TAB>end"
-            raise SemEvalFormatError(
-                f"{where}: expected {ncols} tab-separated columns ({expected}), got {len(cols)}: {line!r}"
-            )
-        aid = cols[0].strip()
-        if aid.startswith("article"):  # "article111" and "111" name the same article, as in the file names
-            aid = aid[len("article") :]
-        if not aid:
-            raise SemEvalFormatError(f"{where}: empty article ID")
-        technique = None
-        if kind != "si":
-            technique = cols[1].strip()
-            if technique == TC_UNKNOWN:
-                if kind != "tc":
-                    raise SemEvalFormatError(f"{where}: technique '?' is only allowed in a TC template")
-            elif technique not in allowed:
-                raise SemEvalFormatError(f"{where}: unknown technique {technique!r}")
-        start = _parse_int(cols[-2].strip(), "start", where)
-        end = _parse_int(cols[-1].strip(), "end", where)
-        if end <= start:
-            raise SemEvalFormatError(f"{where}: end {end} is not after start {start}")
-        out.append(LabelSpan(aid, start, end, technique, lineno))
+        try:
+            out.append(_parse_label_line(line, lineno, kind, f"{source}, line {lineno}", allowed))
+        except SemEvalFormatError as err:
+            problems.append(str(err))
+    raise_all(problems)
     return out
+
+
+def _parse_label_line(line: str, lineno: int, kind: str, where: str, allowed: set[str]) -> LabelSpan:
+    ncols = 3 if kind == "si" else 4
+    cols = line.split("\t")
+    if len(cols) != ncols:
+        expected = "ID<TAB>start<TAB>end" if kind == "si" else "ID<TAB>Technique<TAB>start<TAB>end"
+        raise SemEvalFormatError(
+            f"{where}: expected {ncols} tab-separated columns ({expected}), got {len(cols)}: {line!r}"
+        )
+    aid = cols[0].strip()
+    if aid.startswith("article"):  # "article111" and "111" name the same article, as in the file names
+        aid = aid[len("article") :]
+    if not aid:
+        raise SemEvalFormatError(f"{where}: empty article ID")
+    technique = None
+    if kind != "si":
+        technique = cols[1].strip()
+        if technique == TC_UNKNOWN:
+            if kind != "tc":
+                raise SemEvalFormatError(f"{where}: technique '?' is only allowed in a TC template")
+        elif technique not in allowed:
+            raise SemEvalFormatError(f"{where}: unknown technique {technique!r}")
+    start = _parse_int(cols[-2].strip(), "start", where)
+    end = _parse_int(cols[-1].strip(), "end", where)
+    if end <= start:
+        raise SemEvalFormatError(f"{where}: end {end} is not after start {start}")
+    return LabelSpan(aid, start, end, technique, lineno)
 
 
 def read_labels(path: str | Path, kind: str, techniques: Iterable[str] | None = None) -> list[LabelSpan]:
@@ -180,13 +201,15 @@ def write_labels(spans: Iterable[LabelSpan], out: str | Path, kind: str) -> int:
 
 
 def check_offsets(spans: Iterable[LabelSpan], articles: dict[str, str], source: str = "<labels>") -> None:
-    """Raise if a span names an unknown article or runs past the end of its text."""
+    """Raise if a span names an unknown article or runs past the end of its text (every such span named)."""
+    problems: list[str] = []
     for s in spans:
         where = f"{source}, line {s.line}" if s.line else source
         if s.article_id not in articles:
-            raise SemEvalFormatError(f"{where}: article {s.article_id} has no article{s.article_id}.txt")
-        if s.end > len(articles[s.article_id]):
-            raise SemEvalFormatError(
+            problems.append(f"{where}: article {s.article_id} has no article{s.article_id}.txt")
+        elif s.end > len(articles[s.article_id]):
+            problems.append(
                 f"{where}: span {s.start}-{s.end} of article {s.article_id} runs past its end "
                 f"({len(articles[s.article_id])} characters)"
             )
+    raise_all(problems)
