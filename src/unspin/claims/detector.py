@@ -24,6 +24,7 @@ import json
 import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -229,20 +230,31 @@ def score_lines(lines: Iterable[str], detector: ClaimDetector | None = None) -> 
 
 
 def iter_line_scores(
-    lines: Iterable[str], detector: ClaimDetector | None = None, chunk: int = LINES_PER_CHUNK
+    lines: Iterable[str], detector: ClaimDetector | None = None, chunk: int = LINES_PER_CHUNK, lanes: int = 1
 ) -> Iterator[list[tuple[float, bool]]]:
     """Per-line mode in chunks of `chunk` lines, in order: one list of (score, is_claim) per chunk, so a
     caller can write answers and report progress while a long file is scored, holding one chunk at a time.
-    Each line runs alone (batches of one), so neither the chunking nor the neighbours change an answer."""
+    Each line runs alone (batches of one), so neither the chunking nor the neighbours change an answer.
+    With `lanes` > 1, a chunk's lines are scored by that many threads sharing the detector's session
+    (give it one thread of its own: `get_detector(threads=1)`); the answers are the same."""
     det = detector or get_detector()
-    batch: list[str] = []
-    for line in lines:
-        batch.append(line.rstrip("\r\n"))
-        if len(batch) == chunk:
-            yield det.predict(batch, batch_size=1)
-            batch = []
-    if batch:
-        yield det.predict(batch, batch_size=1)
+    with ThreadPoolExecutor(max(1, lanes), thread_name_prefix="unspin-lines") as pool:
+
+        def answers(batch: list[str]) -> list[tuple[float, bool]]:
+            if lanes < 2:
+                return det.predict(batch, batch_size=1)
+            step = -(-len(batch) // (4 * lanes))  # a few parts per lane, so that the lanes end together
+            parts = [batch[i : i + step] for i in range(0, len(batch), step)]
+            return [a for part in pool.map(lambda b: det.predict(b, batch_size=1), parts) for a in part]
+
+        batch: list[str] = []
+        for line in lines:
+            batch.append(line.rstrip("\r\n"))
+            if len(batch) == chunk:
+                yield answers(batch)
+                batch = []
+        if batch:
+            yield answers(batch)
 
 
 def lines_of(content: str) -> list[str]:
