@@ -113,9 +113,13 @@ class ClaimDetector:
         model_dir: str | os.PathLike[str] = MODEL_DIR,
         *,
         threads: int | None = None,
-        batch_size: int = 16,
+        batch_size: int = 1,
         spin: bool = False,
     ) -> None:
+        """`threads`: the cores to use (default: all). Sentences run one at a time (`batch_size` 1), so that
+        a sentence's score never depends on the others, in that many lanes that share one session whose
+        calls each take one thread: for sentences this short that is about 1.5x faster than batches of 16
+        on two threads."""
         self.model_dir = Path(model_dir)
         cfg_path = self.model_dir / CONFIG_NAME
         if not cfg_path.is_file():
@@ -142,7 +146,9 @@ class ClaimDetector:
         self.batch_size = max(1, int(batch_size))
 
         self.tokenizer = load_tokenizer(tok_path, self.max_length)
-        self.session, _ = create_session(onnx_path, threads, spin=spin)  # no frozen base tensors to keep
+        self.lanes = max(1, int(threads)) if threads else (os.cpu_count() or 1)
+        self.session, _ = create_session(onnx_path, 1, spin=spin)  # one thread per call; no frozen tensors
+        self._pool = ThreadPoolExecutor(self.lanes, thread_name_prefix="unspin-claims") if self.lanes > 1 else None
 
     @classmethod
     def load(cls, model_dir: str | os.PathLike[str] = MODEL_DIR, **kwargs: Any) -> ClaimDetector:
@@ -154,7 +160,20 @@ class ClaimDetector:
         """Raw (uncalibrated) model logits; empty/whitespace sentences get -inf. `batch_size` 1 scores
         every sentence on its own (int8 activations are quantised with one range per batch, so in a
         batch a sentence's score moves a little with its neighbours)."""
-        return onnx_logits(self.session, self.tokenizer, sentences, batch_size=batch_size or self.batch_size)
+        for i, sentence in enumerate(sentences):  # named by its place in the caller's list, not in a lane's
+            if not isinstance(sentence, str):
+                raise TypeError(f"sentence {i} is {type(sentence).__name__}, expected str")
+        size = batch_size or self.batch_size
+        if self._pool is None or len(sentences) < 2:
+            return onnx_logits(self.session, self.tokenizer, sentences, batch_size=size)
+        parts = [list(range(i, len(sentences), self.lanes)) for i in range(self.lanes)]  # interleaved: even loads
+        out = np.empty(len(sentences), dtype=np.float64)
+        results = self._pool.map(
+            lambda idx: onnx_logits(self.session, self.tokenizer, [sentences[i] for i in idx], batch_size=size), parts
+        )
+        for idx, res in zip(parts, results, strict=True):
+            out[idx] = res
+        return out
 
     def calibrate(self, logits: np.ndarray) -> np.ndarray:
         return calibrated(logits, self._cal_a, self._cal_b)
@@ -230,31 +249,21 @@ def score_lines(lines: Iterable[str], detector: ClaimDetector | None = None) -> 
 
 
 def iter_line_scores(
-    lines: Iterable[str], detector: ClaimDetector | None = None, chunk: int = LINES_PER_CHUNK, lanes: int = 1
+    lines: Iterable[str], detector: ClaimDetector | None = None, chunk: int = LINES_PER_CHUNK
 ) -> Iterator[list[tuple[float, bool]]]:
     """Per-line mode in chunks of `chunk` lines, in order: one list of (score, is_claim) per chunk, so a
     caller can write answers and report progress while a long file is scored, holding one chunk at a time.
-    Each line runs alone (batches of one), so neither the chunking nor the neighbours change an answer.
-    With `lanes` > 1, a chunk's lines are scored by that many threads sharing the detector's session
-    (give it one thread of its own: `get_detector(threads=1)`); the answers are the same."""
+    Each line runs alone (the detector's batches of one), so neither the chunking nor the neighbours change
+    an answer; the detector spreads a chunk's lines over its lanes."""
     det = detector or get_detector()
-    with ThreadPoolExecutor(max(1, lanes), thread_name_prefix="unspin-lines") as pool:
-
-        def answers(batch: list[str]) -> list[tuple[float, bool]]:
-            if lanes < 2:
-                return det.predict(batch, batch_size=1)
-            step = -(-len(batch) // (4 * lanes))  # a few parts per lane, so that the lanes end together
-            parts = [batch[i : i + step] for i in range(0, len(batch), step)]
-            return [a for part in pool.map(lambda b: det.predict(b, batch_size=1), parts) for a in part]
-
-        batch: list[str] = []
-        for line in lines:
-            batch.append(line.rstrip("\r\n"))
-            if len(batch) == chunk:
-                yield answers(batch)
-                batch = []
-        if batch:
-            yield answers(batch)
+    batch: list[str] = []
+    for line in lines:
+        batch.append(line.rstrip("\r\n"))
+        if len(batch) == chunk:
+            yield det.predict(batch, batch_size=1)
+            batch = []
+    if batch:
+        yield det.predict(batch, batch_size=1)
 
 
 def lines_of(content: str) -> list[str]:

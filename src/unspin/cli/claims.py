@@ -32,8 +32,7 @@ def claims(
     max_bytes: MaxBytesOpt = Settings().max_bytes,
 ) -> None:
     """Check-worthy factual claims: sentences a fact-checker should verify."""
-    from unspin.claims.detector import get_detector, iter_line_scores, lines_of
-    from unspin.lanes import cores_for
+    from unspin.claims.detector import iter_line_scores, lines_of
 
     settings = make_settings(max_bytes, False)
     if per_line:
@@ -42,12 +41,10 @@ def claims(
             report(item)
             raise typer.Exit(1)
         lines = lines_of(item.content)
-        lanes = cores_for(settings)  # one line per core at a time, each model call on one thread
-        detector = get_detector(threads=1) if lanes > 1 else get_detector()
         number = 0
         with article_progress("claims, lines") as progress:
             progress(0, len(lines))
-            for answers in iter_line_scores(lines, detector, lanes=lanes):
+            for answers in iter_line_scores(lines):
                 out = []
                 for score, yes in answers:
                     number += 1

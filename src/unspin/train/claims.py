@@ -425,7 +425,9 @@ def _score_variants(
     onnx_scores: dict[str, dict[str, np.ndarray]] = {}
     for variant, path in (("fp32", fp32_path), ("int8", int8_path)):
         sess, _ = create_session(path, threads=int(tcfg.get("threads", 1)))
-        onnx_scores[variant] = {s: onnx_logits(sess, tokenizer, data[s]["texts"]) for s in ("dev", "dev-test")}
+        onnx_scores[variant] = {
+            s: onnx_logits(sess, tokenizer, data[s]["texts"], batch_size=1) for s in ("dev", "dev-test")
+        }
     onnx_scores["torch"] = torch_scores
     diff = float(np.max(np.abs(onnx_scores["fp32"]["dev"] - torch_scores["dev"])))
     log.info("max |torch - onnx fp32| logit difference on dev: %.2e", diff)
