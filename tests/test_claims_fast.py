@@ -51,6 +51,17 @@ def test_claims_in_the_pipeline_slice_the_text_and_rank_statistics_first(detecto
     assert min(scores[:3]) > max(scores[3:]), scores
 
 
+def test_a_sentences_score_does_not_depend_on_the_others(detector: FastClaimDetector) -> None:
+    # one sentence per call (int8 activations are quantised per call), spread over lanes
+    bounds = [(ARTICLE.index(s), ARTICLE.index(s) + len(s)) for s in FACTUAL + NOT_CLAIMS]
+    every = detector.score_spans(ARTICLE, bounds)
+    assert [detector.score_spans(ARTICLE, [b])[0] for b in bounds] == every
+    assert detector.score_spans(ARTICLE, bounds[::-1]) == every[::-1]
+    one_lane = FastClaimDetector(MODEL_DIR, threads=1)
+    assert one_lane.score_spans(ARTICLE, bounds) == FastClaimDetector(MODEL_DIR, threads=2).score_spans(ARTICLE, bounds)
+    assert one_lane.score_spans(ARTICLE, bounds) == every
+
+
 def test_reads_the_techniques_pass_and_makes_it_itself_without_it(detector: FastClaimDetector, monkeypatch) -> None:
     calls = []
     real = type(detector.tagger).token_probs

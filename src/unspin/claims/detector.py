@@ -24,7 +24,6 @@ import json
 import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ import numpy as np
 
 from unspin.eval.calibration import sigmoid
 from unspin.models.base import ENCODERS, ModelFilesError, sha256_file, verified_file
-from unspin.models.onnx import create_session
+from unspin.models.onnx import create_session, lane_pool, run_in_lanes
 from unspin.segment.sentences import trim_span
 
 MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "claims"
@@ -146,9 +145,8 @@ class ClaimDetector:
         self.batch_size = max(1, int(batch_size))
 
         self.tokenizer = load_tokenizer(tok_path, self.max_length)
-        self.lanes = max(1, int(threads)) if threads else (os.cpu_count() or 1)
+        self.lanes, self._pool = lane_pool(threads, "unspin-claims")
         self.session, _ = create_session(onnx_path, 1, spin=spin)  # one thread per call; no frozen tensors
-        self._pool = ThreadPoolExecutor(self.lanes, thread_name_prefix="unspin-claims") if self.lanes > 1 else None
 
     @classmethod
     def load(cls, model_dir: str | os.PathLike[str] = MODEL_DIR, **kwargs: Any) -> ClaimDetector:
@@ -164,16 +162,11 @@ class ClaimDetector:
             if not isinstance(sentence, str):
                 raise TypeError(f"sentence {i} is {type(sentence).__name__}, expected str")
         size = batch_size or self.batch_size
-        if self._pool is None or len(sentences) < 2:
-            return onnx_logits(self.session, self.tokenizer, sentences, batch_size=size)
-        parts = [list(range(i, len(sentences), self.lanes)) for i in range(self.lanes)]  # interleaved: even loads
-        out = np.empty(len(sentences), dtype=np.float64)
-        results = self._pool.map(
-            lambda idx: onnx_logits(self.session, self.tokenizer, [sentences[i] for i in idx], batch_size=size), parts
-        )
-        for idx, res in zip(parts, results, strict=True):
-            out[idx] = res
-        return out
+
+        def run(part: list[str]) -> np.ndarray:
+            return onnx_logits(self.session, self.tokenizer, part, batch_size=size)
+
+        return run_in_lanes(self._pool, self.lanes, sentences, run)
 
     def calibrate(self, logits: np.ndarray) -> np.ndarray:
         return calibrated(logits, self._cal_a, self._cal_b)

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from unspin.claims.detector import ClaimModelError, calibrated, claims_of, sentence_bounds
-from unspin.models.onnx import create_session
+from unspin.models.onnx import create_session, lane_pool, run_in_lanes
 
 MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "claims-fast"
 
@@ -88,7 +88,9 @@ class FastClaimDetector:
         self.threshold = float(self.config["threshold"])
         self._cal_a = float(self.config["calibration"]["a"])
         self._cal_b = float(self.config["calibration"]["b"])
-        self.session, _ = create_session(self.model_dir / self.config["model_file"], threads)
+        # one sentence per call, in lanes of one-thread calls: a score never depends on the other sentences
+        self.lanes, self._pool = lane_pool(threads, "unspin-claims-fast")
+        self.session, _ = create_session(self.model_dir / self.config["model_file"], 1)
 
     @classmethod
     def load(cls, threads: int | None = None) -> FastClaimDetector:
@@ -107,7 +109,8 @@ class FastClaimDetector:
         key = self.tagger.states_key
         states, offsets = (token_states or {}).get(key) or self.tagger.token_states(text)
         seqs = sentence_states(np.asarray(states, np.float32), offsets, bounds, self.max_tokens)
-        return [float(p) for p in self.calibrate(run_layer(self.session, seqs))]
+        logits = run_in_lanes(self._pool, self.lanes, seqs, lambda part: run_layer(self.session, part, batch_size=1))
+        return [float(p) for p in self.calibrate(logits)]
 
     def __call__(self, doc: Any) -> Any:
         """Set `doc.claims` to the check-worthy sentences (score >= threshold), in text order."""

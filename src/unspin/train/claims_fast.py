@@ -234,7 +234,7 @@ def run(cfg: dict[str, Any], data_dir: Path, out: Path, work: Path) -> dict[str,
     fp32, int8 = work / "claims-fast.fp32.onnx", out / cfg["export"]["model_file"]
     export(model, fp32, int8, cfg["export"])
     session, _ = create_session(int8, threads=int(cfg["train"]["threads"]))
-    logits = {name: run_layer(session, seqs) for name, (seqs, _) in data.items() if name != "fit"}
+    logits = {name: run_layer(session, seqs, batch_size=1) for name, (seqs, _) in data.items() if name != "fit"}
     ref = torch_logits(model, data["held-out"][0])
     finite = np.isfinite(ref)
     gap = float(np.abs(ref[finite] - logits["held-out"][finite]).max())
