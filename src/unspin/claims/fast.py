@@ -3,7 +3,7 @@
 The `fast` technique tagger reads every token of an article, and its graph returns its last hidden states
 (the techniques stage leaves them on the document, `Document.token_states`). This detector runs one more
 transformer layer over each sentence's tokens of that pass (MiniLM-L6's fourth layer, fine-tuned on
-CheckThat! 2024 English), mean-pools them and gives one logit: about 40% of the claims model's cost, at a
+CheckThat! 2024 English), mean-pools them and gives one logit: under a third of the claims model's cost, at a
 lower F1 (see `models/claims-fast/MODEL_CARD.md`). Without the techniques stage (or with another technique
 model) it makes the `fast` tagger's pass itself. The logit is calibrated (Platt) and thresholded as the
 claims model's is; `models/claims-fast/config.json` records the tagger's sha256, and another tagger is

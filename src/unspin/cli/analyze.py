@@ -114,7 +114,7 @@ ClaimsOpt = Annotated[
         "--claims",
         help=(
             "Claims model: full (default; its own pass over every sentence) or fast (one layer over the "
-            "technique tagger's pass: about 40% of the claims cost, lower F1; see docs/claims.md)."
+            "technique tagger's pass: under a third of the claims cost, lower F1; see docs/claims.md)."
         ),
     ),
 ]

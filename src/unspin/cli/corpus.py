@@ -59,7 +59,7 @@ def add(
     ] = None,
     model: Annotated[str, typer.Option("--model", "-m", help="fast, minilm-l6 or accurate.")] = "fast",
     claims: Annotated[
-        str, typer.Option("--claims", help="Claims model: full (default) or fast (about 40% of the cost, lower F1).")
+        str, typer.Option("--claims", help="Claims model: full (default) or fast (a third of the cost, lower F1).")
     ] = "full",
     all_spans: Annotated[
         bool,
