@@ -82,3 +82,26 @@ def test_the_card_says_what_taught_the_model(tmp_path: Path) -> None:
     assert "17,561 sentences of news" in card and "94.3%" in card
     config.pop("distill")
     assert "Taught by" not in render_card(config, history)
+
+
+def test_a_finished_model_can_teach_and_its_scores_are_cached_by_the_texts(tmp_path: Path) -> None:
+    """`teacher_model`: the shipped claims model as teacher; its targets are its own probabilities."""
+    import numpy as np
+
+    from unspin.claims.detector import ClaimDetector
+    from unspin.train.claims_distill import teacher_info, teacher_logits
+
+    model_dir = ROOT / "src" / "unspin" / "models" / "claims"
+    texts = ["Unemployment fell to 3.5 percent last year.", "Thank you all for coming tonight."]
+    dcfg = {"teacher_model": str(model_dir)}
+    cache = tmp_path / "teacher.npz"
+    logits = teacher_logits(dcfg, texts, cache)
+    expected = np.asarray(ClaimDetector.load(model_dir).score(texts))
+    assert np.allclose(1 / (1 + np.exp(-logits)), expected, atol=1e-6)
+    assert logits[0] > 0 > logits[1]
+    stored = dict(np.load(cache))
+    np.savez(cache, key=stored["key"], logits=stored["logits"] + 1.0)  # the cache is read for the same texts ...
+    assert np.allclose(teacher_logits(dcfg, texts, cache), logits + 1.0)
+    assert np.allclose(teacher_logits(dcfg, texts[:1], cache), logits[:1])  # ... and not for others
+    info = teacher_info(dcfg)
+    assert info["teacher_encoder"] == "all-MiniLM-L6-v2, lower 4 layers" and 0.7 < info["teacher_grouped_f1"] < 0.8

@@ -189,9 +189,10 @@ def test_stages_run_in_recipe_order_and_tc_only_when_named(tmp_path: Path, monke
         assert run.main(["--config", str(config), "--data-dir", "ptc", "--out", "model", "--stages", spec]) == 0
         return [name for name, _ in calls]
 
-    # `tune` chooses the TC step in a full run; `refit` runs only on a model whose choices are made
-    assert stages("all") == [s for s in run.STAGES if s not in ("tc", "refit")]
+    # `tune` chooses the TC step in a full run; `refit` and `tc_refit` run only on a model whose choices are made
+    assert stages("all") == [s for s in run.STAGES if s not in ("tc", "refit", "tc_refit")]
     assert stages("test, tc,teacher") == ["teacher", "tc", "test"]
+    assert stages("tc_refit,test") == ["test", "tc_refit"]  # after the test split is scored
     assert stages(",".join(run.STAGES)) == list(run.STAGES)
     stages("export,test")
     cfg = {"train": {"work_dir": (tmp_path / "work").as_posix()}}
@@ -374,3 +375,23 @@ def test_a_refit_models_card_says_which_articles_its_weights_saw(splits: list[st
         assert "The tables below are that run's, measured before the refit" in card
     else:
         assert "The test split was not fitted: the tables below are this model's own." in card
+
+
+def test_the_tc_refit_never_fits_on_the_span_classifiers_own_training_spans(tmp_path: Path) -> None:
+    from unspin.train.techniques.tc import stage_tc_refit
+
+    for names in (["train", "dev"], ["dev", "val"]):
+        with pytest.raises(SystemExit, match="dev and/or test only"):
+            stage_tc_refit({"tc": {"refit_on": names}, "train": {}}, tmp_path, tmp_path)
+
+
+def test_the_tc_refit_check_compares_a_dev_sized_fit_with_a_larger_one() -> None:
+    from unspin.train.techniques.tc import learning_check
+
+    rng = np.random.default_rng(3)
+    art = np.repeat(np.arange(40), 10)  # 40 articles of 10 spans, 3 classes, noisy features
+    y = rng.integers(0, 3, len(art))
+    x = np.eye(3)[y] + rng.normal(0, 1.2, (len(art), 3))
+    check = learning_check(x, y, art, 3, l2=0.01, few=4)
+    assert check["few_articles"] == 4 and check["all_articles"] == 32
+    assert 1 / 3 < check["few_accuracy"] <= check["all_accuracy"] < 1.0

@@ -1,7 +1,9 @@
 """Teaching the claims model with a stronger one (the `[distill]` section of a claims config).
 
-The teacher is a claims model trained by the same recipe on the same grouped split (for example
-`configs/claims-teacher.toml`, MPNet-base: too slow to ship, about 1k tokens/s on 2 cores). Its scores
+The teacher is a claims model trained by the same recipe on the same grouped split: a run of it in torch
+(`teacher_config` and `teacher_work`; for example `configs/claims-teacher.toml`, MPNet-base: too slow to
+ship, about 1k tokens/s on 2 cores), or a finished model folder in ONNX (`teacher_model`; for example the
+shipped claims model teaching a shallower one). Its scores
 become soft targets: on the student's own training sentences mixed with the gold label
 (`(1 - weight) * gold + weight * p_teacher`), and on sentences of news articles, which have no label
 and take the teacher's probability alone. The held-out blocks that choose the student's epoch,
@@ -58,14 +60,53 @@ def _texts_key(texts: list[str]) -> str:
     return h.hexdigest()
 
 
+def _onnx_teacher_logits(model_dir: Path, texts: list[str]) -> np.ndarray:
+    """Calibrated logits of a finished claims model (its probability is the target), each text on its own."""
+    from unspin.claims.detector import ClaimDetector
+
+    detector = ClaimDetector.load(model_dir)
+    log.info("teacher: %s scores %d sentences", model_dir, len(texts))
+    p = np.clip(np.asarray(detector.score(texts), dtype=np.float64), 1e-6, 1 - 1e-6)
+    return np.log(p / (1.0 - p))
+
+
+def teacher_info(dcfg: dict[str, Any]) -> dict[str, Any]:
+    """What the model card says of the teacher."""
+    if "teacher_model" in dcfg:
+        card = json.loads((Path(dcfg["teacher_model"]) / "config.json").read_text(encoding="utf-8"))
+        return {
+            "teacher_model": str(dcfg["teacher_model"]),
+            "teacher_encoder": f"{card['base_encoder']}, lower {card['num_layers']} layers",
+            "teacher_grouped_f1": float(card["metrics"]["int8"]["dev"]["f1"]),
+            "teacher_sha256": str(card["model_sha256"]),
+        }
+    history = json.loads((Path(dcfg["teacher_work"]) / "history.json").read_text(encoding="utf-8"))
+    best = max(history, key=lambda h: h["dev_f1"])
+    teacher_cfg = load_config(Path(dcfg["teacher_config"]))
+    return {
+        "teacher_config": str(dcfg["teacher_config"]),
+        "teacher_encoder": teacher_cfg["model"]["base_encoder"],
+        "teacher_epoch": int(best["epoch"]),
+        "teacher_grouped_f1": float(best["dev_f1"]),
+        "teacher_training_seconds": float(sum(h["seconds"] for h in history if h["epoch"] <= best["epoch"])),
+    }
+
+
 def teacher_logits(dcfg: dict[str, Any], texts: list[str], cache: Path) -> np.ndarray:
-    """The teacher's logits for `texts` (its best epoch by the grouped validation, in torch)."""
+    """The teacher's logits for `texts` (a finished ONNX model, or a torch run's best epoch by the
+    grouped validation)."""
     key = _texts_key(texts)
     if cache.exists():
         stored = np.load(cache)
         if str(stored["key"]) == key:
             log.info("teacher scores from %s", cache)
             return stored["logits"]
+    if "teacher_model" in dcfg:
+        logits = _onnx_teacher_logits(Path(dcfg["teacher_model"]), texts)
+        tmp = cache.with_suffix(".tmp.npz")
+        np.savez(tmp, key=np.array(key), logits=logits)
+        tmp.replace(cache)
+        return logits
     import torch
 
     from unspin.claims.detector import load_tokenizer
@@ -103,15 +144,8 @@ def add_distillation(cfg: dict[str, Any], data: dict[str, Any], tokenizer: Any, 
     train["targets"] = soft_targets(train["labels"], logits, weight)
     agree = float(np.mean((logits > 0) == np.asarray(train["labels"], dtype=bool)))
     log.info("teacher agrees with the gold label on %.3f of the training sentences", agree)
-    history = json.loads((Path(dcfg["teacher_work"]) / "history.json").read_text(encoding="utf-8"))
-    best = max(history, key=lambda h: h["dev_f1"])
-    teacher_cfg = load_config(Path(dcfg["teacher_config"]))
     info: dict[str, Any] = {
-        "teacher_config": str(dcfg["teacher_config"]),
-        "teacher_encoder": teacher_cfg["model"]["base_encoder"],
-        "teacher_epoch": int(best["epoch"]),
-        "teacher_grouped_f1": float(best["dev_f1"]),
-        "teacher_training_seconds": float(sum(h["seconds"] for h in history if h["epoch"] <= best["epoch"])),
+        **teacher_info(dcfg),
         "weight": weight,
         "teacher_train_agreement": agree,
         "news_sentences": 0,

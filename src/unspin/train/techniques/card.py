@@ -85,6 +85,7 @@ def render_model_card(
         crossfit=crossfit,
         precise_dev=cfg_json.get("precise"),
         fit_on=cfg_json.get("fit_on"),
+        tc_refit=cfg_json.get("tc_refit"),
         chosen_on="dev",
         calibration=calibration_terms(cfg_json["decode"]),
         unlabeled_folders=unlabeled_folders(cfg.get("distil")),

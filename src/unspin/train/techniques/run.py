@@ -18,7 +18,7 @@ from unspin.train.techniques.head import stage_head
 from unspin.train.techniques.hysteresis import stage_hysteresis
 from unspin.train.techniques.precise import stage_precise
 from unspin.train.techniques.refit import stage_refit
-from unspin.train.techniques.tc import stage_tc
+from unspin.train.techniques.tc import stage_tc, stage_tc_refit
 from unspin.train.techniques.teacher import stage_teacher
 from unspin.train.techniques.training import stage_train
 from unspin.train.techniques.tune import stage_tune
@@ -65,6 +65,8 @@ REGISTRY: tuple[Stage, ...] = (
     # a model with its choices frozen, fitted again on more articles (`--fit-on`): teacher,train,export,refit[,test]
     Stage("refit", lambda r: stage_refit(r.cfg, r.data_dir, r.work, r.out, r.config_path), in_full_run=False),
     Stage("test", lambda r: stage_test(r.cfg, r.data_dir, r.work, r.out, r.config_path)),
+    # the TC model fitted again, everything frozen, on dev and test (after `test` scored it): `[tc] refit_on`
+    Stage("tc_refit", lambda r: stage_tc_refit(r.cfg, r.data_dir, r.out), in_full_run=False),
 )
 STAGES = tuple(s.name for s in REGISTRY)
 

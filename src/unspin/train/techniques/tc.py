@@ -218,3 +218,115 @@ def stage_tc(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> None
     dev.update(_tune_flc_relabel(texts, probs, labels, params, clf, relabel))
     cfg_json["decode"] = params.to_config()
     (out / "config.json").write_text(config_json(cfg_json))
+
+
+def tc_rows(
+    texts: dict[str, str],
+    probs: dict,
+    labels: dict[str, list[LabelSpan]],
+    span_lp: dict[str, np.ndarray],
+    tc_model: dict[str, Any],
+    lexical: dict[str, Any] | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The frozen TC model's features (its `features` groups) and the technique index of every gold span
+    of `texts` that has a token."""
+    from unspin.techniques.features import span_features, tc_features
+
+    techs = list(tc_model["classes"])
+    groups = tc_model.get("features")
+    xs, ys, arts = [], [], []
+    for i, (aid, text) in enumerate(texts.items()):
+        low = text.lower()
+        for j, g in enumerate(labels.get(aid, [])):
+            f = span_features(text, low, probs[aid], g.start, g.end)
+            if f is not None:
+                xs.append(tc_features(f, text[g.start : g.end], lexical, span_lp[aid][j], groups))
+                ys.append(techs.index(g.technique))
+                arts.append(i)
+    return np.stack(xs).astype(np.float64), np.array(ys), np.array(arts)
+
+
+def learning_check(
+    x: np.ndarray, y: np.ndarray, art: np.ndarray, n_classes: int, l2: float, few: int, seed: int = 0, repeats: int = 5
+) -> dict[str, float]:
+    """Whether the TC softmax gains from more articles: 5-fold cross-validation over articles, each
+    held-out fold scored by a softmax fitted on `few` articles of the other folds (as many as dev has)
+    and by one fitted on all of them; accuracies averaged over `repeats` shuffles."""
+    from unspin.train.fitting import fit_softmax
+
+    rng = np.random.default_rng(seed)
+    n_art = int(art.max()) + 1
+    correct = {"few": 0, "all": 0}
+    for _ in range(repeats):
+        fold_of = np.empty(n_art, int)
+        fold_of[rng.permutation(n_art)] = np.arange(n_art) % 5
+        f = fold_of[art]
+        for k in range(5):
+            te = f == k
+            others = np.unique(art[~te])
+            for key, keep in (("few", rng.permutation(others)[:few]), ("all", others)):
+                tr = np.isin(art, keep)
+                w, b, m, sd = fit_softmax(x[tr], y[tr], n_classes, l2=l2)
+                correct[key] += int((np.argmax(((x[te] - m) / sd) @ w + b, axis=1) == y[te]).sum())
+    total = repeats * len(y)
+    n_all = round(n_art * 4 / 5)
+    return {
+        "few_articles": few,
+        "few_accuracy": round(correct["few"] / total, 4),
+        "all_articles": n_all,
+        "all_accuracy": round(correct["all"] / total, 4),
+    }
+
+
+def stage_tc_refit(cfg: dict[str, Any], data_dir: Path, out: Path) -> None:
+    """The TC model of a finished model (`out/config.json`), fitted again with everything frozen (its
+    feature groups, its L2 strength, the span classifier) on the gold spans of more articles: `[tc]
+    refit_on`, by default dev and test, the articles the span classifier never trained on (its
+    log-probabilities on its own training spans would be overconfident, so the train split is refused).
+    The test numbers stay those of the TC model fitted on dev alone, scored before this stage; the
+    number of spans it is fitted on and the splits are recorded in config.json (`tc_refit`)."""
+    from unspin.techniques.classifier import SpanClassifier
+    from unspin.techniques.tagger import TechniqueTagger
+    from unspin.train.fitting import fit_softmax
+    from unspin.train.techniques.data import ptc_split
+
+    names = list(cfg.get("tc", {}).get("refit_on", ["dev", "test"]))
+    if "train" in names or not set(names) <= {"dev", "test"}:
+        raise SystemExit(f"[tc] refit_on {names}: dev and/or test only (the span classifier was fitted on train)")
+    path = out / "config.json"
+    cfg_json = json.loads(path.read_text())
+    tagger = TechniqueTagger(out, threads=int(cfg["train"].get("threads", 1)))
+    tc = tagger.params.tc
+    if tc.model is None or tc.span_classifier is None:
+        raise SystemExit(f"{out}: its TC step has no model over the span classifier to refit")
+    if "test" in names and "tc" not in cfg_json.get("test", {}):
+        raise SystemExit(f"{out}: score the test split (`test` stage) before fitting the TC model on it")
+    articles, labels = load_ptc(data_dir)
+    split = ptc_split(cfg, articles)
+    ids = sorted(a for n in names for a in split[n])
+    texts = {a: articles[a] for a in ids}
+    probs = dict(zip(texts, tagger.token_probs(list(texts.values())), strict=True))
+    clf = SpanClassifier.load(tc.span_classifier, threads=int(cfg["train"].get("threads", 1)))
+    span_lp = {a: clf.log_probs(t, [(g.start, g.end) for g in labels.get(a, [])]) for a, t in texts.items()}
+    x, y, art = tc_rows(texts, probs, labels, span_lp, tc.model, tc.lexical)
+    l2 = float(tc.model["l2"])
+    few = int(cfg.get("tc", {}).get("refit_check_articles", len(split["dev"])))
+    check = learning_check(x, y, art, len(tc.model["classes"]), l2, few)
+    LOG.info(
+        "TC, 5-fold over these articles: accuracy %.3f fitted on %d of them, %.3f on %d",
+        check["few_accuracy"], check["few_articles"], check["all_accuracy"], check["all_articles"],
+    )
+    w, b, m, sd = fit_softmax(x, y, len(tc.model["classes"]), l2=l2)
+    before = dict(tc.model)
+    tc.model = {
+        **before,
+        "W": np.round(w, 5).tolist(),
+        "b": np.round(b, 5).tolist(),
+        "mean": np.round(m, 6).tolist(),
+        "std": np.round(sd, 6).tolist(),
+    }
+    agree = float(np.mean(np.argmax(((x - m) / sd) @ w + b, axis=1) == y))
+    LOG.info("TC model refitted on %s: %d spans of %d articles (in-sample accuracy %.3f)", names, len(y), len(ids), agree)
+    cfg_json["decode"] = tagger.params.to_config()
+    cfg_json["tc_refit"] = {"fit_on": names, "articles": len(ids), "spans": int(len(y)), "l2": l2, "check": check}
+    path.write_text(config_json(cfg_json))
