@@ -118,6 +118,13 @@ def gold_rows(cfg: dict[str, Any], data_dir: Path) -> dict[str, list[Row]]:
             for s, e in negatives.get(a, []):
                 rows.append((*span_inputs(tok, text, s, e, cls_id, sep_id, shape), names.index(NONE)))
         out[part] = rows
+    extra = cfg.get("extra", {})
+    if extra.get("task6"):  # SemEval-2021 Task 6 meme texts: more gold spans to learn from, train only
+        from unspin.train.techniques.tc import TASK6_FILES, task6_items
+
+        items = task6_items(data_dir / extra["task6"], tuple(extra.get("task6_files", TASK6_FILES)))
+        out["train"] += [(*span_inputs(tok, t, s, e, cls_id, sep_id, shape), names.index(lab)) for t, s, e, lab in items]
+        LOG.info("SemEval-2021 Task 6: %d spans added to the training rows", len(items))
     return out
 
 

@@ -41,19 +41,28 @@ TASK6_TO_PTC = {
 }
 
 
-def task6_spans(folder: Path) -> list[tuple[str, str]]:
-    """(span text, PTC label) of every mappable span in SemEval-2021 Task 6's task-2 train and dev files."""
+TASK6_FILES = ("training_set_task2.txt", "dev_set_task2.txt")
+
+
+def task6_items(folder: Path, files: tuple[str, ...] = TASK6_FILES) -> list[tuple[str, int, int, str]]:
+    """(meme text, start, end, PTC label) of every mappable span in SemEval-2021 Task 6's task-2 files
+    (`files` under `folder/data`; by default train and dev)."""
     out = []
-    for name in ("training_set_task2.txt", "dev_set_task2.txt"):
+    for name in files:
         path = folder / "data" / name
         if not path.is_file():
             continue
         for item in json.loads(path.read_text(encoding="utf-8")):
             for lab in item.get("labels", []):
                 ptc = TASK6_TO_PTC.get(lab["technique"])
-                if ptc:
-                    out.append((item["text"][lab["start"] : lab["end"]], ptc))
+                if ptc and item["text"][lab["start"] : lab["end"]].strip():
+                    out.append((item["text"], int(lab["start"]), int(lab["end"]), ptc))
     return out
+
+
+def task6_spans(folder: Path) -> list[tuple[str, str]]:
+    """(span text, PTC label) of every mappable span in SemEval-2021 Task 6's task-2 train and dev files."""
+    return [(text[s:e], label) for text, s, e, label in task6_items(folder)]
 
 
 def fit_lexical(
