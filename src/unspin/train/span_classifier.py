@@ -123,7 +123,9 @@ def gold_rows(cfg: dict[str, Any], data_dir: Path) -> dict[str, list[Row]]:
         from unspin.train.techniques.tc import TASK6_FILES, task6_items
 
         items = task6_items(data_dir / extra["task6"], tuple(extra.get("task6_files", TASK6_FILES)))
-        out["train"] += [(*span_inputs(tok, t, s, e, cls_id, sep_id, shape), names.index(lab)) for t, s, e, lab in items]
+        out["train"] += [
+            (*span_inputs(tok, t, s, e, cls_id, sep_id, shape), names.index(lab)) for t, s, e, lab in items
+        ]
         LOG.info("SemEval-2021 Task 6: %d spans added to the training rows", len(items))
     return out
 

@@ -323,7 +323,10 @@ def stage_tc_refit(cfg: dict[str, Any], data_dir: Path, out: Path) -> None:
     check = learning_check(x, y, art, len(tc.model["classes"]), l2, few)
     LOG.info(
         "TC, 5-fold over these articles: accuracy %.3f fitted on %d of them, %.3f on %d",
-        check["few_accuracy"], check["few_articles"], check["all_accuracy"], check["all_articles"],
+        check["few_accuracy"],
+        check["few_articles"],
+        check["all_accuracy"],
+        check["all_articles"],
     )
     w, b, m, sd = fit_softmax(x, y, len(tc.model["classes"]), l2=l2)
     before = dict(tc.model)
@@ -335,7 +338,9 @@ def stage_tc_refit(cfg: dict[str, Any], data_dir: Path, out: Path) -> None:
         "std": np.round(sd, 6).tolist(),
     }
     agree = float(np.mean(np.argmax(((x - m) / sd) @ w + b, axis=1) == y))
-    LOG.info("TC model refitted on %s: %d spans of %d articles (in-sample accuracy %.3f)", names, len(y), len(ids), agree)
+    LOG.info(
+        "TC model refitted on %s: %d spans of %d articles (in-sample accuracy %.3f)", names, len(y), len(ids), agree
+    )
     cfg_json["decode"] = tagger.params.to_config()
     cfg_json["tc_refit"] = {"fit_on": names, "articles": len(ids), "spans": int(len(y)), "l2": l2, "check": check}
     path.write_text(config_json(cfg_json))
