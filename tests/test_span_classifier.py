@@ -376,3 +376,38 @@ def test_token_range_finds_exactly_the_tokens_a_span_overlaps() -> None:
         assert list(range(lo, hi)) == list(inside), (start, end)
     empty = TokenProbs(np.zeros((0, 2), dtype=np.int64), np.zeros((0, 15), dtype=np.float32), np.zeros(0, dtype=bool))
     assert token_range(empty, 0, 5) == (0, 0)
+
+
+def test_task6_spans_join_only_the_span_classifiers_training_rows(tmp_path: Path) -> None:
+    """`[extra] task6`: SemEval-2021 Task 6 spans whose technique maps onto PTC join the train split's
+    rows (never dev or test); unmapped techniques and empty spans are left out."""
+    import json
+
+    from unspin.formats.semeval import PTC_TECHNIQUES
+    from unspin.train.span_classifier import gold_rows
+
+    ptc = tmp_path / "ptc"
+    (ptc / "train-articles").mkdir(parents=True)
+    lines = []
+    for i in range(10):
+        (ptc / "train-articles" / f"article{i}.txt").write_text(f"They are traitors, said speaker {i}.\n")
+        lines.append(f"{i}\tName_Calling,Labeling\t9\t17")
+    (ptc / "train-task-flc-tc.labels").write_text("\n".join(lines) + "\n")
+    what = "Whataboutism"
+    memes = [
+        {"id": "1", "text": "WHAT ABOUT THEIR CRIMES?", "labels": [{"start": 0, "end": 24, "technique": what}]},
+        {"id": "2", "text": "Crooked and corrupt", "labels": [{"start": 0, "end": 19, "technique": "Smears"}]},
+        {"id": "3", "text": "Vote!", "labels": [{"start": 0, "end": 0, "technique": "Slogans"}]},
+    ]
+    (tmp_path / "task6" / "data").mkdir(parents=True)
+    (tmp_path / "task6" / "data" / "training_set_task2.txt").write_text(json.dumps(memes))
+    cfg = {
+        "model": {"base": "minilm-l6", "max_span": 40, "max_len": 128, "negatives": 0},
+        "split": {"seed": 2020, "train": 0.7, "dev": 0.1, "test": 0.2},
+        "train": {"seed": 1},
+    }
+    plain = gold_rows(cfg, ptc)
+    more = gold_rows({**cfg, "extra": {"task6": "../task6"}}, ptc)
+    assert len(more["train"]) == len(plain["train"]) + 1
+    assert more["train"][-1][3] == list(PTC_TECHNIQUES).index("Whataboutism,Straw_Men,Red_Herring")
+    assert more["dev"] == plain["dev"] and more["test"] == plain["test"]
