@@ -226,6 +226,7 @@ def stage_tc(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> None
     relabel = bool(cfg["tc"].get("relabel", True))
     dev.update(_tune_flc_relabel(texts, probs, labels, params, clf, relabel))
     cfg_json["decode"] = params.to_config()
+    cfg_json.pop("tc_refit", None)  # a TC model chosen and fitted on dev again: no longer refitted
     (out / "config.json").write_text(config_json(cfg_json))
 
 
@@ -236,9 +237,9 @@ def tc_rows(
     span_lp: dict[str, np.ndarray],
     tc_model: dict[str, Any],
     lexical: dict[str, Any] | None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The frozen TC model's features (its `features` groups) and the technique index of every gold span
-    of `texts` that has a token."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The frozen TC model's features (its `features` groups), the technique index and the article's
+    index (in `texts`) of every gold span of `texts` that has a token."""
     from unspin.techniques.features import span_features, tc_features
 
     techs = list(tc_model["classes"])
@@ -257,7 +258,7 @@ def tc_rows(
 
 def learning_check(
     x: np.ndarray, y: np.ndarray, art: np.ndarray, n_classes: int, l2: float, few: int, seed: int = 0, repeats: int = 5
-) -> dict[str, float]:
+) -> dict[str, float | int]:
     """Whether the TC softmax gains from more articles: 5-fold cross-validation over articles, each
     held-out fold scored by a softmax fitted on `few` articles of the other folds (as many as dev has)
     and by one fitted on all of them; accuracies averaged over `repeats` shuffles."""
