@@ -92,21 +92,8 @@ def teacher_info(dcfg: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def teacher_logits(dcfg: dict[str, Any], texts: list[str], cache: Path) -> np.ndarray:
-    """The teacher's logits for `texts` (a finished ONNX model, or a torch run's best epoch by the
-    grouped validation)."""
-    key = _texts_key(texts)
-    if cache.exists():
-        stored = np.load(cache)
-        if str(stored["key"]) == key:
-            log.info("teacher scores from %s", cache)
-            return stored["logits"]
-    if "teacher_model" in dcfg:
-        logits = _onnx_teacher_logits(Path(dcfg["teacher_model"]), texts)
-        tmp = cache.with_suffix(".tmp.npz")
-        np.savez(tmp, key=np.array(key), logits=logits)
-        tmp.replace(cache)
-        return logits
+def _torch_teacher_logits(dcfg: dict[str, Any], texts: list[str]) -> np.ndarray:
+    """Logits of a torch run's best epoch by the grouped validation."""
     import torch
 
     from unspin.claims.detector import load_tokenizer
@@ -125,7 +112,22 @@ def teacher_logits(dcfg: dict[str, Any], texts: list[str], cache: Path) -> np.nd
     log.info(
         "teacher: %s epoch %d (grouped F1 %.4f) scores %d sentences", work, best["epoch"], best["dev_f1"], len(texts)
     )
-    logits = torch_logits(model, encode(tokenizer, texts), batch_size=64)
+    return torch_logits(model, encode(tokenizer, texts), batch_size=64)
+
+
+def teacher_logits(dcfg: dict[str, Any], texts: list[str], cache: Path) -> np.ndarray:
+    """The teacher's logits for `texts` (a finished ONNX model, or a torch run's best epoch by the
+    grouped validation), cached in `cache` under a key of the texts."""
+    key = _texts_key(texts)
+    if cache.exists():
+        stored = np.load(cache)
+        if str(stored["key"]) == key:
+            log.info("teacher scores from %s", cache)
+            return stored["logits"]
+    if "teacher_model" in dcfg:
+        logits = _onnx_teacher_logits(Path(dcfg["teacher_model"]), texts)
+    else:
+        logits = _torch_teacher_logits(dcfg, texts)
     tmp = cache.with_suffix(".tmp.npz")
     np.savez(tmp, key=np.array(key), logits=logits)
     tmp.replace(cache)

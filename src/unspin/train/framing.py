@@ -300,23 +300,18 @@ def cv_roles(
     return score_roles(ms, [p for p in pred if p is not None]).to_dict(), temperatures
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
-
-
 def fit_temperature(rows: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
     """The temperature T that makes softmax(logits / T) fit held-out labels best (negative log-likelihood),
     fitted per fold's logits (each fold's head has its own labels), with the top-label calibration error
     before and after. Dividing a softmax head's weights by T changes its probabilities, never its ranking."""
     from scipy.optimize import minimize_scalar
+    from scipy.special import softmax
 
     def nll(log_t: float) -> float:
         t = float(np.exp(log_t))
         total = 0.0
         for z, y in rows:
-            p = _softmax(z / t)
+            p = softmax(z / t, axis=1)
             total -= float(np.log(np.maximum(p[np.arange(len(y)), y], 1e-12)).sum())
         return total
 
@@ -325,7 +320,7 @@ def fit_temperature(rows: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, floa
     def ece(t: float) -> float:
         conf, right = [], []
         for z, y in rows:
-            p = _softmax(z / t)
+            p = softmax(z / t, axis=1)
             conf += p.max(axis=1).tolist()
             right += (p.argmax(axis=1) == y).astype(float).tolist()
         return expected_calibration_error(conf, right)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,52 @@ def task6_spans(folder: Path) -> list[tuple[str, str]]:
     return [(text[s:e], label) for text, s, e, label in task6_items(folder)]
 
 
+def softmax_record(w: np.ndarray, b: np.ndarray, m: np.ndarray, sd: np.ndarray) -> dict[str, Any]:
+    """A fitted softmax (`fit_softmax`'s W, b, mean, std) as a model config stores it."""
+    return {
+        "W": np.round(w, 5).tolist(),
+        "b": np.round(b, 5).tolist(),
+        "mean": np.round(m, 6).tolist(),
+        "std": np.round(sd, 6).tolist(),
+    }
+
+
+def heldout_correct(x: np.ndarray, y: np.ndarray, fit: np.ndarray, held: np.ndarray, n_classes: int, l2: float) -> int:
+    """How many `held` rows a softmax fitted on the `fit` rows names right."""
+    from unspin.train.fitting import fit_softmax
+
+    w, b, m, sd = fit_softmax(x[fit], y[fit], n_classes, l2=l2)
+    return int((np.argmax(((x[held] - m) / sd) @ w + b, axis=1) == y[held]).sum())
+
+
+def tc_rows(
+    texts: dict[str, str],
+    probs: dict,
+    labels: dict[str, list[LabelSpan]],
+    techs: list[str],
+    lexical: dict[str, Any] | None,
+    span_lp: dict[str, np.ndarray] | None,
+    groups: Sequence[str] | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The TC model's features (`groups`), the technique index and the article's index (in `texts`) of
+    every gold span of `texts` that has a token."""
+    from unspin.techniques.features import span_features, tc_features
+
+    xs, ys, arts = [], [], []
+    for i, (aid, text) in enumerate(texts.items()):
+        low = text.lower()
+        for j, g in enumerate(labels.get(aid, [])):
+            f = span_features(text, low, probs[aid], g.start, g.end)
+            if f is not None:
+                own = span_lp[aid][j] if span_lp is not None else None
+                xs.append(tc_features(f, text[g.start : g.end], lexical, own, groups))
+                ys.append(techs.index(g.technique))
+                arts.append(i)
+    if not xs:
+        return np.zeros((0, 0)), np.zeros(0, int), np.zeros(0, int)
+    return np.stack(xs).astype(np.float64), np.array(ys), np.array(arts)
+
+
 def fit_lexical(
     articles: dict[str, str],
     labels: dict[str, list[LabelSpan]],
@@ -83,14 +130,7 @@ def fit_lexical(
     x = np.stack([lexical_features(text) for text, _ in spans])
     y = np.array([techs.index(t) for _, t in spans])
     w, b, m, sd = fit_softmax(x, y, len(techs), l2=l2, iters=300)
-    return {
-        "dim": LEXICAL_DIM,
-        "l2": l2,
-        "W": np.round(w, 5).tolist(),
-        "b": np.round(b, 5).tolist(),
-        "mean": np.round(m, 6).tolist(),
-        "std": np.round(sd, 6).tolist(),
-    }
+    return {"dim": LEXICAL_DIM, "l2": l2, **softmax_record(w, b, m, sd)}
 
 
 def _tune_tc_classifier(
@@ -105,40 +145,22 @@ def _tune_tc_classifier(
     """Fit the TC span classifier on dev gold spans; its accuracy by 5-fold cross-validation over articles.
     With a `lexical` model (fitted on the train split, so unbiased on dev), its log-probabilities are
     features too; so are the span classifier's (`span_lp`: per article, one row per gold span)."""
-    from unspin.techniques.features import span_features, tc_features
     from unspin.train.fitting import fit_softmax
 
-    rows: list[tuple[int, np.ndarray, int]] = []
-    for i, (aid, text) in enumerate(texts.items()):
-        low = text.lower()
-        for j, g in enumerate(labels.get(aid, [])):
-            f = span_features(text, low, probs[aid], g.start, g.end)
-            if f is not None:
-                own = span_lp[aid][j] if span_lp is not None else None
-                f = tc_features(f, text[g.start : g.end], lexical, own, groups)
-                rows.append((i % 5, f, techs.index(g.technique)))
-    if len(rows) < 50:
+    x, y, art = tc_rows(texts, probs, labels, techs, lexical, span_lp, groups)
+    if len(y) < 50:
         return None, 0.0
-    fold = np.array([r[0] for r in rows])
-    x = np.stack([r[1] for r in rows]).astype(np.float64)
-    y = np.array([r[2] for r in rows])
+    fold = art % 5
     best: tuple[float, float] = (-1.0, 1e-2)
     for l2 in (1e-3, 1e-2, 1e-1, 1.0):
-        correct = 0
-        for k in range(5):
-            tr, te = fold != k, fold == k
-            w, b, m, sd = fit_softmax(x[tr], y[tr], len(techs), l2=l2)
-            correct += int((np.argmax(((x[te] - m) / sd) @ w + b, axis=1) == y[te]).sum())
+        correct = sum(heldout_correct(x, y, fold != k, fold == k, len(techs), l2) for k in range(5))
         best = max(best, (correct / len(y), l2))
     w, b, m, sd = fit_softmax(x, y, len(techs), l2=best[1])
     model = {
         "classes": techs,
         **({"features": list(groups)} if groups else {}),
         "l2": best[1],
-        "W": np.round(w, 5).tolist(),
-        "b": np.round(b, 5).tolist(),
-        "mean": np.round(m, 6).tolist(),
-        "std": np.round(sd, 6).tolist(),
+        **softmax_record(w, b, m, sd),
     }
     return model, best[0]
 
@@ -230,40 +252,12 @@ def stage_tc(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path) -> None
     (out / "config.json").write_text(config_json(cfg_json))
 
 
-def tc_rows(
-    texts: dict[str, str],
-    probs: dict,
-    labels: dict[str, list[LabelSpan]],
-    span_lp: dict[str, np.ndarray],
-    tc_model: dict[str, Any],
-    lexical: dict[str, Any] | None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The frozen TC model's features (its `features` groups), the technique index and the article's
-    index (in `texts`) of every gold span of `texts` that has a token."""
-    from unspin.techniques.features import span_features, tc_features
-
-    techs = list(tc_model["classes"])
-    groups = tc_model.get("features")
-    xs, ys, arts = [], [], []
-    for i, (aid, text) in enumerate(texts.items()):
-        low = text.lower()
-        for j, g in enumerate(labels.get(aid, [])):
-            f = span_features(text, low, probs[aid], g.start, g.end)
-            if f is not None:
-                xs.append(tc_features(f, text[g.start : g.end], lexical, span_lp[aid][j], groups))
-                ys.append(techs.index(g.technique))
-                arts.append(i)
-    return np.stack(xs).astype(np.float64), np.array(ys), np.array(arts)
-
-
 def learning_check(
     x: np.ndarray, y: np.ndarray, art: np.ndarray, n_classes: int, l2: float, few: int, seed: int = 0, repeats: int = 5
 ) -> dict[str, float | int]:
     """Whether the TC softmax gains from more articles: 5-fold cross-validation over articles, each
     held-out fold scored by a softmax fitted on `few` articles of the other folds (as many as dev has)
     and by one fitted on all of them; accuracies averaged over `repeats` shuffles."""
-    from unspin.train.fitting import fit_softmax
-
     rng = np.random.default_rng(seed)
     n_art = int(art.max()) + 1
     correct = {"few": 0, "all": 0}
@@ -275,9 +269,7 @@ def learning_check(
             te = f == k
             others = np.unique(art[~te])
             for key, keep in (("few", rng.permutation(others)[:few]), ("all", others)):
-                tr = np.isin(art, keep)
-                w, b, m, sd = fit_softmax(x[tr], y[tr], n_classes, l2=l2)
-                correct[key] += int((np.argmax(((x[te] - m) / sd) @ w + b, axis=1) == y[te]).sum())
+                correct[key] += heldout_correct(x, y, np.isin(art, keep), te, n_classes, l2)
     total = repeats * len(y)
     n_all = round(n_art * 4 / 5)
     return {
@@ -318,10 +310,11 @@ def stage_tc_refit(cfg: dict[str, Any], data_dir: Path, out: Path) -> None:
     probs = dict(zip(texts, tagger.token_probs(list(texts.values())), strict=True))
     clf = SpanClassifier.load(tc.span_classifier, threads=int(cfg["train"].get("threads", 1)))
     span_lp = {a: clf.log_probs(t, [(g.start, g.end) for g in labels.get(a, [])]) for a, t in texts.items()}
-    x, y, art = tc_rows(texts, probs, labels, span_lp, tc.model, tc.lexical)
+    techs = list(tc.model["classes"])
+    x, y, art = tc_rows(texts, probs, labels, techs, tc.lexical, span_lp, tc.model.get("features"))
     l2 = float(tc.model["l2"])
     few = int(cfg.get("tc", {}).get("refit_check_articles", len(split["dev"])))
-    check = learning_check(x, y, art, len(tc.model["classes"]), l2, few)
+    check = learning_check(x, y, art, len(techs), l2, few)
     LOG.info(
         "TC, 5-fold over these articles: accuracy %.3f fitted on %d of them, %.3f on %d",
         check["few_accuracy"],
@@ -329,15 +322,8 @@ def stage_tc_refit(cfg: dict[str, Any], data_dir: Path, out: Path) -> None:
         check["all_accuracy"],
         check["all_articles"],
     )
-    w, b, m, sd = fit_softmax(x, y, len(tc.model["classes"]), l2=l2)
-    before = dict(tc.model)
-    tc.model = {
-        **before,
-        "W": np.round(w, 5).tolist(),
-        "b": np.round(b, 5).tolist(),
-        "mean": np.round(m, 6).tolist(),
-        "std": np.round(sd, 6).tolist(),
-    }
+    w, b, m, sd = fit_softmax(x, y, len(techs), l2=l2)
+    tc.model = {**tc.model, **softmax_record(w, b, m, sd)}
     agree = float(np.mean(np.argmax(((x - m) / sd) @ w + b, axis=1) == y))
     LOG.info(
         "TC model refitted on %s: %d spans of %d articles (in-sample accuracy %.3f)", names, len(y), len(ids), agree
