@@ -211,9 +211,15 @@ def encoder_ms(articles: list[str], model: str, threads: int) -> dict[str, float
     bounds = [sentence_spans(a) for a in articles]
     sentences = [[a[s:e] for s, e in b] for a, b in zip(articles, bounds, strict=True)]
     passes_of_fast = [{fast.tagger.states_key: fast.tagger.token_states(a)} for a in articles]
+    reads = "English framing reads its states"
     passes = {
-        f"technique tagger {model!r} (English framing reads its states)": lambda i: tagger.token_probs(
+        f"technique tagger {model!r}" + (f" ({reads})" if tagger is fast.tagger else ""): lambda i: tagger.token_probs(
             [articles[i]], hidden=tagger.has_hidden
+        ),
+        **(
+            {}
+            if tagger is fast.tagger
+            else {f"technique tagger 'fast' ({reads}; made too)": lambda i: fast.tagger.token_states(articles[i])}
         ),
         "claims model, every sentence": lambda i: claims.logits(sentences[i]),
         "fast claims head, every sentence (given the tagger's pass)": lambda i: fast.score_spans(
