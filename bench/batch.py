@@ -3,22 +3,22 @@
     python bench/batch.py [--articles 100] [--words 1000] [--model fast] [--workers 0 2] [--skip - claims]
                           [--claims full fast]
 
-Prints, in one run: articles/s of the CLI as a user runs it (process start and model loading
+Prints, in one run: articles/s and peak RSS of the CLI as a user runs it (process start and model loading
 included), for each `--workers` value, each `--skip` choice asked for ("-": every stage) and each claims
-model (`--claims full|fast`); then,
-in this process and without start-up, articles/s one document at a time against documents in lanes
-(one per core, the CLI's default), run in turns; then the time per article of every pipeline stage
-(cleaning and metadata, language, segmentation, techniques, claims, framing) and what extracting the
-article from an HTML page adds, beside the bare forward passes of the encoders on the same articles (the
-technique tagger's, whose states English framing
-reuses; the claims model's over the sentences; the multilingual encoder that frames other languages),
-so the share of each stage shows, and the peak RSS. Articles are built
-from PTC texts when `../shared/data/ptc` exists.
+model (`--claims full|fast`); then, in this process and without start-up, articles/s one document at a
+time against documents in lanes (one per core, the CLI's default), run in turns; then the time per article
+of every pipeline stage (cleaning and metadata, language, segmentation, techniques, claims, framing) and
+what extracting the article from an HTML page adds, beside the bare forward passes of the encoders on the
+same articles (the technique tagger's; the `fast` tagger's, whose states English framing and the fast
+claims head read; the claims model's over the sentences; the multilingual encoder that frames other
+languages), so the share of each stage shows, and the peak RSS of this process, which has loaded all of
+them. Articles are built from PTC texts when `../shared/data/ptc` exists.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -40,20 +40,28 @@ from unspin.pipeline import Pipeline  # noqa: E402
 from unspin.settings import Settings  # noqa: E402
 
 
-def cli_run(folder: Path, n: int, model: str, workers: int, skip: str, claims: str) -> tuple[float, int]:
+def cli_run(folder: Path, n: int, model: str, workers: int, skip: str, claims: str) -> tuple[float, int, float]:
+    """(wall seconds, JSON lines written, peak RSS in MB of the `unspin analyze` process; `--workers`'
+    processes are its children and not counted)."""
     exe = Path(sys.executable).with_name("unspin")
     cmd = [str(exe), "analyze", str(folder), "--format", "jsonl", "--model", model, "--claims", claims]
     if workers:
         cmd += ["--workers", str(workers)]
     if skip != "-":
         cmd += ["--skip", skip]
-    t0 = time.perf_counter()
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    wall = time.perf_counter() - t0
-    lines = sum(1 for line in out.splitlines() if line.strip())
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as out:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)  # this child's own resource use, peak RSS among it
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(cmd)} exited with status {proc.returncode}")
+        out.seek(0)
+        lines = sum(1 for line in out if line.strip())
     if lines != n:
         raise SystemExit(f"expected {n} JSON lines from {' '.join(cmd)}, got {lines}")
-    return wall, lines
+    return wall, lines, usage.ru_maxrss / 1024
 
 
 def stage_times(articles: list[str], model: str, threads: int, claims: str) -> tuple[dict[str, float], list[float]]:
@@ -155,12 +163,13 @@ def main() -> None:
         for i, a in enumerate(articles):
             (folder / f"article{i:05d}.txt").write_text(a, encoding="utf-8")
         print(f"batch CLI: {args.articles} articles x ~{args.words} words, model {args.model}")
-        print(f"{'stages':<36}{'workers':<12}{'wall s':>8}{'articles/s':>12}")
+        print(f"{'stages':<36}{'workers':<12}{'wall s':>8}{'articles/s':>12}{'peak RSS MB':>13}")
         for skip, c in runs:
             for w in args.workers:
-                wall, n = cli_run(folder, args.articles, args.model, w, skip, c)
+                wall, n, rss = cli_run(folder, args.articles, args.model, w, skip, c)
                 where = "in process" if w == 0 else str(w)
-                print(f"{label(skip, c):<36}{where:<12}{wall:>8.1f}{n / wall:>12.2f}")
+                print(f"{label(skip, c):<36}{where:<12}{wall:>8.1f}{n / wall:>12.2f}{rss:>13.0f}")
+        print("(peak RSS: the `unspin analyze` process; with --workers, its worker processes come on top)")
 
     print("\nin process, without start-up (articles/s, rounds run in turns)")
     for skip, c in runs:
