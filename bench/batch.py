@@ -52,7 +52,7 @@ def cli_run(folder: Path, n: int, model: str, workers: int, skip: str, claims: s
     with tempfile.TemporaryFile("w+", encoding="utf-8") as out:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL)
-        _, status, usage = os.wait4(proc.pid, 0)  # this child's own resource use, peak RSS among it
+        _, status, usage = os.wait4(proc.pid, 0)  # reaps the child and gives its own peak RSS
         wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode != 0:
@@ -221,15 +221,13 @@ def encoder_ms(articles: list[str], model: str, threads: int) -> dict[str, float
     sentences = [[a[s:e] for s, e in b] for a, b in zip(articles, bounds, strict=True)]
     passes_of_fast = [{fast.tagger.states_key: fast.tagger.token_states(a)} for a in articles]
     reads = "English framing reads its states"
-    passes = {
-        f"technique tagger {model!r}" + (f" ({reads})" if tagger is fast.tagger else ""): lambda i: tagger.token_probs(
-            [articles[i]], hidden=tagger.has_hidden
-        ),
-        **(
-            {}
-            if tagger is fast.tagger
-            else {f"technique tagger 'fast' ({reads}; made too)": lambda i: fast.tagger.token_states(articles[i])}
-        ),
+    passes = {}
+    if tagger is fast.tagger:
+        passes[f"technique tagger {model!r} ({reads})"] = lambda i: tagger.token_probs([articles[i]], hidden=True)
+    else:  # English framing makes the `fast` tagger's pass besides this model's
+        passes[f"technique tagger {model!r}"] = lambda i: tagger.token_probs([articles[i]], hidden=tagger.has_hidden)
+        passes[f"technique tagger 'fast' ({reads}; made too)"] = lambda i: fast.tagger.token_states(articles[i])
+    passes |= {
         "claims model, every sentence": lambda i: claims.logits(sentences[i]),
         "fast claims head, every sentence (given the tagger's pass)": lambda i: fast.score_spans(
             articles[i], bounds[i], passes_of_fast[i]

@@ -16,7 +16,6 @@ numbers on the same test split are in src/unspin/models/framing/MODEL_CARD.md.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 import tempfile
 import time
@@ -28,11 +27,13 @@ import tomllib
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
+from unspin.document import Document  # noqa: E402
 from unspin.eval.framing import NarrativeScores, score_narratives  # noqa: E402
 from unspin.formats.semeval2025 import NarrativeLabels, read_documents, read_narrative_labels  # noqa: E402
 from unspin.framing.custom import CustomNarrativeScorer  # noqa: E402
 from unspin.framing.taxonomy import NARRATIVE_TREE, OTHER  # noqa: E402
-from unspin.segment.sentences import paragraph_spans, sentence_spans_in  # noqa: E402
+from unspin.segment.stage import SegmentStage  # noqa: E402
+from unspin.train.framing import is_test  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "semeval2025-task10" / "train"
 LANGS = ("EN", "BG", "HI", "PT", "RU")
@@ -69,7 +70,8 @@ def taxonomy_file() -> tuple[str, list[tuple[str, str | None]]]:
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
-    return [se for p in paragraph_spans(text) for se in sentence_spans_in(text, *p)]
+    """The sentences `analyze` gives the narratives stage (the segment stage's)."""
+    return [(s.start, s.end) for s in SegmentStage()(Document(text=text)).sentences]
 
 
 def decode(scores: np.ndarray, entries: list[tuple[str, str | None]], t: float) -> NarrativeLabels:
@@ -93,11 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.data_dir.is_dir():
         print(f"{args.data_dir}: not found (pass --data-dir)", file=sys.stderr)
         return 2
-    split = tomllib.loads((REPO / "configs" / "framing.toml").read_text(encoding="utf-8"))["split"]
-
-    def is_test(aid: str) -> bool:
-        return int(hashlib.sha256(aid.encode()).hexdigest(), 16) % int(split["test_every"]) == 0
-
+    every = int(tomllib.loads((REPO / "configs" / "framing.toml").read_text(encoding="utf-8"))["split"]["test_every"])
     from unspin.models.e5 import E5Encoder
 
     text, entries = taxonomy_file()
@@ -121,8 +119,8 @@ def main(argv: list[str] | None = None) -> int:
                 row[order[item["narrative"]]] = item["score"]
             gold[aid], scores[aid] = labels[aid], row
     seconds = time.perf_counter() - t0
-    test = [a for a in gold if is_test(a)]
-    rest = [a for a in gold if not is_test(a)]
+    test = [a for a in gold if is_test(a, every)]
+    rest = [a for a in gold if not is_test(a, every)]
 
     def scored(ids: list[str], t: float | None) -> NarrativeScores:
         """Samples-F1 of `ids` decoded at threshold `t` (None: always "Other")."""
