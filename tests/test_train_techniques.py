@@ -360,6 +360,43 @@ def test_a_refit_keeps_the_choices_of_a_model_that_held_dev_and_test_out(tmp_pat
         stage_refit({"train": {"epochs": 4}}, tmp_path, tmp_path, tmp_path, Path("recipe.toml"))
 
 
+@pytest.mark.parametrize("alpha", [0.8, None])
+def test_a_refit_of_a_smoothed_recipe_smooths_its_own_graph(tmp_path: Path, monkeypatch, alpha) -> None:
+    import hashlib
+    import json
+
+    from unspin.train.techniques import refit
+
+    cfg, _ = _frozen_model(tmp_path, files={"model.onnx": "held-out graph"})
+    cfg["train"]["fit_on"] = ["train", "dev"]
+    if alpha is not None:
+        cfg["export"] = {"smooth_ffn_output": alpha}
+    out, work = tmp_path / "out", tmp_path / "work"
+    out.mkdir()
+    work.mkdir()
+    (out / "model.onnx").write_bytes(b"the refitted graph")
+    (work / "best.json").write_text(json.dumps({"epoch": 4, "train_seconds": 9.0}))
+    monkeypatch.setattr(refit, "load_ptc", lambda _: ({}, {}))
+    monkeypatch.setattr(refit, "_split", lambda _: {"train": ["1"], "dev": ["2"], "test": ["3"]})
+    smoothed = []
+
+    def smooth(c, data_dir, w, o) -> None:
+        # what the `smooth` stage loads must be the refit's graph, under its own hash
+        smoothed.append((c["export"]["smooth_ffn_output"], w, json.loads((o / "config.json").read_text())["files"]))
+        (o / "model.onnx").write_bytes(b"the smoothed graph")
+
+    monkeypatch.setattr(refit, "stage_smooth", smooth)
+    refit.stage_refit(cfg, tmp_path, work, out, Path("recipe.toml"))
+    record = json.loads((out / "config.json").read_text())
+    if alpha is None:
+        assert smoothed == []
+        assert record["files"]["model.onnx"] == hashlib.sha256(b"the refitted graph").hexdigest()
+    else:
+        assert smoothed == [(alpha, work, {"model.onnx": hashlib.sha256(b"the refitted graph").hexdigest()})]
+        assert record["files"]["model.onnx"] == hashlib.sha256(b"the smoothed graph").hexdigest()
+    assert record["fit_on"] == {"splits": ["train", "dev"], "articles": 2}
+
+
 @pytest.mark.parametrize("splits", [["train", "dev", "test"], ["train", "dev"]])
 def test_a_refit_models_card_says_which_articles_its_weights_saw(splits: list[str]) -> None:
     from unspin.train.techniques.card import render_model_card

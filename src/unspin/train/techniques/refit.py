@@ -8,6 +8,8 @@ epochs it kept, and only the span head (a regression over the new tagger's own h
 fitted again, with the C chosen for it, on the gold spans of every article the weights saw. Its test
 numbers stay those of the run that held the test split out; when the test split is not among the
 fitted articles (a check of the refit itself, e.g. `--fit-on train,dev`), the `test` stage scores it.
+A recipe with `[export] smooth_ffn_output` has its feed-forward output projections smoothed into int8
+here, as its `smooth` stage did for the frozen model, before the span head is fitted.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from unspin.train.common import config_json, load_ptc
 from unspin.train.techniques.card import write_model_card
 from unspin.train.techniques.data import _split, fit_ids, fit_on
 from unspin.train.techniques.evaluate import _use_crossfit_scores
+from unspin.train.techniques.export import stage_smooth
 from unspin.train.techniques.head import _project, fit_span_head, set_extra_output
 
 LOG = logging.getLogger("unspin.train.techniques")
@@ -75,6 +78,11 @@ def stage_refit(cfg: dict[str, Any], data_dir: Path, work: Path, out: Path, conf
     split = _split(work)
     fitted = fit_ids(cfg, split)
     threads = int(cfg["train"].get("threads", 1))
+    if cfg.get("export", {}).get("smooth_ffn_output") is not None:
+        # the frozen model's feed-forward outputs were smoothed into int8 after its decoding was tuned
+        # and before its span head was fitted: the refit's are too, with the same alpha, before its head
+        save_config()
+        stage_smooth(cfg, data_dir, work, out)
     if head is not None:
         set_extra_output(model_path, hidden=True)
         save_config()
