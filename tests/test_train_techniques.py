@@ -406,7 +406,7 @@ def test_a_refit_models_card_says_which_articles_its_weights_saw(splits: list[st
     card = render_model_card(cfg, cfg_json, res, "configs/techniques-fast.toml", 5.6, bench)
     n = cfg_json["fit_on"]["articles"]
     assert f"**The shipped weights were fitted on {n} articles** (the {', '.join(splits)} splits)" in card
-    assert f"its targets here cover the {n} labelled articles" in card
+    assert f"Its targets here cover the {n} labelled articles" in card
     assert "no dev or test article is among these texts" not in card
     if "test" in splits:
         assert "The tables below are that run's, measured before the refit" in card
