@@ -37,6 +37,7 @@ from unspin.models.base import ENCODERS, package_dir, sha256_file
 from unspin.models.onnx import create_session
 from unspin.train.checkthat import grouped_holdout, read_checkthat_tsv
 from unspin.train.claims_card import write_card
+from unspin.train.claims_refit import frozen_choices, refit_config, refit_rows
 from unspin.train.common import load_config
 from unspin.train.quantize import quantize
 
@@ -174,8 +175,10 @@ def _end_epoch(
 ) -> list[dict[str, Any]]:
     """Score the epoch on dev, keep its weights, and write the history with this epoch's entry
     (replacing one from an interrupted run); returns the history."""
-    dev_logits = torch_logits(model, data["dev"]["ids"])
-    f1, thr = dev_f1(data["dev"]["labels"], dev_logits)
+    if data["dev"]["ids"]:
+        f1, thr = dev_f1(data["dev"]["labels"], torch_logits(model, data["dev"]["ids"]))
+    else:  # a refit on every block: nothing to score, the epoch is frozen
+        f1, thr = float("nan"), float("nan")
     weights = work / f"epoch{epoch}.pt"
     torch.save(model.state_dict(), weights)
     history = [h for h in history if h["epoch"] != epoch]
@@ -194,8 +197,16 @@ def _end_epoch(
     return history
 
 
-def train(cfg: dict[str, Any], data: dict[str, Any], work: Path, save_every: int, max_steps: int | None) -> Path:
-    """Fine-tune; returns the path of the best epoch's weights (by dev F1)."""
+def train(
+    cfg: dict[str, Any],
+    data: dict[str, Any],
+    work: Path,
+    save_every: int,
+    max_steps: int | None,
+    keep_epoch: int | None = None,
+) -> Path:
+    """Fine-tune; returns the path of the best epoch's weights (by dev F1), or of epoch `keep_epoch`
+    when that is given (a refit, whose epoch was chosen by the run it refits)."""
     mcfg, tcfg = cfg["model"], cfg["train"]
     enc = ENCODERS[mcfg["base_encoder"]]
     prior = float(np.mean(data["train"]["labels"]))
@@ -273,8 +284,12 @@ def train(cfg: dict[str, Any], data: dict[str, Any], work: Path, save_every: int
         if max_steps is not None and global_done >= max_steps:
             break
     log.info("training loop %.0fs", time.time() - t_start)
-    best = max(history, key=lambda h: h["dev_f1"])
-    log.info("best epoch %d (dev F1 %.4f)", best["epoch"], best["dev_f1"])
+    if keep_epoch is not None:
+        best = next(h for h in history if h["epoch"] == keep_epoch)
+        log.info("epoch %d kept, as frozen", keep_epoch)
+    else:
+        best = max(history, key=lambda h: h["dev_f1"])
+        log.info("best epoch %d (dev F1 %.4f)", best["epoch"], best["dev_f1"])
     return work / best["weights"]
 
 
@@ -511,6 +526,35 @@ def _model_config(
     }
 
 
+def _score_frozen(
+    fp32_path: Path,
+    int8_path: Path,
+    torch_scores: dict[str, np.ndarray],
+    tokenizer: Any,
+    data: dict[str, Any],
+    cfg: dict[str, Any],
+    frozen: dict[str, Any],
+) -> tuple[dict[str, Any], float]:
+    """A refit's variants scored with the frozen calibration and threshold on dev-test, and on the held
+    block (`check`) when there is one; returns (metrics by variant and split, int8's dev-test F1 drop)."""
+    splits = {"dev-test": "dev-test", **({"check": "dev"} if data["dev"]["ids"] else {})}
+    scores: dict[str, dict[str, np.ndarray]] = {"torch": torch_scores}
+    for variant, path in (("fp32", fp32_path), ("int8", int8_path)):
+        sess, _ = create_session(path, threads=int(cfg["train"].get("threads", 1)))
+        scores[variant] = {s: onnx_logits(sess, tokenizer, data[s]["texts"], batch_size=1) for s in splits.values()}
+    results = {
+        variant: {
+            name: evaluate(data[s]["labels"], by_split[s], frozen["a"], frozen["b"], frozen["threshold"])
+            for name, s in splits.items()
+        }
+        for variant, by_split in scores.items()
+    }
+    for name in splits:
+        m = results["int8"][name]
+        log.info("int8 refit, frozen threshold: %s F1 %.4f P %.4f R %.4f", name, m["f1"], m["precision"], m["recall"])
+    return results, results["fp32"]["dev-test"]["f1"] - results["int8"]["dev-test"]["f1"]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--config", type=Path, default=Path("configs/claims.toml"))
@@ -522,11 +566,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="use only the first N training sentences")
     ap.add_argument("--card-only", action="store_true", help="rewrite MODEL_CARD.md from config.json")
     ap.add_argument("--seed", type=int, default=None, help="training seed (replaces [train] seed)")
+    ap.add_argument(
+        "--refit",
+        type=Path,
+        default=None,
+        help="a finished model folder trained by this recipe: fit on every block with its epoch, calibration "
+        "and threshold frozen (choose nothing)",
+    )
+    ap.add_argument(
+        "--refit-check", type=int, default=None, help="with --refit: hold this block out and score the refit on it"
+    )
     args = ap.parse_args(argv)
     if args.card_only:
         config = json.loads((args.out / CONFIG_NAME).read_text(encoding="utf-8"))
-        history = json.loads((args.work_dir / "history.json").read_text(encoding="utf-8"))
-        write_card(args.out / "MODEL_CARD.md", config, history)
+        write_card(args.out / "MODEL_CARD.md", config)
         return 0
 
     args.work_dir.mkdir(parents=True, exist_ok=True)
@@ -548,7 +601,13 @@ def main(argv: list[str] | None = None) -> int:
 
     rows_by = {split: read_checkthat_tsv(args.data_dir / fname) for split, fname in SPLITS.items()}
     validation = cfg.get("split", {})
-    if validation.get("validation") == "grouped":
+    frozen: dict[str, Any] | None = None
+    if args.refit is not None:
+        frozen_config = json.loads((args.refit / CONFIG_NAME).read_text(encoding="utf-8"))
+        frozen = frozen_choices(cfg, frozen_config, str(args.refit))
+        rows_by["train"], rows_by["dev"] = refit_rows(rows_by, validation, args.refit_check)
+        log.info("refit of %s: fitted on %d sentences, frozen %s", args.refit, len(rows_by["train"]), frozen)
+    elif validation.get("validation") == "grouped":
         # fit on the lab's train and dev together, choose on whole stretches of debates held out from both
         pool = rows_by["train"] + rows_by["dev"]
         rows_by["train"], rows_by["dev"] = grouped_holdout(pool, int(validation["blocks"]), list(validation["held"]))
@@ -566,7 +625,8 @@ def main(argv: list[str] | None = None) -> int:
         from unspin.train.claims_distill import add_distillation
 
         distilled = add_distillation(cfg, data, tokenizer, args.work_dir)
-    best_weights = train(cfg, data, args.work_dir, args.save_every, args.max_steps)
+    keep = frozen["epoch"] if frozen else None
+    best_weights = train(cfg, data, args.work_dir, args.save_every, args.max_steps, keep_epoch=keep)
 
     # -- export and quantise the best epoch --------------------------------------------------------
     model = ClaimClassifier(base, float(mcfg["dropout"]), 0.5, mcfg.get("num_layers"))
@@ -577,18 +637,25 @@ def main(argv: list[str] | None = None) -> int:
     fp32_path, int8_path, fused = _export_int8(model, args.work_dir, args.out / ecfg["model_file"], ecfg)
 
     torch_scores = {"dev": torch_dev, "dev-test": torch_devtest}
-    results, calib, drop = _score_variants(fp32_path, int8_path, torch_scores, tokenizer, data, cfg)
+    history = json.loads((args.work_dir / "history.json").read_text())
+    if frozen is not None:
+        results, drop = _score_frozen(fp32_path, int8_path, torch_scores, tokenizer, data, cfg, frozen)
+        config = refit_config(frozen_config, int8_path, data, results, drop, history, distilled, args.refit_check)
+    else:
+        results, calib, drop = _score_variants(fp32_path, int8_path, torch_scores, tokenizer, data, cfg)
+        config = _model_config(
+            cfg, enc, base, base_hashes, int8_path, fused, model, calib, data, results, drop, history
+        )
+        config["history"] = history
+        if distilled is not None:
+            config["distill"] = distilled
 
     # -- ship --------------------------------------------------------------------------------------
-    history = json.loads((args.work_dir / "history.json").read_text())
-    config = _model_config(cfg, enc, base, base_hashes, int8_path, fused, model, calib, data, results, drop, history)
-    if distilled is not None:
-        config["distill"] = distilled
     (args.out / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     spd = speed(args.out, data["dev-test"]["texts"])
     config["speed"] = spd
     (args.out / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-    write_card(args.out / "MODEL_CARD.md", config, history)
+    write_card(args.out / "MODEL_CARD.md", config)
     shutil.copy(args.work_dir / "train.log", args.work_dir / "train.last.log")
     log.info("done in %.0fs; wrote %s", time.time() - t_all, args.out)
     return 0

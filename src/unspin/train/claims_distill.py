@@ -8,12 +8,12 @@ become soft targets: on the student's own training sentences mixed with the gold
 (`(1 - weight) * gold + weight * p_teacher`), and on sentences of news articles, which have no label
 and take the teacher's probability alone. The held-out blocks that choose the student's epoch,
 calibration and threshold are never scored by the teacher, so the student's grouped estimate stays as
-honest as before. Teacher scores are cached in the student's work folder, keyed by the texts.
+honest as before. Teacher scores are cached in the student's work folder, one per text, so that a run on
+other blocks of the same sentences (a refit) scores only the texts it has not seen.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import random
@@ -50,14 +50,6 @@ def soft_targets(gold: list[int], teacher_logits: np.ndarray, weight: float) -> 
     """Gold labels mixed with the teacher's probabilities."""
     p = 1.0 / (1.0 + np.exp(-np.asarray(teacher_logits, dtype=np.float64)))
     return [float((1.0 - weight) * g + weight * q) for g, q in zip(gold, p, strict=True)]
-
-
-def _texts_key(texts: list[str]) -> str:
-    h = hashlib.sha256()
-    for t in texts:
-        h.update(t.encode("utf-8"))
-        h.update(b"\0")
-    return h.hexdigest()
 
 
 def _onnx_teacher_logits(model_dir: Path, texts: list[str]) -> np.ndarray:
@@ -117,21 +109,26 @@ def _torch_teacher_logits(dcfg: dict[str, Any], texts: list[str]) -> np.ndarray:
 
 def teacher_logits(dcfg: dict[str, Any], texts: list[str], cache: Path) -> np.ndarray:
     """The teacher's logits for `texts` (a finished ONNX model, or a torch run's best epoch by the
-    grouped validation), cached in `cache` under a key of the texts."""
-    key = _texts_key(texts)
+    grouped validation), cached in `cache` one per text: texts scored before are read from it, the
+    others scored and added."""
+    known: dict[str, float] = {}
     if cache.exists():
-        stored = np.load(cache)
-        if str(stored["key"]) == key:
-            log.info("teacher scores from %s", cache)
-            return stored["logits"]
-    if "teacher_model" in dcfg:
-        logits = _onnx_teacher_logits(Path(dcfg["teacher_model"]), texts)
+        stored = np.load(cache, allow_pickle=False)
+        if "texts" in stored:
+            known = dict(zip(stored["texts"].tolist(), stored["logits"].tolist(), strict=True))
+    missing = list(dict.fromkeys(t for t in texts if t not in known))
+    if missing:
+        if "teacher_model" in dcfg:
+            scored = _onnx_teacher_logits(Path(dcfg["teacher_model"]), missing)
+        else:
+            scored = _torch_teacher_logits(dcfg, missing)
+        known.update(zip(missing, (float(x) for x in scored), strict=True))
+        tmp = cache.with_suffix(".tmp.npz")
+        np.savez(tmp, texts=np.array(list(known), dtype=str), logits=np.array(list(known.values())))
+        tmp.replace(cache)
     else:
-        logits = _torch_teacher_logits(dcfg, texts)
-    tmp = cache.with_suffix(".tmp.npz")
-    np.savez(tmp, key=np.array(key), logits=logits)
-    tmp.replace(cache)
-    return logits
+        log.info("teacher scores from %s", cache)
+    return np.array([known[t] for t in texts], dtype=np.float64)
 
 
 def add_distillation(cfg: dict[str, Any], data: dict[str, Any], tokenizer: Any, work: Path) -> dict[str, Any]:
