@@ -146,6 +146,9 @@ def test_a_refits_card_keeps_the_held_out_tables_and_adds_its_own(tmp_path: Path
     from unspin.train.claims_card import render_card
 
     config = json.loads((ROOT / "src" / "unspin" / "models" / "claims" / "config.json").read_text(encoding="utf-8"))
+    shipped = render_card(config)
+    assert "validation blocks too" in shipped and "block 9 (2,353 sentences, 627 Yes)" in shipped  # the refit's check
+    config.pop("refit")
     held_out = render_card(config)
     assert "validation blocks too" not in held_out
     m = {"n": 318, "positives": 108, "f1": 0.8712, "precision": 0.9, "recall": 0.85, "ece": 0.07, "ece_raw": 0.08}
