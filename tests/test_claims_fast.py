@@ -116,6 +116,22 @@ def test_the_shipped_card_renders_from_its_config(tmp_path: Path) -> None:
     )
 
 
+def test_a_refitted_heads_card_keeps_the_held_out_numbers_and_says_what_the_refit_saw() -> None:
+    from unspin.train.claims_fast_card import render_card
+
+    config = json.loads((MODEL_DIR / "config.json").read_text(encoding="utf-8"))
+    held_out = render_card(config)
+    assert "held-out blocks too" not in held_out
+    every_block = config["data"]["fit"]["sentences"] + config["data"]["held-out"]["sentences"]
+    m = {"f1": 0.8458, "precision": 0.914, "recall": 0.787}
+    config["refit"] = {"fitted_on": {"sentences": every_block, "yes": 5651}, "metrics": {"dev-test": m}}
+    card = render_card(config)
+    assert f"on every block ({every_block:,} sentences, 5,651 Yes)" in card and "F1 0.846 (P 0.914 / R 0.787)" in card
+    assert "--refit runs/claims-fast/held-out" in card and "--refit" not in held_out
+    tables = [line for line in held_out.splitlines() if line.startswith("| ")]
+    assert tables and all(line in card for line in tables)  # the held-out run's numbers stay
+
+
 def test_analyze_takes_claims_fast(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 

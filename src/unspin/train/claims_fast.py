@@ -35,10 +35,13 @@ from unspin.models.base import ENCODERS, package_dir, sha256_file
 from unspin.models.onnx import create_session
 from unspin.train.checkthat import LabelledSentence, grouped_holdout, read_checkthat_tsv
 from unspin.train.claims import evaluate
+from unspin.train.claims_refit import frozen_choices, refit_rows
 from unspin.train.common import load_config
 from unspin.train.quantize import quantize
 
 log = logging.getLogger("unspin.train.claims_fast")
+
+REFIT_FROZEN_FAST = ("model", "context", "split", "train", "export")  # what a refit must share with its head
 
 SPLITS = {
     "train": "CT24_checkworthy_english_train.tsv",
@@ -125,8 +128,11 @@ def torch_logits(model: Head, seqs: list[np.ndarray]) -> np.ndarray:
     return out
 
 
-def train(cfg: dict[str, Any], fit: tuple[list, np.ndarray], val: tuple[list, np.ndarray]) -> tuple[Head, list]:
-    """Fine-tune; returns the best epoch's model (by held-out F1 at its best threshold) and the history."""
+def train(
+    cfg: dict[str, Any], fit: tuple[list, np.ndarray], val: tuple[list, np.ndarray], keep_epoch: int | None = None
+) -> tuple[Head, list]:
+    """Fine-tune; returns the best epoch's model (by held-out F1 at its best threshold), or epoch
+    `keep_epoch`'s when given (a refit: nothing held out chooses), and the history."""
     mcfg, tcfg = cfg["model"], cfg["train"]
     seed = int(tcfg["seed"])
     random.seed(seed)
@@ -170,13 +176,14 @@ def train(cfg: dict[str, Any], fit: tuple[list, np.ndarray], val: tuple[list, np
             opt.step()
             sched.step()
             run_loss += float(loss.detach()) * len(idx)
-        thr, f1 = best_threshold(list(val[1]), sigmoid(torch_logits(model, val[0])))
+        f1 = best_threshold(list(val[1]), sigmoid(torch_logits(model, val[0])))[1] if len(val[1]) else float("nan")
         history.append(
             {"epoch": epoch + 1, "train_loss": run_loss / len(seqs), "dev_f1": f1, "seconds": time.time() - t0}
         )
         loss = run_loss / len(seqs)
         log.info("epoch %d: loss %.4f, held-out F1 %.4f (%.0f s)", epoch + 1, loss, f1, time.time() - t0)
-        if f1 >= max(h["dev_f1"] for h in history):
+        kept = epoch + 1 == keep_epoch if keep_epoch is not None else f1 >= max(h["dev_f1"] for h in history)
+        if kept:
             best_state = {k: v.clone() for k, v in model.state_dict().items()}
     model.load_state_dict(best_state)
     return model, history
@@ -200,7 +207,16 @@ def export(model: Head, fp32: Path, int8: Path, ecfg: dict[str, Any]) -> None:
     quantize(fp32, int8, bool(ecfg.get("per_channel", True)), bool(ecfg.get("reduce_range", True)))
 
 
-def run(cfg: dict[str, Any], data_dir: Path, out: Path, work: Path) -> dict[str, Any]:
+def run(
+    cfg: dict[str, Any],
+    data_dir: Path,
+    out: Path,
+    work: Path,
+    refit: Path | None = None,
+    check_block: int | None = None,
+) -> dict[str, Any]:
+    """The recipe; with `refit` (a finished head's folder), fit on every block with that head's epoch,
+    calibration and threshold frozen (and with `check_block`, hold that block out to check the refit)."""
     from unspin.techniques.tagger import TechniqueTagger
     from unspin.train.claims_fast_card import write_card
 
@@ -208,13 +224,23 @@ def run(cfg: dict[str, Any], data_dir: Path, out: Path, work: Path) -> dict[str,
     mcfg, scfg = cfg["model"], cfg["split"]
     torch.set_num_threads(int(cfg["train"]["threads"]))
     rows = {s: read_checkthat_tsv(data_dir / f) for s, f in SPLITS.items()}
-    fit_rows, val_rows = grouped_holdout(rows["train"] + rows["dev"], int(scfg["blocks"]), list(scfg["held"]))
+    frozen_config: dict[str, Any] | None = None
+    if refit is not None:
+        frozen_config = json.loads((refit / "config.json").read_text(encoding="utf-8"))
+        frozen = frozen_choices(cfg, frozen_config, str(refit), REFIT_FROZEN_FAST)
+        fit_rows, val_rows = refit_rows(rows, scfg, check_block)
+        log.info("refit of %s: fitted on %d sentences, frozen %s", refit, len(fit_rows), frozen)
+    else:
+        fit_rows, val_rows = grouped_holdout(rows["train"] + rows["dev"], int(scfg["blocks"]), list(scfg["held"]))
     tagger = TechniqueTagger.load(mcfg["technique_model"], threads=int(cfg["train"]["threads"]))
     if not tagger.has_hidden:
         raise SystemExit(f"technique model {mcfg['technique_model']!r} has no 'hidden' output")
     tag = tagger.config["files"]["model.onnx"]
     data = {}
     for name, part in (("fit", fit_rows), ("held-out", val_rows), ("dev-test", rows["dev-test"])):
+        if not part:  # a refit without a check block holds nothing out
+            data[name] = ([], np.zeros(0, dtype=int))
+            continue
         t0 = time.time()
         data[name] = (read_states(part, tagger, cfg), np.array([r.label for r in part]))
         log.info("%s: %d sentences read through the tagger (%.0f s)", name, len(part), time.time() - t0)
@@ -228,13 +254,16 @@ def run(cfg: dict[str, Any], data_dir: Path, out: Path, work: Path) -> dict[str,
         fit = (fit[0], np.array(soft_targets(list(fit[1]), t_logits, float(dcfg["weight"]))))
         distilled = {"teacher_config": dcfg["teacher_config"], "weight": float(dcfg["weight"])}
         log.info("targets: gold mixed with the teacher at weight %.2f", float(dcfg["weight"]))
-    model, history = train(cfg, fit, data["held-out"])
+    model, history = train(cfg, fit, data["held-out"], frozen["epoch"] if frozen_config else None)
     work.mkdir(parents=True, exist_ok=True)
     out.mkdir(parents=True, exist_ok=True)
     fp32, int8 = work / "claims-fast.fp32.onnx", out / cfg["export"]["model_file"]
     export(model, fp32, int8, cfg["export"])
     session, _ = create_session(int8, threads=int(cfg["train"]["threads"]))
-    logits = {name: run_layer(session, seqs, batch_size=1) for name, (seqs, _) in data.items() if name != "fit"}
+    scored = [name for name, (seqs, _) in data.items() if name != "fit" and seqs]
+    logits = {name: run_layer(session, data[name][0], batch_size=1) for name in scored}
+    if frozen_config is not None:
+        return _write_refit(frozen_config, frozen, data, logits, history, int8, out, check_block, t_start)
     ref = torch_logits(model, data["held-out"][0])
     finite = np.isfinite(ref)
     gap = float(np.abs(ref[finite] - logits["held-out"][finite]).max())
@@ -274,6 +303,52 @@ def run(cfg: dict[str, Any], data_dir: Path, out: Path, work: Path) -> dict[str,
     return config
 
 
+def _write_refit(
+    frozen_config: dict[str, Any],
+    frozen: dict[str, Any],
+    data: dict[str, Any],
+    logits: dict[str, np.ndarray],
+    history: list[dict[str, Any]],
+    int8: Path,
+    out: Path,
+    check_block: int | None,
+    t_start: float,
+) -> dict[str, Any]:
+    """A refit's config.json and card: the finished head's, with the refitted file and what the refit
+    measured (dev-test, and its check block) under `refit`."""
+    from unspin.train.claims_fast_card import write_card
+
+    names = {"dev-test": "dev-test", **({"check": "held-out"} if check_block is not None else {})}
+    metrics = {
+        name: evaluate(
+            list(data[part][1]),
+            np.where(np.isfinite(logits[part]), logits[part], -30.0),
+            frozen["a"],
+            frozen["b"],
+            frozen["threshold"],
+        )
+        for name, part in names.items()
+    }
+    for name, m in metrics.items():
+        log.info("refit, frozen threshold: %s F1 %.4f P %.4f R %.4f", name, m["f1"], m["precision"], m["recall"])
+    config = json.loads(json.dumps(frozen_config))
+    config.update(files={int8.name: sha256_file(int8)}, model_bytes=int8.stat().st_size)
+    y_fit, y_check = data["fit"][1], data["held-out"][1]
+    config["refit"] = {
+        "refits_sha256": frozen_config["files"][frozen_config["model_file"]],
+        "fitted_on": {"sentences": len(y_fit), "yes": int(y_fit.sum())},
+        "check_block": check_block,
+        "check": {"sentences": len(y_check), "yes": int(y_check.sum())} if check_block is not None else None,
+        "metrics": metrics,
+        "history": history,
+        "training_seconds": time.time() - t_start,
+    }
+    (out / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    write_card(out / "MODEL_CARD.md", config)
+    log.info("wrote %s (%.0f s)", out, time.time() - t_start)
+    return config
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--config", type=Path, default=Path("configs/claims-fast.toml"))
@@ -282,6 +357,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work-dir", type=Path, default=Path("runs/claims-fast"))
     ap.add_argument("--seed", type=int, default=None, help="training seed (default: the config's)")
     ap.add_argument("--card-only", action="store_true", help="rewrite MODEL_CARD.md from config.json")
+    ap.add_argument(
+        "--refit",
+        type=Path,
+        default=None,
+        help="a finished head's folder: fit on every block with its epoch, calibration and threshold frozen",
+    )
+    ap.add_argument(
+        "--refit-check", type=int, default=None, help="with --refit: hold this block out and score the refit on it"
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     if args.card_only:
@@ -292,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = load_config(args.config)
     if args.seed is not None:
         cfg["train"]["seed"] = args.seed
-    run(cfg, args.data_dir, args.out, args.work_dir)
+    run(cfg, args.data_dir, args.out, args.work_dir, args.refit, args.refit_check)
     return 0
 
 

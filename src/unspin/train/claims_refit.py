@@ -18,12 +18,14 @@ def _without_threads(section: Any) -> Any:
     return {k: v for k, v in section.items() if k != "threads"} if isinstance(section, dict) else section
 
 
-def frozen_choices(cfg: dict[str, Any], frozen: dict[str, Any], where: str) -> dict[str, Any]:
+def frozen_choices(
+    cfg: dict[str, Any], frozen: dict[str, Any], where: str, sections: tuple[str, ...] = REFIT_FROZEN
+) -> dict[str, Any]:
     """What a refit takes unchanged from the finished model it refits (`frozen`, its config.json, read
     from `where`): its epoch, calibration and threshold. The recipe must be the one that model was
-    trained by (every section but the teacher's whereabouts), else nothing is frozen and it stops."""
+    trained by (its `sections`, and the teacher's part but its whereabouts), else it stops."""
     recipe = frozen["train_config"]
-    for key in REFIT_FROZEN:
+    for key in sections:
         if _without_threads(cfg.get(key)) != _without_threads(recipe.get(key)):
             raise SystemExit(f"--refit {where}: the recipe's [{key}] differs from the one that model was trained by")
     mine, theirs = cfg.get("distill", {}), recipe.get("distill", {})
