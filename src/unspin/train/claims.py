@@ -577,6 +577,8 @@ def main(argv: list[str] | None = None) -> int:
         "--refit-check", type=int, default=None, help="with --refit: hold this block out and score the refit on it"
     )
     args = ap.parse_args(argv)
+    if args.refit_check is not None and args.refit is None:
+        ap.error("--refit-check needs --refit")
     if args.card_only:
         config = json.loads((args.out / CONFIG_NAME).read_text(encoding="utf-8"))
         write_card(args.out / "MODEL_CARD.md", config)

@@ -367,6 +367,8 @@ def main(argv: list[str] | None = None) -> int:
         "--refit-check", type=int, default=None, help="with --refit: hold this block out and score the refit on it"
     )
     args = ap.parse_args(argv)
+    if args.refit_check is not None and args.refit is None:
+        ap.error("--refit-check needs --refit")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     if args.card_only:
         from unspin.train.claims_fast_card import write_card
