@@ -424,6 +424,24 @@ def _export_int8(
     return fp32_path, int8_path, fused
 
 
+def _variant_scores(
+    fp32_path: Path,
+    int8_path: Path,
+    torch_scores: dict[str, np.ndarray],
+    tokenizer: Any,
+    data: dict[str, Any],
+    splits: tuple[str, ...],
+    threads: int,
+) -> dict[str, dict[str, np.ndarray]]:
+    """Logits of every variant (fp32 and int8 ONNX, each sentence on its own; torch as given) on `splits`."""
+    scores: dict[str, dict[str, np.ndarray]] = {}
+    for variant, path in (("fp32", fp32_path), ("int8", int8_path)):
+        sess, _ = create_session(path, threads=threads)
+        scores[variant] = {s: onnx_logits(sess, tokenizer, data[s]["texts"], batch_size=1) for s in splits}
+    scores["torch"] = torch_scores
+    return scores
+
+
 def _score_variants(
     fp32_path: Path,
     int8_path: Path,
@@ -437,13 +455,8 @@ def _score_variants(
     tcfg, ecfg = cfg["train"], cfg["export"]
     results: dict[str, Any] = {}
     calib: dict[str, Any] = {}
-    onnx_scores: dict[str, dict[str, np.ndarray]] = {}
-    for variant, path in (("fp32", fp32_path), ("int8", int8_path)):
-        sess, _ = create_session(path, threads=int(tcfg.get("threads", 1)))
-        onnx_scores[variant] = {
-            s: onnx_logits(sess, tokenizer, data[s]["texts"], batch_size=1) for s in ("dev", "dev-test")
-        }
-    onnx_scores["torch"] = torch_scores
+    threads = int(tcfg.get("threads", 1))
+    onnx_scores = _variant_scores(fp32_path, int8_path, torch_scores, tokenizer, data, ("dev", "dev-test"), threads)
     diff = float(np.max(np.abs(onnx_scores["fp32"]["dev"] - torch_scores["dev"])))
     log.info("max |torch - onnx fp32| logit difference on dev: %.2e", diff)
     for variant, scores in onnx_scores.items():
@@ -538,10 +551,8 @@ def _score_frozen(
     """A refit's variants scored with the frozen calibration and threshold on dev-test, and on the held
     block (`check`) when there is one; returns (metrics by variant and split, int8's dev-test F1 drop)."""
     splits = {"dev-test": "dev-test", **({"check": "dev"} if data["dev"]["ids"] else {})}
-    scores: dict[str, dict[str, np.ndarray]] = {"torch": torch_scores}
-    for variant, path in (("fp32", fp32_path), ("int8", int8_path)):
-        sess, _ = create_session(path, threads=int(cfg["train"].get("threads", 1)))
-        scores[variant] = {s: onnx_logits(sess, tokenizer, data[s]["texts"], batch_size=1) for s in splits.values()}
+    threads = int(cfg["train"].get("threads", 1))
+    scores = _variant_scores(fp32_path, int8_path, torch_scores, tokenizer, data, tuple(splits.values()), threads)
     results = {
         variant: {
             name: evaluate(data[s]["labels"], by_split[s], frozen["a"], frozen["b"], frozen["threshold"])

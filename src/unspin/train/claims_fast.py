@@ -35,7 +35,7 @@ from unspin.models.base import ENCODERS, package_dir, sha256_file
 from unspin.models.onnx import create_session
 from unspin.train.checkthat import LabelledSentence, grouped_holdout, read_checkthat_tsv
 from unspin.train.claims import evaluate
-from unspin.train.claims_refit import frozen_choices, refit_rows
+from unspin.train.claims_refit import frozen_choices, refit_record, refit_rows
 from unspin.train.common import load_config
 from unspin.train.quantize import quantize
 
@@ -225,6 +225,7 @@ def run(
     torch.set_num_threads(int(cfg["train"]["threads"]))
     rows = {s: read_checkthat_tsv(data_dir / f) for s, f in SPLITS.items()}
     frozen_config: dict[str, Any] | None = None
+    frozen: dict[str, Any] = {}
     if refit is not None:
         frozen_config = json.loads((refit / "config.json").read_text(encoding="utf-8"))
         frozen = frozen_choices(cfg, frozen_config, str(refit), REFIT_FROZEN_FAST)
@@ -254,7 +255,7 @@ def run(
         fit = (fit[0], np.array(soft_targets(list(fit[1]), t_logits, float(dcfg["weight"]))))
         distilled = {"teacher_config": dcfg["teacher_config"], "weight": float(dcfg["weight"])}
         log.info("targets: gold mixed with the teacher at weight %.2f", float(dcfg["weight"]))
-    model, history = train(cfg, fit, data["held-out"], frozen["epoch"] if frozen_config else None)
+    model, history = train(cfg, fit, data["held-out"], frozen.get("epoch"))
     work.mkdir(parents=True, exist_ok=True)
     out.mkdir(parents=True, exist_ok=True)
     fp32, int8 = work / "claims-fast.fp32.onnx", out / cfg["export"]["model_file"]
@@ -333,16 +334,15 @@ def _write_refit(
         log.info("refit, frozen threshold: %s F1 %.4f P %.4f R %.4f", name, m["f1"], m["precision"], m["recall"])
     config = json.loads(json.dumps(frozen_config))
     config.update(files={int8.name: sha256_file(int8)}, model_bytes=int8.stat().st_size)
-    y_fit, y_check = data["fit"][1], data["held-out"][1]
-    config["refit"] = {
-        "refits_sha256": frozen_config["files"][frozen_config["model_file"]],
-        "fitted_on": {"sentences": len(y_fit), "yes": int(y_fit.sum())},
-        "check_block": check_block,
-        "check": {"sentences": len(y_check), "yes": int(y_check.sum())} if check_block is not None else None,
-        "metrics": metrics,
-        "history": history,
-        "training_seconds": time.time() - t_start,
-    }
+    config["refit"] = refit_record(
+        frozen_config["files"][frozen_config["model_file"]],
+        data["fit"][1],
+        data["held-out"][1],
+        check_block,
+        metrics,
+        history,
+        time.time() - t_start,
+    )
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     write_card(out / "MODEL_CARD.md", config)
     log.info("wrote %s (%.0f s)", out, time.time() - t_start)

@@ -68,18 +68,35 @@ def refit_config(
     under `refit`."""
     config = json.loads(json.dumps(frozen))
     config.update(model_file=int8_path.name, model_sha256=sha256_file(int8_path), model_bytes=int8_path.stat().st_size)
-    fit = {"sentences": len(data["train"]["labels"]), "yes": int(sum(data["train"]["labels"]))}
-    config["refit"] = {
-        "refits_sha256": frozen["model_sha256"],
-        "fitted_on": fit,
-        "check_block": check_block,
-        "check": {"sentences": len(data["dev"]["labels"]), "yes": int(sum(data["dev"]["labels"]))}
-        if check_block is not None
-        else None,
-        "metrics": results,
-        "int8_vs_fp32_devtest_f1_drop": drop,
-        "training_seconds": sum(h["seconds"] for h in history),
-        "history": history,
-        "distill": distilled,
-    }
+    config["refit"] = refit_record(
+        frozen["model_sha256"],
+        data["train"]["labels"],
+        data["dev"]["labels"],
+        check_block,
+        results,
+        history,
+        sum(h["seconds"] for h in history),
+    )
+    config["refit"].update(int8_vs_fp32_devtest_f1_drop=drop, distill=distilled)
     return config
+
+
+def refit_record(
+    refits_sha256: str,
+    fit_labels: Any,
+    check_labels: Any,
+    check_block: int | None,
+    metrics: dict[str, Any],
+    history: list[dict[str, Any]],
+    seconds: float,
+) -> dict[str, Any]:
+    """What a config.json says of its refit (its `refit` entry), for the claims model and the fast head."""
+    return {
+        "refits_sha256": refits_sha256,
+        "fitted_on": {"sentences": len(fit_labels), "yes": int(sum(fit_labels))},
+        "check_block": check_block,
+        "check": {"sentences": len(check_labels), "yes": int(sum(check_labels))} if check_block is not None else None,
+        "metrics": metrics,
+        "history": history,
+        "training_seconds": seconds,
+    }
