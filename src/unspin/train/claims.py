@@ -430,36 +430,30 @@ def _variant_scores(
     torch_scores: dict[str, np.ndarray],
     tokenizer: Any,
     data: dict[str, Any],
-    splits: tuple[str, ...],
     threads: int,
 ) -> dict[str, dict[str, np.ndarray]]:
-    """Logits of every variant (fp32 and int8 ONNX, each sentence on its own; torch as given) on `splits`."""
+    """Logits of every variant (fp32 and int8 ONNX, each sentence on its own; torch as given) on dev and
+    dev-test (a refit without a check block has an empty dev)."""
     scores: dict[str, dict[str, np.ndarray]] = {}
     for variant, path in (("fp32", fp32_path), ("int8", int8_path)):
         sess, _ = create_session(path, threads=threads)
-        scores[variant] = {s: onnx_logits(sess, tokenizer, data[s]["texts"], batch_size=1) for s in splits}
+        scores[variant] = {s: onnx_logits(sess, tokenizer, data[s]["texts"], batch_size=1) for s in ("dev", "dev-test")}
     scores["torch"] = torch_scores
     return scores
 
 
 def _score_variants(
-    fp32_path: Path,
-    int8_path: Path,
-    torch_scores: dict[str, np.ndarray],
-    tokenizer: Any,
-    data: dict[str, Any],
-    cfg: dict[str, Any],
+    variant_scores: dict[str, dict[str, np.ndarray]], data: dict[str, Any], cfg: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any], float]:
-    """Each variant (fp32 and int8 ONNX, torch) calibrated on dev and scored on dev and dev-test.
-    Returns (metrics by variant and split, calibration by variant, int8's dev-test F1 drop)."""
-    tcfg, ecfg = cfg["train"], cfg["export"]
+    """Each variant (fp32 and int8 ONNX, torch; logits from `_variant_scores`) calibrated on dev and scored
+    on dev and dev-test. Returns (metrics by variant and split, calibration by variant, int8's dev-test F1
+    drop)."""
+    ecfg = cfg["export"]
     results: dict[str, Any] = {}
     calib: dict[str, Any] = {}
-    threads = int(tcfg.get("threads", 1))
-    onnx_scores = _variant_scores(fp32_path, int8_path, torch_scores, tokenizer, data, ("dev", "dev-test"), threads)
-    diff = float(np.max(np.abs(onnx_scores["fp32"]["dev"] - torch_scores["dev"])))
+    diff = float(np.max(np.abs(variant_scores["fp32"]["dev"] - variant_scores["torch"]["dev"])))
     log.info("max |torch - onnx fp32| logit difference on dev: %.2e", diff)
-    for variant, scores in onnx_scores.items():
+    for variant, scores in variant_scores.items():
         a, b = fit_platt(scores["dev"], data["dev"]["labels"])
         thr, _ = best_threshold(data["dev"]["labels"], sigmoid(a * scores["dev"] + b))
         calib[variant] = {"a": a, "b": b, "threshold": thr}
@@ -540,19 +534,12 @@ def _model_config(
 
 
 def _score_frozen(
-    fp32_path: Path,
-    int8_path: Path,
-    torch_scores: dict[str, np.ndarray],
-    tokenizer: Any,
-    data: dict[str, Any],
-    cfg: dict[str, Any],
-    frozen: dict[str, Any],
+    scores: dict[str, dict[str, np.ndarray]], data: dict[str, Any], frozen: dict[str, Any]
 ) -> tuple[dict[str, Any], float]:
-    """A refit's variants scored with the frozen calibration and threshold on dev-test, and on the held
-    block (`check`) when there is one; returns (metrics by variant and split, int8's dev-test F1 drop)."""
+    """A refit's variants (logits from `_variant_scores`) scored with the frozen calibration and threshold on
+    dev-test, and on the held block (`check`) when there is one; returns (metrics by variant and split,
+    int8's dev-test F1 drop)."""
     splits = {"dev-test": "dev-test", **({"check": "dev"} if data["dev"]["ids"] else {})}
-    threads = int(cfg["train"].get("threads", 1))
-    scores = _variant_scores(fp32_path, int8_path, torch_scores, tokenizer, data, tuple(splits.values()), threads)
     results = {
         variant: {
             name: evaluate(data[s]["labels"], by_split[s], frozen["a"], frozen["b"], frozen["threshold"])
@@ -651,11 +638,12 @@ def main(argv: list[str] | None = None) -> int:
 
     torch_scores = {"dev": torch_dev, "dev-test": torch_devtest}
     history = json.loads((args.work_dir / "history.json").read_text())
+    scores = _variant_scores(fp32_path, int8_path, torch_scores, tokenizer, data, int(tcfg.get("threads", 1)))
     if frozen is not None:
-        results, drop = _score_frozen(fp32_path, int8_path, torch_scores, tokenizer, data, cfg, frozen)
+        results, drop = _score_frozen(scores, data, frozen)
         config = refit_config(frozen_config, int8_path, data, results, drop, history, distilled, args.refit_check)
     else:
-        results, calib, drop = _score_variants(fp32_path, int8_path, torch_scores, tokenizer, data, cfg)
+        results, calib, drop = _score_variants(scores, data, cfg)
         config = _model_config(
             cfg, enc, base, base_hashes, int8_path, fused, model, calib, data, results, drop, history
         )
